@@ -1,0 +1,16 @@
+"""fad: functional automatic differentiation for NumPy, in the style of JAX.
+
+>>> import fad, fad.numpy as fnp
+>>> fad.grad(lambda x: fnp.sin(x) * x)(0.0)
+np.float64(0.0)
+"""
+from fad import lax, tree_util  # noqa: F401
+from fad.api import (eval_jaxpr, grad, hessian, hvp, jacfwd, jacobian, jacrev,  # noqa: F401
+                     jvp, linear_transpose, linearize, make_jaxpr, stop_gradient,
+                     value_and_grad, vjp, vmap)
+from fad.core.ir import ClosedJaxpr, Jaxpr  # noqa: F401
+from fad.core.abstract import ShapedArray  # noqa: F401
+from fad.core.dtypes import float0  # noqa: F401
+from fad import numpy  # noqa: F401,E402  - installs the array methods on tracers
+
+__version__ = "0.1.0"

@@ -1,0 +1,90 @@
+"""Abstract values: what a tracer knows about the array it stands for."""
+from __future__ import annotations
+
+import numpy as np
+
+from fad.core import dtypes
+
+
+class ShapedArray:
+    """An array of known shape and dtype, whose values are unknown.
+
+    ``weak_type`` marks values that came from Python scalars: they promote like Python
+    scalars do in NumPy 2 (``ShapedArray((3,), float32) * 2.0`` is float32).
+    """
+
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape, dtype, weak_type: bool = False):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = weak_type
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def update(self, shape=None, dtype=None, weak_type=None) -> ShapedArray:
+        return ShapedArray(self.shape if shape is None else shape,
+                           self.dtype if dtype is None else dtype,
+                           self.weak_type if weak_type is None else weak_type)
+
+    def strip_weak_type(self) -> ShapedArray:
+        return self if not self.weak_type else ShapedArray(self.shape, self.dtype)
+
+    def __eq__(self, other):
+        return (type(other) is ShapedArray and self.shape == other.shape
+                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.weak_type))
+
+    def str_short(self) -> str:
+        return f"{dtypes.short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    def __repr__(self):
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"ShapedArray({self.shape}, {self.dtype}{weak})"
+
+    __str__ = str_short
+
+
+_SCALAR_AVALS = {
+    bool: ShapedArray((), np.bool_),
+    int: ShapedArray((), np.int64, True),
+    float: ShapedArray((), np.float64, True),
+    complex: ShapedArray((), np.complex128, True),
+}
+
+
+def get_aval(x) -> ShapedArray:
+    """The abstract value of an array, a NumPy scalar, a Python scalar or a tracer."""
+    aval = getattr(x, "aval", None)  # tracers
+    if aval is not None:
+        return aval
+    if isinstance(x, (np.ndarray, np.generic)):
+        if x.dtype.kind not in "biufc" and x.dtype != dtypes.float0:
+            dtypes.check_dtype(x.dtype)
+        return ShapedArray(x.shape, x.dtype)
+    scalar_aval = _SCALAR_AVALS.get(type(x))
+    if scalar_aval is not None:
+        return scalar_aval
+    if isinstance(x, (bool, int, float, complex)):  # subclasses, e.g. IntEnum
+        return _SCALAR_AVALS[bool if isinstance(x, bool) else
+                             int if isinstance(x, int) else
+                             float if isinstance(x, float) else complex]
+    raise TypeError(
+        f"fad expected an array or a scalar, got a value of type {type(x).__name__}: {x!r:.80}. "
+        "Convert it with numpy.asarray, or mark the argument static.")
+
+
+def is_array_like(x) -> bool:
+    try:
+        get_aval(x)
+    except TypeError:
+        return False
+    return True

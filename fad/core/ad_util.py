@@ -1,0 +1,61 @@
+"""Values shared by the differentiation interpreters: symbolic zeros and ``add_any``."""
+from __future__ import annotations
+
+import numpy as np
+
+from fad.core import dtypes
+from fad.core.abstract import ShapedArray, get_aval
+from fad.core.primitive import Primitive
+
+
+class Zero:
+    """A tangent or cotangent known to be zero: rules skip it, nothing materialises it
+    until an output must exist (``instantiate``)."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    @staticmethod
+    def like(x) -> Zero:
+        return Zero(tangent_aval(get_aval(x)))
+
+    def __repr__(self):
+        return f"Zero({self.aval.str_short()})"
+
+
+def tangent_aval(aval: ShapedArray) -> ShapedArray:
+    dt = dtypes.tangent_dtype(aval.dtype)
+    return aval if dt == aval.dtype else ShapedArray(aval.shape, dt)
+
+
+def zeros_like_aval(aval: ShapedArray):
+    return np.zeros(aval.shape, aval.dtype)
+
+
+def instantiate(t):
+    """A concrete array for ``t``, materialising a symbolic zero."""
+    return zeros_like_aval(t.aval) if type(t) is Zero else t
+
+
+# ``add_any`` adds two tangents (or cotangents) of the same type; the differentiation
+# interpreters use it to accumulate. fad.lax registers its rules.
+add_any_p = Primitive("add_any")
+add_any_p.def_impl(np.add)
+
+
+@add_any_p.def_abstract_eval
+def _add_any_abstract_eval(x, y):
+    if x.shape != y.shape or x.dtype != y.dtype:
+        raise TypeError(f"add_any needs operands of one type, got {x} and {y}")
+    return x
+
+
+def add_tangents(x, y):
+    """Sum two tangents, either of which may be a symbolic zero."""
+    if type(x) is Zero:
+        return y
+    if type(y) is Zero:
+        return x
+    return add_any_p.bind(x, y)

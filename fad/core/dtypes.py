@@ -1,0 +1,92 @@
+"""Dtypes: NumPy's dtypes and promotion, plus weak types for Python scalars.
+
+A Python scalar is *weakly typed*: it takes the dtype of the array it meets, as NumPy 2
+does under NEP 50 (``float32_array * 2.0`` stays float32). We get that promotion for
+free from ``np.result_type`` by standing a Python scalar in for every weak value.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+# The dtype of tangents of integer and boolean values: it holds no information.
+float0 = np.dtype([("float0", np.void, 0)])
+
+_SHORT_NAMES = {
+    "float16": "f16", "float32": "f32", "float64": "f64", "longdouble": "f128",
+    "complex64": "c64", "complex128": "c128",
+    "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64",
+    "uint8": "u8", "uint16": "u16", "uint32": "u32", "uint64": "u64",
+    "bool": "bool",
+}
+
+
+def short_name(dtype: np.dtype) -> str:
+    if dtype == float0:
+        return "float0"
+    return _SHORT_NAMES.get(dtype.name, dtype.name)
+
+
+def check_dtype(dtype, what: str = "value") -> np.dtype:
+    """Return ``np.dtype(dtype)`` if fad supports it, else raise ``TypeError``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"fad does not understand the dtype {dtype!r} of this {what}: {e}") from None
+    if dt.kind not in "biufc" and dt != float0:
+        raise TypeError(
+            f"fad does not support the dtype {dt} of this {what}; use a boolean, integer, "
+            "floating or complex dtype")
+    return dt
+
+
+def is_inexact(dtype) -> bool:
+    return np.dtype(dtype).kind in "fc"
+
+
+def is_float(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def is_complex(dtype) -> bool:
+    return np.dtype(dtype).kind == "c"
+
+
+def is_integer(dtype) -> bool:
+    return np.dtype(dtype).kind in "iu"
+
+
+def is_bool(dtype) -> bool:
+    return np.dtype(dtype).kind == "b"
+
+
+def tangent_dtype(dtype) -> np.dtype:
+    """Tangents of inexact values share their dtype; other values get ``float0``."""
+    return np.dtype(dtype) if is_inexact(dtype) else float0
+
+
+_WEAK_STANDINS = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
+
+
+def weak_standin(dtype):
+    """The Python scalar that promotes like a weakly typed value of ``dtype``."""
+    return _WEAK_STANDINS[np.dtype(dtype).kind]
+
+
+def result_type(*avals) -> tuple[np.dtype, bool]:
+    """NumPy's promotion over abstract values: ``(dtype, weak_type)`` of the result."""
+    strong = [a.dtype for a in avals if not a.weak_type]
+    weak = [weak_standin(a.dtype) for a in avals if a.weak_type]
+    if not strong:
+        return np.result_type(*weak), True
+    return np.result_type(*strong, *weak), False
+
+
+@functools.lru_cache(maxsize=None)
+def to_inexact_dtype(dtype) -> np.dtype:
+    """The dtype NumPy computes ``np.sin`` in for inputs of ``dtype`` (int32 -> float64)."""
+    dt = np.dtype(dtype)
+    if dt.kind in "fc":
+        return dt
+    return np.sin(np.zeros((), dt)).dtype

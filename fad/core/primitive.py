@@ -1,0 +1,41 @@
+"""Primitives: named operations that every interpreter knows how to process.
+
+A primitive is a name plus two rules that live here (its NumPy implementation and its
+shape/dtype rule); the rules of the interpreters (JVP, transpose, batching) live in
+their tables and are registered next to the primitive's definition in ``fad.lax``.
+Arrays go to ``bind`` positionally, static parameters by keyword.
+"""
+from __future__ import annotations
+
+from fad.core.trace import get_current_trace
+
+
+class Primitive:
+    __slots__ = ("name", "multiple_results", "impl", "abstract_eval")
+
+    def __init__(self, name: str, multiple_results: bool = False):
+        self.name = name
+        self.multiple_results = multiple_results
+        self.impl = self._missing_impl
+        self.abstract_eval = self._missing_abstract_eval
+
+    def bind(self, *args, **params):
+        return get_current_trace().process_primitive(self, args, params)
+
+    def def_impl(self, impl):
+        self.impl = impl
+        return impl
+
+    def def_abstract_eval(self, rule):
+        """``rule(*avals, **params)`` returns the output aval (a list if multiple_results)."""
+        self.abstract_eval = rule
+        return rule
+
+    def _missing_impl(self, *args, **params):
+        raise NotImplementedError(f"primitive {self.name!r} has no implementation")
+
+    def _missing_abstract_eval(self, *avals, **params):
+        raise NotImplementedError(f"primitive {self.name!r} has no shape rule")
+
+    def __repr__(self):
+        return self.name

@@ -1,0 +1,79 @@
+"""Vectorisation: the batching interpreter behind ``vmap``.
+
+A ``BatchTracer`` holds a value of the parent level that has one extra axis, ``bdim``,
+the batch axis. Values the trace does not own are unbatched (the same for every batch
+element), and an operation none of whose inputs is batched goes straight to the parent.
+For the others the batching rule of the primitive (``batch_rules``) is run with the parent
+as the current trace; it returns the batched result and where its batch axis is, or
+``None`` if the result does not depend on the batch element.
+"""
+from __future__ import annotations
+
+from fad.core.abstract import ShapedArray, get_aval
+from fad.core.trace import Trace, Tracer, set_current_trace
+
+# primitive -> rule(args, dims, **params) -> (out, out_dim); ``dims[i]`` is the batch axis
+# of ``args[i]`` or ``None`` when it is unbatched. For multiple results both are lists.
+batch_rules: dict = {}
+
+not_mapped = None
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("val", "bdim")
+
+    def __init__(self, trace, val, bdim: int):
+        self._trace = trace
+        self.val = val
+        self.bdim = bdim
+
+    @property
+    def aval(self):
+        aval = get_aval(self.val)
+        shape = aval.shape
+        return ShapedArray(shape[:self.bdim] + shape[self.bdim + 1:], aval.dtype, aval.weak_type)
+
+
+class BatchTrace(Trace):
+    name = "BatchTrace"
+    __slots__ = ("axis_size",)
+
+    def __init__(self, parent, axis_size: int):
+        super().__init__(parent)
+        self.axis_size = axis_size
+
+    def process_primitive(self, prim, args, params):
+        vals, dims = [], []
+        own = False
+        for x in args:
+            if type(x) is BatchTracer and x._trace is self:
+                vals.append(x.val)
+                dims.append(x.bdim)
+                own = True
+            else:
+                if isinstance(x, Tracer):
+                    self.check_foreign(x)
+                vals.append(x)
+                dims.append(None)
+        if not own:
+            return self.parent.process_primitive(prim, args, params)
+        rule = batch_rules.get(prim)
+        if rule is None:
+            raise NotImplementedError(f"fad cannot vmap the primitive '{prim.name}': "
+                                      "it has no batching rule")
+        with set_current_trace(self.parent):
+            out, out_dim = rule(vals, dims, **params)
+        if prim.multiple_results:
+            return [self.pure_or_tracer(o, d) for o, d in zip(out, out_dim)]
+        return self.pure_or_tracer(out, out_dim)
+
+    def pure_or_tracer(self, val, bdim):
+        return val if bdim is None else BatchTracer(self, val, bdim)
+
+    def unpack(self, x):
+        """``(value, bdim)`` of an output of the vmapped function."""
+        if type(x) is BatchTracer and x._trace is self:
+            return x.val, x.bdim
+        if isinstance(x, Tracer):
+            self.check_foreign(x)
+        return x, None

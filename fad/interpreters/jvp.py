@@ -1,0 +1,94 @@
+"""Forward mode: the JVP interpreter.
+
+A ``JVPTracer`` carries a primal value (a value of the parent level) and its tangent,
+which may be a symbolic ``Zero``. For each primitive the trace looks up the JVP rule in
+``jvp_rules`` and runs it with the parent as the current trace: the rule's primal
+operations and tangent operations are processed by the levels below (evaluated, staged,
+batched, or differentiated again).
+
+A result whose tangent is a symbolic zero is returned as the bare primal value: to this
+trace a foreign value *is* a constant with zero tangent, so no tracer is needed.
+"""
+from __future__ import annotations
+
+from fad.core.abstract import get_aval
+from fad.core.ad_util import Zero, tangent_aval
+from fad.core.trace import Trace, Tracer, new_trace, set_current_trace
+
+# primitive -> rule(primals, tangents, **params) -> (primal_out, tangent_out); for
+# primitives with multiple results both are lists. Tangents may be ``Zero``.
+jvp_rules: dict = {}
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def aval(self):
+        return get_aval(self.primal)
+
+    def concrete_value(self):
+        p = self.primal
+        return p.concrete_value() if isinstance(p, Tracer) else p
+
+
+class JVPTrace(Trace):
+    name = "JVPTrace"
+    __slots__ = ()
+
+    def process_primitive(self, prim, args, params):
+        primals, tangents = [], []
+        own = False
+        for x in args:
+            if type(x) is JVPTracer and x._trace is self:
+                primals.append(x.primal)
+                tangents.append(x.tangent)
+                own = True
+            else:
+                if isinstance(x, Tracer):
+                    self.check_foreign(x)
+                primals.append(x)
+                tangents.append(None)
+        if not own:
+            return self.parent.process_primitive(prim, args, params)
+        tangents = [Zero.like(p) if t is None else t for p, t in zip(primals, tangents)]
+        rule = jvp_rules.get(prim)
+        if rule is None:
+            raise NotImplementedError(f"fad cannot differentiate the primitive "
+                                      f"'{prim.name}' in forward mode: it has no JVP rule")
+        with set_current_trace(self.parent):
+            primal_out, tangent_out = rule(primals, tangents, **params)
+        if prim.multiple_results:
+            return [self.pure_or_tracer(p, t) for p, t in zip(primal_out, tangent_out)]
+        return self.pure_or_tracer(primal_out, tangent_out)
+
+    def pure_or_tracer(self, primal, tangent):
+        if type(tangent) is Zero:
+            return primal
+        return JVPTracer(self, primal, tangent)
+
+    def unpack(self, x):
+        """``(primal, tangent)`` of an output of the traced function."""
+        if type(x) is JVPTracer and x._trace is self:
+            return x.primal, x.tangent
+        if isinstance(x, Tracer):
+            self.check_foreign(x)
+        return x, Zero.like(x)
+
+
+def jvp_flat(fun, primals, tangents):
+    """Push ``tangents`` (arrays or ``Zero``) forward through ``fun`` (flat lists)."""
+    with new_trace(JVPTrace) as trace:
+        args = [p if type(t) is Zero else JVPTracer(trace, p, t)
+                for p, t in zip(primals, tangents)]
+        outs = fun(*args)
+        pairs = [trace.unpack(o) for o in outs]
+    return [p for p, _ in pairs], [t for _, t in pairs]
+
+
+__all__ = ["JVPTrace", "JVPTracer", "Zero", "jvp_flat", "jvp_rules", "tangent_aval"]

@@ -1,0 +1,94 @@
+"""Staging: record primitives into a jaxpr instead of running them.
+
+``StagingTrace`` is the tracer-to-jaxpr builder behind ``make_jaxpr`` and ``jit``. With
+``fold_known=True`` it is the partial evaluator: an operation none of whose inputs is one
+of its tracers is *known* and goes straight to the parent trace (computed now), while
+operations that touch an *unknown* are recorded, with the known values they read becoming
+constants (residuals) of the jaxpr.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from fad.core.abstract import ShapedArray, get_aval
+from fad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
+from fad.core.trace import Trace, Tracer, new_trace
+
+
+class StagingTracer(Tracer):
+    __slots__ = ("var",)
+
+    def __init__(self, trace, var: Var):
+        self._trace = trace
+        self.var = var
+
+    @property
+    def aval(self):
+        return self.var.aval
+
+
+_SCALAR_TYPES = (bool, int, float, complex, np.generic)
+
+
+class StagingTrace(Trace):
+    name = "StagingTrace"
+    __slots__ = ("fold_known", "eqns", "invars", "constvars", "consts")
+
+    def __init__(self, parent, fold_known: bool = False):
+        super().__init__(parent)
+        self.fold_known = fold_known
+        self.eqns: list[JaxprEqn] = []
+        self.invars: list[Var] = []
+        self.constvars: dict[int, Var] = {}   # id(value) -> Var
+        self.consts: list = []               # keeps the values (and so their ids) alive
+
+    def new_arg(self, aval: ShapedArray) -> StagingTracer:
+        var = Var(aval)
+        self.invars.append(var)
+        return StagingTracer(self, var)
+
+    def atom(self, x):
+        """The jaxpr atom standing for ``x``: our tracer's var, a literal, or a constvar."""
+        if isinstance(x, Tracer):
+            if x._trace is self:
+                return x.var
+            self.check_foreign(x)
+        elif isinstance(x, _SCALAR_TYPES) or (isinstance(x, np.ndarray) and not x.shape):
+            return Literal(x)
+        var = self.constvars.get(id(x))
+        if var is None:
+            var = self.constvars[id(x)] = Var(get_aval(x))
+            self.consts.append(x)
+        return var
+
+    def process_primitive(self, prim, args, params):
+        if self.fold_known:
+            for x in args:
+                if isinstance(x, StagingTracer) and x._trace is self:
+                    break
+            else:
+                return self.parent.process_primitive(prim, args, params)
+        invars = [self.atom(x) for x in args]
+        out_aval = prim.abstract_eval(*[v.aval for v in invars], **params)
+        if prim.multiple_results:
+            outvars = [Var(a) for a in out_aval]
+            self.eqns.append(JaxprEqn(prim, invars, outvars, params))
+            return [StagingTracer(self, v) for v in outvars]
+        outvar = Var(out_aval)
+        self.eqns.append(JaxprEqn(prim, invars, [outvar], params))
+        return StagingTracer(self, outvar)
+
+    def to_jaxpr(self, in_tracers, outs) -> ClosedJaxpr:
+        """Close the recording: ``in_tracers`` become the inputs, ``outs`` the outputs."""
+        invars = [t.var for t in in_tracers]
+        outvars = [self.atom(x) for x in outs]
+        constvars = list(self.constvars.values())
+        return ClosedJaxpr(Jaxpr(constvars, invars, outvars, self.eqns), self.consts)
+
+
+def trace_to_jaxpr(fun_flat, in_avals) -> ClosedJaxpr:
+    """Stage ``fun_flat`` (flat list of arrays in, flat list out) into a closed jaxpr."""
+    with new_trace(StagingTrace) as trace:
+        in_tracers = [trace.new_arg(a) for a in in_avals]
+        outs = fun_flat(*in_tracers)
+        return trace.to_jaxpr(in_tracers, outs)

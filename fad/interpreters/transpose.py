@@ -1,0 +1,98 @@
+"""Reverse mode: transposing linear jaxprs.
+
+``backward_pass`` runs a jaxpr that is linear in some of its inputs backwards: given the
+cotangents of the outputs, it returns the cotangents of the linear inputs. Non-linear
+equations (those reading only constants and non-linear inputs) are evaluated forward
+first; linear equations are then visited in reverse, each through the transpose rule of
+its primitive. Cotangents accumulate with ``add_any``; a structurally zero cotangent is
+a symbolic ``Zero``, and an equation whose output cotangents are all zero is skipped.
+"""
+from __future__ import annotations
+
+from fad.core.ad_util import Zero, add_tangents
+from fad.core.ir import Jaxpr, Literal
+
+# primitive -> rule(ct, *args, **params) -> list with one cotangent (or None/Zero) per
+# argument. Linear arguments arrive as ``UndefinedPrimal``; ``ct`` is never a Zero for
+# single-result primitives (a list, possibly with Zeros, for multiple results).
+transpose_rules: dict = {}
+
+
+class UndefinedPrimal:
+    """Stands for a linear input of a transpose rule: only its type is known."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"UndefinedPrimal({self.aval.str_short()})"
+
+
+def is_undefined(x) -> bool:
+    return type(x) is UndefinedPrimal
+
+
+def backward_pass(jaxpr: Jaxpr, consts, args, cts_out):
+    """Cotangents of ``jaxpr``'s inputs; ``args[i]`` is an ``UndefinedPrimal`` for each
+    linear input (its cotangent is returned; ``Zero`` if none reaches it) and a value
+    otherwise (``None`` is returned in its place)."""
+    env = dict(zip(jaxpr.constvars, consts))
+    linear = set()
+    for v, x in zip(jaxpr.invars, args):
+        if type(x) is UndefinedPrimal:
+            linear.add(v)
+        else:
+            env[v] = x
+
+    def read(atom):
+        if type(atom) is Literal:
+            return atom.val
+        if atom in linear:
+            return UndefinedPrimal(atom.aval)
+        return env[atom]
+
+    linear_eqns = []
+    for eqn in jaxpr.eqns:
+        if any(type(v) is not Literal and v in linear for v in eqn.invars):
+            linear_eqns.append(eqn)
+            linear.update(eqn.outvars)
+        else:
+            outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+            env.update(zip(eqn.outvars, outs) if eqn.primitive.multiple_results
+                       else ((eqn.outvars[0], outs),))
+
+    ct_env = {}
+
+    def write_ct(v, ct):
+        if type(v) is Literal or v not in linear or type(ct) is Zero or ct is None:
+            return
+        prev = ct_env.get(v)
+        ct_env[v] = ct if prev is None else add_tangents(prev, ct)
+
+    for v, ct in zip(jaxpr.outvars, cts_out):
+        write_ct(v, ct)
+
+    for eqn in reversed(linear_eqns):
+        prim = eqn.primitive
+        if prim.multiple_results:
+            cts = [ct_env.pop(v, None) for v in eqn.outvars]
+            cts = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, cts)]
+            if all(type(c) is Zero for c in cts):
+                continue
+        else:
+            cts = ct_env.pop(eqn.outvars[0], None)
+            if cts is None:
+                continue
+        rule = transpose_rules.get(prim)
+        if rule is None:
+            raise NotImplementedError(
+                f"fad cannot transpose the primitive '{prim.name}': it is not linear in "
+                "the inputs being differentiated, or it has no transpose rule")
+        cts_in = rule(cts, *map(read, eqn.invars), **eqn.params)
+        for v, ct in zip(eqn.invars, cts_in):
+            write_ct(v, ct)
+
+    return [ct_env.get(v, Zero(v.aval)) if type(x) is UndefinedPrimal else None
+            for v, x in zip(jaxpr.invars, args)]

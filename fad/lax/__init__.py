@@ -1,0 +1,6 @@
+"""``fad.lax``: the primitives, each with all its rules, and structured control flow."""
+from fad.lax.elementwise import *  # noqa: F401,F403
+from fad.lax.elementwise import abs, round  # noqa: F401 - shadow builtins on purpose
+from fad.lax.structural import *  # noqa: F401,F403
+from fad.lax.reductions import *  # noqa: F401,F403
+from fad.lax.misc import *  # noqa: F401,F403

@@ -1,0 +1,456 @@
+"""Elementwise primitives: the derivative table.
+
+Each primitive is one ``elementwise(...)`` line (NumPy impl, dtype kinds, vectorised
+batching rule) and one rule line. Binary primitives broadcast like NumPy; their operands
+share one dtype (Python scalars adopt the other operand's dtype).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from fad.core import dtypes
+from fad.core.abstract import ShapedArray, get_aval
+from fad.core.ad_util import Zero, add_any_p
+from fad.interpreters.batching import batch_rules
+from fad.interpreters.jvp import jvp_rules
+from fad.interpreters.transpose import is_undefined, transpose_rules
+from fad.lax import special
+from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, INT_KINDS, NUMBER_KINDS, REAL_FLOAT_KINDS,
+                           REAL_KINDS, broadcast_shapes, defjvp, defjvp_zero, deflinear,
+                           elementwise, instantiate_like, make_batch_elementwise, unbroadcast)
+
+_SCALARS = (bool, int, float, complex)
+
+
+def _promote(x, y):
+    """Give a Python scalar operand the dtype of the other (array) operand."""
+    if type(x) in _SCALARS and type(y) not in _SCALARS:
+        x = np.asarray(x, get_aval(y).dtype)[()]
+    elif type(y) in _SCALARS and type(x) not in _SCALARS:
+        y = np.asarray(y, get_aval(x).dtype)[()]
+    return x, y
+
+
+def _unary(prim):
+    def op(x):
+        return prim.bind(x)
+    op.__name__ = prim.name
+    op.__doc__ = f"Elementwise ``{prim.name}``."
+    return op
+
+
+def _binary(prim):
+    def op(x, y):
+        return prim.bind(*_promote(x, y))
+    op.__name__ = prim.name
+    op.__doc__ = f"Elementwise ``{prim.name}`` with NumPy broadcasting."
+    return op
+
+
+def _np_rsqrt(x):
+    return 1 / np.sqrt(x)
+
+
+def _np_logistic(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# -- unary ----------------------------------------------------------------------------------
+neg_p = elementwise("neg", np.negative, 1, NUMBER_KINDS)
+sin_p = elementwise("sin", np.sin, 1, FLOAT_KINDS)
+cos_p = elementwise("cos", np.cos, 1, FLOAT_KINDS)
+tan_p = elementwise("tan", np.tan, 1, FLOAT_KINDS)
+asin_p = elementwise("asin", np.arcsin, 1, FLOAT_KINDS)
+acos_p = elementwise("acos", np.arccos, 1, FLOAT_KINDS)
+atan_p = elementwise("atan", np.arctan, 1, FLOAT_KINDS)
+sinh_p = elementwise("sinh", np.sinh, 1, FLOAT_KINDS)
+cosh_p = elementwise("cosh", np.cosh, 1, FLOAT_KINDS)
+tanh_p = elementwise("tanh", np.tanh, 1, FLOAT_KINDS)
+asinh_p = elementwise("asinh", np.arcsinh, 1, FLOAT_KINDS)
+acosh_p = elementwise("acosh", np.arccosh, 1, FLOAT_KINDS)
+atanh_p = elementwise("atanh", np.arctanh, 1, FLOAT_KINDS)
+exp_p = elementwise("exp", np.exp, 1, FLOAT_KINDS)
+exp2_p = elementwise("exp2", np.exp2, 1, FLOAT_KINDS)
+log_p = elementwise("log", np.log, 1, FLOAT_KINDS)
+log1p_p = elementwise("log1p", np.log1p, 1, FLOAT_KINDS)
+expm1_p = elementwise("expm1", np.expm1, 1, FLOAT_KINDS)
+sqrt_p = elementwise("sqrt", np.sqrt, 1, FLOAT_KINDS)
+rsqrt_p = elementwise("rsqrt", _np_rsqrt, 1, FLOAT_KINDS)
+cbrt_p = elementwise("cbrt", np.cbrt, 1, REAL_FLOAT_KINDS)
+logistic_p = elementwise("logistic", _np_logistic, 1, FLOAT_KINDS)
+erf_p = elementwise("erf", special.erf, 1, REAL_FLOAT_KINDS)
+erfc_p = elementwise("erfc", special.erfc, 1, REAL_FLOAT_KINDS)
+lgamma_p = elementwise("lgamma", special.lgamma, 1, REAL_FLOAT_KINDS)
+digamma_p = elementwise("digamma", special.digamma, 1, REAL_FLOAT_KINDS)
+square_p = elementwise("square", np.square, 1, NUMBER_KINDS)
+sign_p = elementwise("sign", np.sign, 1, NUMBER_KINDS)
+floor_p = elementwise("floor", np.floor, 1, REAL_FLOAT_KINDS)
+ceil_p = elementwise("ceil", np.ceil, 1, REAL_FLOAT_KINDS)
+round_p = elementwise("round", np.round, 1, REAL_FLOAT_KINDS)
+is_finite_p = elementwise("is_finite", np.isfinite, 1, FLOAT_KINDS, out_dtype=np.bool_)
+not_p = elementwise("not", np.invert, 1, INT_KINDS)
+conj_p = elementwise("conj", np.conjugate, 1, NUMBER_KINDS)
+
+for _p in (neg_p, sin_p, cos_p, tan_p, asin_p, acos_p, atan_p, sinh_p, cosh_p, tanh_p,
+           asinh_p, acosh_p, atanh_p, exp_p, exp2_p, log_p, log1p_p, expm1_p, sqrt_p,
+           rsqrt_p, cbrt_p, logistic_p, erf_p, erfc_p, lgamma_p, digamma_p, square_p,
+           sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, conj_p):
+    globals()[{"not": "bitwise_not"}.get(_p.name, _p.name)] = _unary(_p)
+
+
+def _real_imag_rule(name):
+    def rule(x):
+        if x.dtype.kind != "c":
+            raise TypeError(f"{name} needs a complex operand, got {x.dtype}")
+        return ShapedArray(x.shape, np.empty((), x.dtype).real.dtype, x.weak_type)
+    return rule
+
+
+real_p = elementwise("real", np.real, 1)
+real_p.def_abstract_eval(_real_imag_rule("real"))
+imag_p = elementwise("imag", np.imag, 1)
+imag_p.def_abstract_eval(_real_imag_rule("imag"))
+real, imag = _unary(real_p), _unary(imag_p)
+
+
+def abs(x):  # noqa: A001 - the lax name
+    return abs_p.bind(x)
+
+
+abs_p = elementwise("abs", np.abs, 1, NUMBER_KINDS)
+abs_p.def_abstract_eval(lambda x: ShapedArray(
+    x.shape, np.empty((), x.dtype).real.dtype if x.dtype.kind == "c" else x.dtype, x.weak_type))
+
+# -- binary ---------------------------------------------------------------------------------
+add_p = elementwise("add", np.add, 2, NUMBER_KINDS)
+sub_p = elementwise("sub", np.subtract, 2, NUMBER_KINDS)
+mul_p = elementwise("mul", np.multiply, 2, NUMBER_KINDS + "b")
+div_p = elementwise("div", np.true_divide, 2, FLOAT_KINDS)
+rem_p = elementwise("rem", np.fmod, 2, REAL_KINDS)
+pow_p = elementwise("pow", np.power, 2, FLOAT_KINDS)
+max_p = elementwise("max", np.maximum, 2, ALL_KINDS)
+min_p = elementwise("min", np.minimum, 2, ALL_KINDS)
+atan2_p = elementwise("atan2", np.arctan2, 2, REAL_FLOAT_KINDS)
+nextafter_p = elementwise("nextafter", np.nextafter, 2, REAL_FLOAT_KINDS)
+and_p = elementwise("and", np.bitwise_and, 2, INT_KINDS)
+or_p = elementwise("or", np.bitwise_or, 2, INT_KINDS)
+xor_p = elementwise("xor", np.bitwise_xor, 2, INT_KINDS)
+shift_left_p = elementwise("shift_left", np.left_shift, 2, "iu")
+shift_right_p = elementwise("shift_right", np.right_shift, 2, "iu")
+eq_p = elementwise("eq", np.equal, 2, ALL_KINDS, out_dtype=np.bool_)
+ne_p = elementwise("ne", np.not_equal, 2, ALL_KINDS, out_dtype=np.bool_)
+lt_p = elementwise("lt", np.less, 2, "biuf", out_dtype=np.bool_)
+le_p = elementwise("le", np.less_equal, 2, "biuf", out_dtype=np.bool_)
+gt_p = elementwise("gt", np.greater, 2, "biuf", out_dtype=np.bool_)
+ge_p = elementwise("ge", np.greater_equal, 2, "biuf", out_dtype=np.bool_)
+complex_p = elementwise("complex", lambda x, y: x + 1j * y if np.asarray(x).dtype != np.float32
+                        else (x + np.complex64(1j) * y), 2, REAL_FLOAT_KINDS)
+complex_p.def_abstract_eval(lambda x, y: ShapedArray(
+    broadcast_shapes("complex", x.shape, y.shape),
+    np.complex64 if x.dtype == np.float32 else np.complex128))
+
+for _p in (add_p, sub_p, mul_p, div_p, rem_p, pow_p, max_p, min_p, atan2_p, nextafter_p,
+           and_p, or_p, xor_p, shift_left_p, shift_right_p, eq_p, ne_p, lt_p, le_p, gt_p,
+           ge_p, complex_p):
+    globals()[{"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor"}.get(
+        _p.name, _p.name)] = _binary(_p)
+
+
+def integer_pow(x, y: int):
+    """``x ** y`` for a static Python integer ``y``."""
+    return integer_pow_p.bind(x, y=int(y))
+
+
+def _integer_pow_impl(x, *, y):
+    if y < 0 and np.asarray(x).dtype.kind in "iu":
+        raise ValueError("integer_pow: integers cannot be raised to negative powers")
+    return np.power(x, np.asarray(y, np.asarray(x).dtype)[()]) if y >= 0 else 1 / np.power(x, -y)
+
+
+integer_pow_p = elementwise("integer_pow", _integer_pow_impl, 1, NUMBER_KINDS)
+
+# -- JVP rules: the derivative table ------------------------------------------------------------
+defjvp(neg_p, lambda g, ans, x: neg(g))
+defjvp(sin_p, lambda g, ans, x: mul(g, cos(x)))
+defjvp(cos_p, lambda g, ans, x: neg(mul(g, sin(x))))
+defjvp(tan_p, lambda g, ans, x: mul(g, add(1, square(ans))))
+defjvp(asin_p, lambda g, ans, x: mul(g, rsqrt(sub(1, square(x)))))
+defjvp(acos_p, lambda g, ans, x: neg(mul(g, rsqrt(sub(1, square(x))))))
+defjvp(atan_p, lambda g, ans, x: div(g, add(1, square(x))))
+defjvp(sinh_p, lambda g, ans, x: mul(g, cosh(x)))
+defjvp(cosh_p, lambda g, ans, x: mul(g, sinh(x)))
+defjvp(tanh_p, lambda g, ans, x: mul(g, sub(1, square(ans))))
+defjvp(asinh_p, lambda g, ans, x: mul(g, rsqrt(add(square(x), 1))))
+defjvp(acosh_p, lambda g, ans, x: div(g, mul(sqrt(sub(x, 1)), sqrt(add(x, 1)))))
+defjvp(atanh_p, lambda g, ans, x: div(g, sub(1, square(x))))
+defjvp(exp_p, lambda g, ans, x: mul(g, ans))
+defjvp(exp2_p, lambda g, ans, x: mul(g, mul(ans, np.log(2).astype(get_aval(x).dtype))))
+defjvp(log_p, lambda g, ans, x: div(g, x))
+defjvp(log1p_p, lambda g, ans, x: div(g, add(x, 1)))
+defjvp(expm1_p, lambda g, ans, x: mul(g, add(ans, 1)))
+defjvp(sqrt_p, lambda g, ans, x: div(g, mul(2, ans)))
+defjvp(rsqrt_p, lambda g, ans, x: mul(g, mul(-0.5, div(ans, x))))
+defjvp(cbrt_p, lambda g, ans, x: div(g, mul(3, square(ans))))
+defjvp(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(1, ans))))
+defjvp(erf_p, lambda g, ans, x: mul(g, mul(2 / np.sqrt(np.pi), exp(neg(square(x))))))
+defjvp(erfc_p, lambda g, ans, x: mul(g, mul(-2 / np.sqrt(np.pi), exp(neg(square(x))))))
+defjvp(lgamma_p, lambda g, ans, x: mul(g, digamma(x)))
+defjvp(square_p, lambda g, ans, x: mul(g, mul(2, x)))
+defjvp(integer_pow_p, lambda g, ans, x, *, y: _integer_pow_jvp(g, x, y))
+for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, and_p, or_p, xor_p,
+           shift_left_p, shift_right_p, eq_p, ne_p, lt_p, le_p, gt_p, ge_p, nextafter_p):
+    defjvp_zero(_p)
+
+
+def _integer_pow_jvp(g, x, y):
+    if y == 0:
+        return mul(g, 0)
+    return mul(g, mul(y, x if y == 2 else integer_pow(x, y - 1)))
+
+
+def polygamma(m: int, x):
+    """The ``m``-th derivative of ``digamma`` (``m`` a static non-negative int)."""
+    return polygamma_p.bind(x, m=int(m))
+
+
+polygamma_p = elementwise("polygamma", lambda x, *, m: special.polygamma(m, x), 1,
+                          REAL_FLOAT_KINDS)
+defjvp(digamma_p, lambda g, ans, x: mul(g, polygamma(1, x)))
+defjvp(polygamma_p, lambda g, ans, x, *, m: mul(g, polygamma(m + 1, x)))
+
+
+def _abs_jvp(g, ans, x):
+    if get_aval(x).dtype.kind == "c":  # d|z| = Re(conj(z) dz) / |z|, 0 at z = 0
+        safe = select_n(eq(ans, 0), ans, np.ones((), get_aval(ans).dtype)[()])
+        return select_n(eq(ans, 0), div(real(mul(conj(x), g)), safe), mul(real(g), 0))
+    return mul(g, sign(x))                 # subgradient sign(0) = 0
+
+
+defjvp(abs_p, _abs_jvp)
+
+
+def _half_at_ties(pick, tie):
+    """1 where ``pick``, 1/2 where ``tie``, else 0: max and min split ties equally."""
+    def weight(x, y, dtype):
+        one = np.ones((), dtype)[()]
+        return select_n(pick(x, y), select_n(tie(x, y), 0 * one, 0.5 * one), one)
+    return weight
+
+
+_max_weight = _half_at_ties(gt, eq)
+_min_weight = _half_at_ties(lt, eq)
+defjvp(max_p, lambda g, ans, x, y: mul(g, _max_weight(x, y, get_aval(g).dtype)),
+       lambda g, ans, x, y: mul(g, _max_weight(y, x, get_aval(g).dtype)))
+defjvp(min_p, lambda g, ans, x, y: mul(g, _min_weight(x, y, get_aval(g).dtype)),
+       lambda g, ans, x, y: mul(g, _min_weight(y, x, get_aval(g).dtype)))
+defjvp(add_p, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+defjvp(sub_p, lambda g, ans, x, y: g, lambda g, ans, x, y: neg(g))
+defjvp(mul_p, lambda g, ans, x, y: mul(g, y), lambda g, ans, x, y: mul(x, g))
+defjvp(div_p, lambda g, ans, x, y: div(g, y), lambda g, ans, x, y: mul(neg(g), div(ans, y)))
+defjvp(rem_p, lambda g, ans, x, y: g,
+       lambda g, ans, x, y: mul(neg(g), _trunc(div(sub(x, ans), y))))
+defjvp(atan2_p, lambda g, ans, x, y: mul(g, div(y, add(square(x), square(y)))),
+       lambda g, ans, x, y: mul(g, div(neg(x), add(square(x), square(y)))))
+defjvp(complex_p, lambda g, ans, x, y: complex(g, mul(g, 0)),
+       lambda g, ans, x, y: complex(mul(g, 0), g))
+defjvp(real_p, lambda g, ans, x: real(g))
+defjvp(imag_p, lambda g, ans, x: imag(g))
+defjvp(conj_p, lambda g, ans, x: conj(g))
+
+
+def _trunc(x):
+    return select_n(lt(x, 0), floor(x), ceil(x))
+
+
+def _pow_jvp_base(g, ans, x, y):
+    # d/dx x**y = y x**(y-1); written with pow so that x = 0 gives 0 for y > 1, not nan.
+    return mul(g, mul(y, pow(x, sub(y, 1))))
+
+
+def _pow_jvp_exponent(g, ans, x, y):
+    # d/dy x**y = log(x) x**y, taken as 0 where x == 0 (the limit for y > 0).
+    dtype = get_aval(ans).dtype
+    zero = np.zeros((), dtype)[()]
+    safe_log = log(select_n(eq(x, 0), x, np.ones((), dtype)[()]))
+    return mul(g, select_n(eq(x, 0), mul(safe_log, ans), zero))
+
+
+defjvp(pow_p, _pow_jvp_base, _pow_jvp_exponent)
+
+# -- transpose rules of the linear ones ---------------------------------------------------------
+
+
+def _transpose_add(ct, x, y):
+    return [unbroadcast(ct, x.aval) if is_undefined(x) else None,
+            unbroadcast(ct, y.aval) if is_undefined(y) else None]
+
+
+def _transpose_sub(ct, x, y):
+    return [unbroadcast(ct, x.aval) if is_undefined(x) else None,
+            unbroadcast(neg(ct), y.aval) if is_undefined(y) else None]
+
+
+def _transpose_mul(ct, x, y):
+    if is_undefined(x) and is_undefined(y):
+        raise TypeError("mul is not linear in both of its operands at once")
+    if is_undefined(x):
+        return [unbroadcast(mul(ct, y), x.aval), None]
+    return [None, unbroadcast(mul(x, ct), y.aval)]
+
+
+def _transpose_div(ct, x, y):
+    if is_undefined(y):
+        raise TypeError("div is not linear in its divisor")
+    return [unbroadcast(div(ct, y), x.aval), None]
+
+
+transpose_rules[add_p] = _transpose_add
+transpose_rules[sub_p] = _transpose_sub
+transpose_rules[mul_p] = _transpose_mul
+transpose_rules[div_p] = _transpose_div
+transpose_rules[neg_p] = lambda ct, x: [neg(ct)]
+transpose_rules[conj_p] = lambda ct, x: [conj(ct)]
+transpose_rules[real_p] = lambda ct, x: [complex(ct, mul(ct, 0))]
+transpose_rules[imag_p] = lambda ct, x: [complex(mul(ct, 0), neg(ct))]
+transpose_rules[complex_p] = lambda ct, x, y: [real(ct) if is_undefined(x) else None,
+                                               neg(imag(ct)) if is_undefined(y) else None]
+
+# add_any (the tangent accumulator, defined with the core) is linear too.
+deflinear(add_any_p, lambda ct, x, y: [ct if is_undefined(x) else None,
+                                       ct if is_undefined(y) else None])
+batch_rules[add_any_p] = make_batch_elementwise(add_any_p)
+
+
+def add_any(x, y):
+    return add_any_p.bind(x, y)
+
+
+# -- select_n and clamp -----------------------------------------------------------------------
+
+def select_n(which, *cases):
+    """``cases[which]`` elementwise (``which`` bool for two cases, else int), with
+    NumPy broadcasting; like ``np.where(which, cases[1], cases[0])`` for two cases."""
+    if not cases:
+        raise TypeError("select_n needs at least one case")
+    ref = next((c for c in cases if type(c) not in _SCALARS), None)
+    if ref is not None:
+        dtype = get_aval(ref).dtype
+        cases = [np.asarray(c, dtype)[()] if type(c) in _SCALARS else c for c in cases]
+    return select_n_p.bind(which, *cases)
+
+
+def _select_n_impl(which, *cases):
+    if len(cases) == 1:
+        return np.broadcast_to(cases[0], np.broadcast_shapes(np.shape(which),
+                                                             np.shape(cases[0]))).copy()
+    if len(cases) == 2:
+        return np.where(which, cases[1], cases[0])
+    return np.choose(which, cases)
+
+
+def _select_n_abstract_eval(which, *cases):
+    if which.dtype.kind not in "biu":
+        raise TypeError(f"select_n: the selector must be bool or integer, got {which.dtype}")
+    if which.dtype.kind == "b" and len(cases) > 2:
+        raise TypeError("select_n: a boolean selector picks between exactly two cases")
+    strong = {c.dtype for c in cases if not c.weak_type}
+    if len(strong) > 1:
+        raise TypeError(f"select_n: cases must share one dtype, got "
+                        f"{', '.join(str(c.dtype) for c in cases)}")
+    shape = broadcast_shapes("select_n", which.shape, *(c.shape for c in cases))
+    dtype, weak = dtypes.result_type(*cases)
+    return ShapedArray(shape, dtype, weak)
+
+
+select_n_p = elementwise("select_n", _select_n_impl, 0)
+select_n_p.def_abstract_eval(_select_n_abstract_eval)
+
+
+def _select_n_jvp(primals, tangents):
+    which, *cases = primals
+    ans = select_n_p.bind(which, *cases)
+    if all(type(t) is Zero for t in tangents[1:]):
+        return ans, Zero.like(ans)
+    t_cases = [instantiate_like(t) for t in tangents[1:]]
+    return ans, select_n_p.bind(which, *t_cases)
+
+
+def _select_n_transpose(ct, which, *cases):
+    if is_undefined(which):
+        raise TypeError("select_n is not linear in its selector")
+    zero = np.zeros((), get_aval(ct).dtype)[()]
+    out = [None]
+    for i, c in enumerate(cases):
+        if not is_undefined(c):
+            out.append(None)
+            continue
+        picks = [zero] * len(cases)
+        picks[i] = ct
+        out.append(unbroadcast(select_n_p.bind(which, *picks), c.aval))
+    return out
+
+
+jvp_rules[select_n_p] = _select_n_jvp
+transpose_rules[select_n_p] = _select_n_transpose
+
+
+def clamp(lo, x, hi):
+    """``min(max(x, lo), hi)`` elementwise; ``lo`` and ``hi`` broadcast against ``x``."""
+    lo, x = _promote(lo, x)
+    hi, x = _promote(hi, x)
+    return clamp_p.bind(lo, x, hi)
+
+
+clamp_p = elementwise("clamp", lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi), 3,
+                      "biuf")
+defjvp(clamp_p,
+       lambda g, ans, lo, x, hi: select_n(lt(x, lo), mul(g, 0), g),
+       lambda g, ans, lo, x, hi: select_n(bitwise_and(ge(x, lo), le(x, hi)), mul(g, 0), g),
+       lambda g, ans, lo, x, hi: select_n(gt(x, hi), mul(g, 0), g))
+
+
+
+
+# -- dtype conversion -------------------------------------------------------------------------
+
+def convert_element_type(x, new_dtype, weak_type: bool = False):
+    """``x`` converted to ``new_dtype`` (complex to real takes the real part)."""
+    new_dtype = dtypes.check_dtype(new_dtype, "conversion target")
+    aval = get_aval(x)
+    if aval.dtype == new_dtype and aval.weak_type == weak_type and type(x) not in _SCALARS:
+        return x
+    return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
+
+
+def _convert_impl(x, *, new_dtype, weak_type):
+    x = np.asarray(x)
+    if x.dtype.kind == "c" and new_dtype.kind != "c":
+        x = x.real
+    out = x.astype(new_dtype)
+    return out[()] if out.ndim == 0 else out
+
+
+convert_element_type_p = elementwise("convert_element_type", _convert_impl, 1)
+convert_element_type_p.def_abstract_eval(
+    lambda x, *, new_dtype, weak_type: ShapedArray(x.shape, new_dtype, weak_type))
+
+
+def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
+    (x,), (t,) = primals, tangents
+    ans = convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
+    if type(t) is Zero or not dtypes.is_inexact(new_dtype):
+        return ans, Zero.like(ans)
+    return ans, convert_element_type_p.bind(t, new_dtype=new_dtype, weak_type=weak_type)
+
+
+def _convert_transpose(ct, x, *, new_dtype, weak_type):
+    old = x.aval.dtype
+    return [convert_element_type_p.bind(ct, new_dtype=old, weak_type=x.aval.weak_type)]
+
+
+jvp_rules[convert_element_type_p] = _convert_jvp
+transpose_rules[convert_element_type_p] = _convert_transpose
+
+__all__ = [n for n in dir() if not n.startswith("_") and n not in (
+    "np", "dtypes", "ShapedArray", "get_aval", "Zero", "batch_rules", "jvp_rules",
+    "transpose_rules", "is_undefined", "special", "annotations")]

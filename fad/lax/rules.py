@@ -1,0 +1,190 @@
+"""Registration helpers: the common cases of shape, JVP, transpose and batching rules
+in one line each. Every primitive in ``fad.lax`` is declared with these."""
+from __future__ import annotations
+
+import numpy as np
+
+from fad.core import dtypes
+from fad.core.abstract import ShapedArray, get_aval
+from fad.core.ad_util import Zero, add_tangents, tangent_aval
+from fad.core.primitive import Primitive
+from fad.interpreters.batching import batch_rules
+from fad.interpreters.jvp import jvp_rules
+from fad.interpreters.transpose import is_undefined, transpose_rules
+
+# -- shape rules ----------------------------------------------------------------------------
+
+def broadcast_shapes(name, *shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{name}: operand shapes {', '.join(map(str, shapes))} do not "
+                         "broadcast together (NumPy broadcasting rules)") from None
+
+
+def _check_same_dtypes(name, avals):
+    strong = {a.dtype for a in avals if not a.weak_type}
+    if len(strong) > 1:
+        raise TypeError(f"{name}: operands must have one dtype, got "
+                        f"{', '.join(str(a.dtype) for a in avals)}; convert them with "
+                        "fad.lax.convert_element_type (fad.numpy promotes automatically)")
+    return fad_result_dtype(avals)
+
+
+def fad_result_dtype(avals):
+    return dtypes.result_type(*avals)
+
+
+def _kinds_allowed(name, avals, kinds):
+    for a in avals:
+        if a.dtype.kind not in kinds:
+            raise TypeError(f"{name} does not accept operands of dtype {a.dtype}")
+
+
+FLOAT_KINDS, NUMBER_KINDS, INT_KINDS, ALL_KINDS = "fc", "iufc", "iub", "biufc"
+REAL_FLOAT_KINDS, REAL_KINDS = "f", "iuf"
+
+
+def elementwise_rule(name, kinds=ALL_KINDS, out_dtype=None):
+    """Shape rule of an elementwise op with NumPy broadcasting; ``out_dtype`` fixes the
+    result dtype (e.g. bool for comparisons), else it is the operands' dtype."""
+    def rule(*avals, **params):
+        _kinds_allowed(name, avals, kinds)
+        dtype, weak = _check_same_dtypes(name, avals)
+        shape = avals[0].shape if len(avals) == 1 else broadcast_shapes(
+            name, *(a.shape for a in avals))
+        if out_dtype is not None:
+            return ShapedArray(shape, out_dtype)
+        return ShapedArray(shape, dtype, weak)
+    return rule
+
+
+def elementwise(name, impl, nargs, kinds=ALL_KINDS, out_dtype=None) -> Primitive:
+    """An elementwise primitive, with its NumPy impl and shape rule, vectorised for vmap."""
+    prim = Primitive(name)
+    prim.def_impl(impl)
+    prim.def_abstract_eval(elementwise_rule(name, kinds, out_dtype))
+    batch_rules[prim] = make_batch_elementwise(prim)
+    return prim
+
+
+# -- JVP rules ------------------------------------------------------------------------------
+
+def defjvp(prim, *jvp_fns):
+    """JVP from one function per operand, ``fn(g, ans, *primals, **params)`` giving the
+    contribution of that operand's tangent ``g`` (never a Zero); ``None`` for operands
+    the output does not depend on differentiably. Contributions are summed and
+    broadcast to the output's shape."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        out = None
+        for fn, g, in zip(jvp_fns, tangents):
+            if fn is None or type(g) is Zero:
+                continue
+            t = fn(g, ans, *primals, **params)
+            out = t if out is None else add_tangents(out, t)
+        if out is None:
+            return ans, Zero.like(ans)
+        return ans, broadcast_to_like(out, ans)
+    jvp_rules[prim] = rule
+
+
+def defjvp_zero(prim):
+    """The output is piecewise constant (comparisons, floor, sign, argmax, ...)."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        if prim.multiple_results:
+            return ans, [Zero.like(a) for a in ans]
+        return ans, Zero.like(ans)
+    jvp_rules[prim] = rule
+
+
+def deflinear(prim, transpose_rule):
+    """A primitive linear in all its operands: its JVP applies it to the tangents."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        if all(type(t) is Zero for t in tangents):
+            return ans, Zero.like(ans)
+        tangents = [instantiate_like(t) for t in tangents]
+        return ans, prim.bind(*tangents, **params)
+    jvp_rules[prim] = rule
+    transpose_rules[prim] = transpose_rule
+
+
+def deflinear_in_first(prim, transpose_rule):
+    """Linear in operand 0 only (e.g. ``pad`` in its operand, not its padding value)."""
+    jvp_rules[prim] = _linear_in(prim, 0)
+    transpose_rules[prim] = transpose_rule
+
+
+def _linear_in(prim, i):
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        if type(tangents[i]) is Zero:
+            return ans, Zero.like(ans)
+        args = list(primals)
+        args[i] = tangents[i]
+        return ans, prim.bind(*args, **params)
+    return rule
+
+
+def instantiate_like(t):
+    if type(t) is Zero:
+        from fad.lax.structural import full
+        return full(t.aval.shape, 0, t.aval.dtype)
+    return t
+
+
+def broadcast_to_like(t, ans):
+    """Broadcast tangent ``t`` to the shape of ``ans`` if an operand was broadcast."""
+    shape = get_aval(ans).shape
+    if get_aval(t).shape == shape:
+        return t
+    from fad.lax.structural import broadcast_to
+    return broadcast_to(t, shape)
+
+
+def unbroadcast(ct, aval):
+    """Sum ``ct`` down to ``aval``'s shape: the transpose of NumPy broadcasting."""
+    from fad.lax.reductions import reduce_sum
+    from fad.lax.structural import reshape
+    ct_shape = get_aval(ct).shape
+    if ct_shape == aval.shape:
+        return ct
+    lead = len(ct_shape) - len(aval.shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(aval.shape) if d == 1 and ct_shape[lead + i] != 1)
+    if axes:
+        ct = reduce_sum(ct, axes)
+    return reshape(ct, aval.shape) if get_aval(ct).shape != aval.shape else ct
+
+
+# -- batching rules -------------------------------------------------------------------------
+
+def moveaxis_to_front(x, bdim):
+    from fad.lax.structural import moveaxis
+    return x if bdim == 0 else moveaxis(x, bdim, 0)
+
+
+def make_batch_elementwise(prim):
+
+    def rule(args, dims, **params):
+        from fad.lax.structural import expand_dims
+        if len(args) == 1:
+            return prim.bind(args[0], **params), dims[0]
+        ranks = [get_aval(x).ndim - (d is not None) for x, d in zip(args, dims)]
+        rank = max(ranks)
+        moved = []
+        for x, d, r in zip(args, dims, ranks):
+            if d is not None:
+                x = moveaxis_to_front(x, d)
+                if r < rank:
+                    x = expand_dims(x, tuple(range(1, 1 + rank - r)))
+            moved.append(x)
+        return prim.bind(*moved, **params), 0
+    return rule
+
+
+
+
+__all__ = [n for n in dir() if not n.startswith("_")]

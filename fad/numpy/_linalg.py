@@ -1,0 +1,4 @@
+"""Products: dot, matmul."""
+from __future__ import annotations
+
+__all__: list = []
