@@ -1,0 +1,164 @@
+"""fad's benchmark suite: every workload timed in one run, as ratios to hand-written
+NumPy (and to autograd / JAX / PyTorch when they are installed).
+
+    python benchmarks/run.py            # all workloads
+    python benchmarks/run.py chain      # workloads whose name contains "chain"
+
+Times are the best of several repeats of a timed loop (``timeit``), so they measure the
+library's overhead on a quiet machine rather than noise.
+"""
+from __future__ import annotations
+
+import sys
+import timeit
+
+import numpy as np
+
+import fad
+import fad.numpy as fnp
+
+try:
+    import autograd
+    import autograd.numpy as anp
+except ImportError:  # optional peer
+    autograd = None
+
+
+def best_time(fn, number=None, repeat=5):
+    """Seconds per call of ``fn``: the best of ``repeat`` timed loops."""
+    fn()
+    if number is None:
+        number, t = 1, 0.0
+        while t < 0.05:
+            number *= 2
+            t = timeit.timeit(fn, number=number)
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+# -- workload 1: a chain of 600 small elementwise operations ----------------------------------
+
+N_BLOCKS = 150  # four operations each
+
+
+def chain_fad(x):
+    for _ in range(N_BLOCKS):
+        x = fnp.sin(x)
+        x = x * 1.01
+        x = fnp.tanh(x)
+        x = x + 0.1
+    return fnp.sum(x)
+
+
+def chain_autograd(x):
+    for _ in range(N_BLOCKS):
+        x = anp.sin(x)
+        x = x * 1.01
+        x = anp.tanh(x)
+        x = x + 0.1
+    return anp.sum(x)
+
+
+def chain_numpy_grad(x):
+    """Hand-written forward and backward pass."""
+    saved = []
+    for _ in range(N_BLOCKS):
+        saved.append(x)
+        s = np.sin(x)
+        t = np.tanh(s * 1.01)
+        saved.append(t)
+        x = t + 0.1
+    g = np.ones_like(x)
+    for i in range(N_BLOCKS - 1, -1, -1):
+        x_in, t = saved[2 * i], saved[2 * i + 1]
+        g = g * (1 - t * t) * 1.01 * np.cos(x_in)
+    return g
+
+
+# -- workload 2: a scalar polynomial --------------------------------------------------------
+
+def poly(x):
+    return x ** 4 + 3 * x ** 2 + 2 * x
+
+
+def poly_numpy_grad(x):
+    return 4 * x ** 3 + 6 * x + 2
+
+
+# -- workload 3: per-example gradients of logistic regression -----------------------------------
+
+def logistic_loss(w, x, y):
+    logits = fnp.dot(x, w)
+    return fnp.logaddexp(0.0, -y * logits) if hasattr(fnp, "logaddexp") else \
+        fnp.log(1 + fnp.exp(-y * logits))
+
+
+def logistic_numpy_per_example(w, X, Y):
+    logits = X @ w
+    s = -Y / (1 + np.exp(Y * logits))   # d/dlogit of log(1 + exp(-y logit))
+    return s[:, None] * X
+
+
+# -- the runner -----------------------------------------------------------------------------
+
+def row(name, t, ref, peers=()):
+    extra = "".join(f"  {pname} {pt / ref:6.1f}x" for pname, pt in peers)
+    print(f"{name:<44s} {t * 1e6:10.1f} us  {t / ref:6.1f}x numpy{extra}")
+
+
+def bench_chain():
+    x = np.linspace(-1, 1, 16)
+    g_fad = fad.grad(chain_fad)
+    assert np.allclose(g_fad(x), chain_numpy_grad(x))
+    ref = best_time(lambda: chain_numpy_grad(x))
+    t = best_time(lambda: g_fad(x))
+    peers = []
+    if autograd is not None:
+        g_ag = autograd.grad(chain_autograd)
+        peers.append(("autograd", best_time(lambda: g_ag(x))))
+    print(f"{'numpy forward+backward (reference)':<44s} {ref * 1e6:10.1f} us")
+    row("grad of a 600-op chain, length-16 vector", t, ref, peers)
+    for pname, pt in peers:
+        print(f"{'  ' + pname:<44s} {pt * 1e6:10.1f} us  {pt / ref:6.1f}x numpy")
+
+
+def bench_poly():
+    g = fad.grad(poly)
+    assert np.isclose(g(2.0), 46.0)
+    ref = best_time(lambda: poly_numpy_grad(2.0))
+    t = best_time(lambda: g(2.0))
+    peers = []
+    if autograd is not None:
+        g_ag = autograd.grad(poly)
+        peers.append(("autograd", best_time(lambda: g_ag(2.0))))
+    row("grad of x**4 + 3x**2 + 2x at a scalar", t, ref, peers)
+    for pname, pt in peers:
+        print(f"{'  ' + pname:<44s} {pt * 1e6:10.1f} us")
+
+
+def bench_per_example():
+    rng = np.random.default_rng(0)
+    d, n = 100, 512
+    w = rng.standard_normal(d) * 0.1
+    X = rng.standard_normal((n, d))
+    Y = np.sign(rng.standard_normal(n))
+    per_ex = fad.vmap(fad.grad(logistic_loss), in_axes=(None, 0, 0))
+    want = logistic_numpy_per_example(w, X, Y)
+    assert np.allclose(per_ex(w, X, Y), want)
+    ref = best_time(lambda: logistic_numpy_per_example(w, X, Y))
+    t = best_time(lambda: per_ex(w, X, Y))
+    g = fad.grad(logistic_loss)
+    t_loop = best_time(lambda: [g(w, X[i], Y[i]) for i in range(n)], number=1, repeat=3)
+    print(f"{'hand-vectorised numpy (reference)':<44s} {ref * 1e6:10.1f} us")
+    row("vmap(grad) logistic regression, d=100 n=512", t, ref)
+    print(f"{'  Python loop of grad':<44s} {t_loop * 1e6:10.1f} us  "
+          f"{t_loop / t:6.1f}x slower than vmap(grad)")
+
+
+BENCHMARKS = {"chain": bench_chain, "poly": bench_poly, "per_example": bench_per_example}
+
+if __name__ == "__main__":
+    wanted = sys.argv[1:]
+    for name, bench in BENCHMARKS.items():
+        if not wanted or any(w in name for w in wanted):
+            print(f"== {name}")
+            bench()

@@ -1,0 +1,153 @@
+"""Testing helpers: derivatives against finite differences, vmap against a loop,
+jaxprs against eager evaluation."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from fad import api
+from fad.core import dtypes
+from fad.core.ir import typecheck_jaxpr
+from fad.tree_util import tree_flatten, tree_map, tree_unflatten
+
+_DEFAULT_EPS = {np.dtype(np.float32): 1e-2, np.dtype(np.float64): 1e-5,
+                np.dtype(np.complex64): 1e-2, np.dtype(np.complex128): 1e-5}
+_DEFAULT_TOL = {np.dtype(np.float32): 2e-2, np.dtype(np.float64): 1e-5,
+                np.dtype(np.complex64): 2e-2, np.dtype(np.complex128): 1e-5}
+
+
+def _dtype_of(tree):
+    leaves, _ = tree_flatten(tree)
+    dts = [np.asarray(x).dtype for x in leaves if dtypes.is_inexact(np.asarray(x).dtype)]
+    return np.result_type(*dts) if dts else np.dtype(np.float64)
+
+
+def _tol(tree, given, table):
+    return given if given is not None else table.get(_dtype_of(tree), 1e-5)
+
+
+def _rand_like(rng, x):
+    x = np.asarray(x)
+    if x.dtype.kind == "c":
+        return (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape)).astype(x.dtype)
+    return rng.standard_normal(x.shape).astype(x.dtype)
+
+
+def _add_scaled(args, tangents, eps):
+    return tuple(tree_map(lambda a, t: (np.asarray(a) + eps * np.asarray(t)).astype(np.asarray(a).dtype),
+                          x, t) for x, t in zip(args, tangents))
+
+
+def _vdot(x, y):
+    xs, _ = tree_flatten(x)
+    ys, _ = tree_flatten(y)
+    return sum(np.vdot(np.asarray(a).ravel(), np.asarray(b).ravel()).real
+               for a, b in zip(xs, ys))
+
+
+def _assert_close(what, got, want, atol, rtol):
+    gl, gt = tree_flatten(got)
+    wl, wt = tree_flatten(want)
+    if gt != wt:
+        raise AssertionError(f"{what}: structures differ: {gt} vs {wt}")
+    for i, (g, w) in enumerate(zip(gl, wl)):
+        g, w = np.asarray(g), np.asarray(w)
+        if g.shape != w.shape:
+            raise AssertionError(f"{what}: leaf {i} has shape {g.shape}, expected {w.shape}")
+        if not np.allclose(g, w, atol=atol, rtol=rtol, equal_nan=True):
+            err = np.max(np.abs(g - w)) if g.size else 0.0
+            raise AssertionError(f"{what}: leaf {i} differs (max abs err {err:.3g}, "
+                                 f"atol={atol}, rtol={rtol})\n  got:      {g!r}\n"
+                                 f"  expected: {w!r}")
+
+
+def check_jvp(f, args, eps=None, atol=None, rtol=None, rng=None):
+    """``jvp(f)`` against a central finite difference along a random tangent."""
+    rng = rng or np.random.default_rng(0)
+    eps = _tol(args, eps, _DEFAULT_EPS)
+    atol, rtol = _tol(args, atol, _DEFAULT_TOL), _tol(args, rtol, _DEFAULT_TOL)
+    tangents = tuple(tree_map(lambda x: _rand_like(rng, x), a) for a in args)
+    _, t_out = api.jvp(f, args, tangents)
+    f_plus = f(*_add_scaled(args, tangents, eps / 2))
+    f_minus = f(*_add_scaled(args, tangents, -eps / 2))
+    t_fd = tree_map(lambda p, m: (np.asarray(p) - np.asarray(m)) / eps, f_plus, f_minus)
+    _assert_close("JVP vs finite differences", t_out, t_fd, atol, rtol)
+
+
+def check_vjp(f, args, eps=None, atol=None, rtol=None, rng=None):
+    """``vjp(f)`` against ``jvp(f)`` through the identity <ct, J t> = <J^T ct, t>, and
+    the JVP against finite differences."""
+    rng = rng or np.random.default_rng(1)
+    atol, rtol = _tol(args, atol, _DEFAULT_TOL), _tol(args, rtol, _DEFAULT_TOL)
+    out, f_vjp = api.vjp(f, *args)
+    tangents = tuple(tree_map(lambda x: _rand_like(rng, x), a) for a in args)
+    cts = tree_map(lambda y: _rand_like(rng, y), out)
+    cts_in = f_vjp(cts)
+    check_jvp(f, args, eps, atol, rtol, rng)
+    _, t_out = api.jvp(f, args, tangents)
+    lhs = _vdot(cts, t_out)
+    rhs = _vdot(cts_in, tangents)
+    if not np.isclose(lhs, rhs, atol=atol * 10, rtol=rtol * 10):
+        raise AssertionError(f"VJP vs JVP: <ct, J t> = {lhs!r} but <J^T ct, t> = {rhs!r}")
+
+
+def check_grads(f, args, order: int = 1, modes=("fwd", "rev"), eps=None, atol=None,
+                rtol=None):
+    """Check the derivatives of ``f`` at ``args`` to ``order``, in each of ``modes``:
+    JVPs against central finite differences ("fwd"), VJPs against JVPs ("rev"), and
+    recursively the derivatives of the derivatives.
+
+    >>> import numpy as np, fad.numpy as fnp
+    >>> check_grads(fnp.sin, (np.array([0.3, 1.2]),), order=2)
+    """
+    args = tuple(args)
+    if order < 1:
+        return
+    if "fwd" in modes:
+        check_jvp(f, args, eps, atol, rtol)
+        if order > 1:
+            tangents = tuple(tree_map(lambda x: _rand_like(np.random.default_rng(2), x), a)
+                             for a in args)
+
+            def f_jvp(*primals):
+                return api.jvp(f, primals, tangents)[1]
+            check_grads(f_jvp, args, order - 1, ("fwd",), eps, atol, rtol)
+    if "rev" in modes:
+        check_vjp(f, args, eps, atol, rtol)
+        if order > 1:
+            out = f(*args)
+            cts = tree_map(lambda y: _rand_like(np.random.default_rng(3), y), out)
+
+            def f_vjp(*primals):
+                return api.vjp(f, *primals)[1](cts)
+            check_grads(f_vjp, args, order - 1, ("rev",), eps, atol, rtol)
+
+
+def check_vmap(f, args, in_axes=0, out_axes=0, atol=1e-6, rtol=1e-6):
+    """``vmap(f, in_axes, out_axes)(*args)`` against a Python loop and ``np.stack``."""
+    got = api.vmap(f, in_axes, out_axes)(*args)
+    axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
+    size = next(np.shape(a)[ax] for a, ax in zip(args, axes) if ax is not None)
+    rows = []
+    for i in range(size):
+        row_args = [a if ax is None else np.take(a, i, axis=ax) for a, ax in zip(args, axes)]
+        rows.append(f(*row_args))
+    want = tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs], axis=out_axes), *rows)
+    _assert_close("vmap vs a Python loop", got, want, atol, rtol)
+
+
+def check_jaxpr(f, args, atol=0, rtol=1e-12):
+    """Stage ``f``, type-check the jaxpr, and compare its evaluation with eager ``f``."""
+    closed = api.make_jaxpr(f)(*args)
+    typecheck_jaxpr(closed)
+    flat, _ = tree_flatten(args)
+    got = api.eval_jaxpr(closed.jaxpr, closed.consts, *flat)
+    want, _ = tree_flatten(f(*args))
+    _assert_close("eval_jaxpr(make_jaxpr(f)) vs f", got, [np.asarray(w) for w in want],
+                  atol, rtol)
+    return closed
+
+
+__all__ = ["check_grads", "check_jvp", "check_vjp", "check_vmap", "check_jaxpr"]
+del itertools, tree_unflatten
