@@ -4,12 +4,13 @@ NumPy (and to autograd / JAX / PyTorch when they are installed).
     python benchmarks/run.py            # all workloads
     python benchmarks/run.py chain      # workloads whose name contains "chain"
 
-Times are the best of several repeats of a timed loop (``timeit``), so they measure the
-library's overhead on a quiet machine rather than noise.
+Times are CPU time of this process (``time.process_time``), the best of several repeats of
+a timed loop, so that other work on the machine disturbs them as little as possible.
 """
 from __future__ import annotations
 
 import sys
+import time
 import timeit
 
 import numpy as np
@@ -31,8 +32,9 @@ def best_time(fn, number=None, repeat=5):
         number, t = 1, 0.0
         while t < 0.05:
             number *= 2
-            t = timeit.timeit(fn, number=number)
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+            t = timeit.timeit(fn, number=number, timer=time.process_time)
+    return min(timeit.repeat(fn, number=number, repeat=repeat,
+                             timer=time.process_time)) / number
 
 
 # -- workload 1: a chain of 600 small elementwise operations ----------------------------------

@@ -3,21 +3,20 @@ flat interpreters in ``fad.interpreters``."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
 from fad import lax, tree_util
 from fad.core import dtypes
-from fad.core.abstract import ShapedArray, get_aval
-from fad.core.ad_util import Zero, instantiate, tangent_aval, zeros_like_aval
-from fad.core.ir import ClosedJaxpr
+from fad.core.abstract import get_aval
+from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.trace import Tracer, new_trace
 from fad.interpreters.batching import BatchTrace, BatchTracer
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.jvp import jvp_flat
 from fad.interpreters.partial_eval import linearize_flat
-from fad.interpreters.staging import StagingTrace, trace_to_jaxpr
+from fad.interpreters.staging import trace_to_jaxpr
 from fad.interpreters.transpose import UndefinedPrimal, backward_pass
 from fad.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 
@@ -29,26 +28,55 @@ __all__ = ["jvp", "linearize", "vjp", "grad", "value_and_grad", "linear_transpos
 # -- flattening helpers -------------------------------------------------------------------------
 
 def _check_leaves(leaves, fname: str, what: str):
-    for i, x in enumerate(leaves):
-        if isinstance(x, (np.ndarray, np.generic, Tracer, bool, int, float, complex)):
-            continue
-        if isinstance(x, (list, tuple)):  # cannot happen for flattened leaves; defensive
-            continue
-        try:
-            get_aval(x)
-        except TypeError:
+    for x in leaves:
+        if not _is_array_leaf(x):
             raise TypeError(
-                f"{fname}: {what} contains a value of type {type(x).__name__} ({x!r:.60}), "
+                f"{fname}: {what} hold a value of type {type(x).__name__} ({x!r:.60}), "
                 "which is not an array. Pass NumPy arrays or Python scalars (in tuples, "
-                "lists, dicts or registered pytrees), or mark the argument static.") from None
+                "lists, dicts or registered pytrees), or mark the argument static.")
+
+
+def _conform(fname, what, values, avals):
+    """Check user-given (co)tangents against the types ``avals`` they must have.
+
+    Shapes must match and dtypes too, except that Python scalars are converted; entries
+    whose type is ``float0`` (tangents of integer values) become symbolic zeros."""
+    out = []
+    for i, (v, want) in enumerate(zip(values, avals)):
+        have = get_aval(v)
+        if have.shape != want.shape:
+            raise ValueError(f"{fname}: {what} {i} has shape {have.shape}, but it must have "
+                             f"shape {want.shape} (the shape of the value it belongs to)")
+        if want.dtype == dtypes.float0:
+            v = Zero(want)
+        elif have.dtype != want.dtype and not (
+                have.weak_type and np.can_cast(have.dtype, want.dtype, "same_kind")):
+            raise TypeError(f"{fname}: {what} {i} has dtype {have.dtype}, but it must have "
+                            f"dtype {want.dtype}; convert it with .astype({want.dtype})")
+        elif isinstance(v, (bool, int, float, complex)):   # a Python scalar: make it typed
+            v = np.asarray(v, want.dtype)[()]
+        elif have.dtype != want.dtype:
+            v = lax.convert_element_type(v, want.dtype)
+        out.append(v)
+    return out
+
+
+def _is_array_leaf(x):
+    if isinstance(x, (np.ndarray, np.generic, Tracer, bool, int, float, complex)):
+        return True
+    try:
+        get_aval(x)
+    except TypeError:
+        return False
+    return True
 
 
 def _flatten_fun(fun, in_tree, has_aux=False, fname="function"):
     """Wrap ``fun`` to take and return flat lists; ``store`` receives the output tree.
 
-    With ``has_aux`` the auxiliary leaves are appended to the outputs, so that the
-    transformation unpacks them like outputs (no tracer escapes through them); split them
-    off again with ``_split_aux``."""
+    With ``has_aux`` the auxiliary array leaves are appended to the outputs, so that the
+    transformation unpacks them like outputs (no tracer escapes through them); other aux
+    leaves (strings, ...) are kept aside unchanged. ``_split_aux`` puts them back."""
     store = {"n_aux": 0}
 
     def flat_fun(*flat_args):
@@ -59,7 +87,9 @@ def _flatten_fun(fun, in_tree, has_aux=False, fname="function"):
                 raise TypeError(f"{fname} with has_aux=True needs the function to return a "
                                 f"pair (output, auxiliary data), got {type(out).__name__}")
             out, aux = out
-            aux_leaves, store["aux_tree"] = tree_flatten(aux)
+            all_aux, store["aux_tree"] = tree_flatten(aux)
+            store["aux_static"] = [None if _is_array_leaf(x) else x for x in all_aux]
+            aux_leaves = [x for x in all_aux if _is_array_leaf(x)]
             store["n_aux"] = len(aux_leaves)
         leaves, store["tree"] = tree_flatten(out)
         _check_leaves(leaves, fname, "the function's output")
@@ -74,7 +104,9 @@ def _split_aux(store, outs):
     if "aux_tree" not in store:
         return outs, None
     main, aux = (outs[:-n], outs[-n:]) if n else (outs, [])
-    return main, tree_unflatten(store["aux_tree"], aux)
+    arrays = iter(aux)
+    leaves = [next(arrays) if x is None else x for x in store["aux_static"]]
+    return main, tree_unflatten(store["aux_tree"], leaves)
 
 
 def _argnums_tuple(argnums, nargs, fname):
@@ -118,17 +150,8 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
                          f"{in_tree} and {tangent_tree}")
     _check_leaves(flat_primals, "jvp", "primals")
     _check_leaves(flat_tangents, "jvp", "tangents")
-    for i, (p, t) in enumerate(zip(flat_primals, flat_tangents)):
-        pa, ta = get_aval(p), get_aval(t)
-        want = tangent_aval(pa)
-        if pa.shape != ta.shape:
-            raise ValueError(f"jvp: tangent {i} has shape {ta.shape} but its primal has "
-                             f"shape {pa.shape}")
-        if want.dtype == dtypes.float0 or not dtypes.is_inexact(ta.dtype):
-            flat_tangents[i] = Zero(want)
-        elif ta.dtype != want.dtype and not ta.weak_type:
-            raise TypeError(f"jvp: tangent {i} has dtype {ta.dtype} but its primal has dtype "
-                            f"{pa.dtype}; they must match")
+    flat_tangents = _conform("jvp", "tangent", flat_tangents,
+                             [tangent_aval(get_aval(p)) for p in flat_primals])
     flat_fun, store = _flatten_fun(fun, in_tree, has_aux, "jvp")
     outs, out_tangents = jvp_flat(flat_fun, flat_primals, flat_tangents)
     outs, aux = _split_aux(store, outs)
@@ -138,9 +161,9 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
     return (*result, aux) if has_aux else result
 
 
-def linearize(fun: Callable, *primals):
+def linearize(fun: Callable, *primals, has_aux: bool = False):
     """``(fun(*primals), f_jvp)``: ``f_jvp(*tangents)`` evaluates the linear map recorded
-    once, without running ``fun`` again.
+    once, without running ``fun`` again. With ``has_aux``, ``(out, f_jvp, aux)``.
 
     >>> import fad, fad.numpy as fnp
     >>> y, f_jvp = fad.linearize(fnp.sin, 0.0)
@@ -149,8 +172,9 @@ def linearize(fun: Callable, *primals):
     """
     flat_primals, in_tree = tree_flatten(primals)
     _check_leaves(flat_primals, "linearize", "primals")
-    flat_fun, store = _flatten_fun(fun, in_tree, False, "linearize")
+    flat_fun, store = _flatten_fun(fun, in_tree, has_aux, "linearize")
     outs, lin = linearize_flat(flat_fun, flat_primals)
+    outs, aux = _split_aux(store, outs)
     out_tree = store["tree"]
 
     def f_jvp(*tangents):
@@ -158,28 +182,26 @@ def linearize(fun: Callable, *primals):
         if t_tree != in_tree:
             raise ValueError(f"linearize: the linear map takes tangents of structure "
                              f"{in_tree}, got {t_tree}")
-        for i, (t, aval) in enumerate(zip(flat_t, lin.in_tangent_avals)):
-            if np.shape(t) != aval.shape:
-                raise ValueError(f"linearize: tangent {i} has shape {np.shape(t)}, "
-                                 f"expected {aval.shape}")
-        flat_t = [t if aval.dtype != dtypes.float0 else zeros_like_aval(aval)
-                  for t, aval in zip(flat_t, lin.in_tangent_avals)]
-        return tree_unflatten(out_tree, [instantiate(t) for t in lin(*flat_t)])
+        _check_leaves(flat_t, "linearize", "the tangents")
+        flat_t = _conform("linearize", "tangent", flat_t, lin.in_tangent_avals)
+        out_t = lin(*flat_t)[:len(outs)]
+        return tree_unflatten(out_tree, [instantiate(t) for t in out_t])
 
     f_jvp.jaxpr = lin.jaxpr
-    return tree_unflatten(out_tree, outs), f_jvp
+    result = tree_unflatten(out_tree, outs), f_jvp
+    return (*result, aux) if has_aux else result
 
 
 # -- reverse mode ---------------------------------------------------------------------------
 
 def _vjp_flat(flat_fun, flat_primals, differentiable=None):
-    outs, lin = linearize_flat(flat_fun, flat_primals, differentiable)
+    outs, lin = linearize_flat(flat_fun, flat_primals, differentiable, dce=False)
 
     def pullback(flat_cts):
         cts = [ct for ct, nz in zip(flat_cts, lin.out_nonzero) if nz]
         jaxpr = lin.jaxpr
         args = [UndefinedPrimal(a) for a in lin.in_tangent_avals]
-        return backward_pass(jaxpr.jaxpr, jaxpr.consts, args, cts)
+        return backward_pass(jaxpr.jaxpr, jaxpr.consts, args, cts, all_linear=True)
 
     return outs, pullback, lin
 
@@ -199,40 +221,42 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     outs, pullback, lin = _vjp_flat(flat_fun, flat_primals)
     outs, aux = _split_aux(store, outs)
     out_tree = store["tree"]
-    out_avals = [get_aval(o) for o in outs]
+    out_avals = [tangent_aval(get_aval(o)) for o in outs]
 
     def vjp_fn(cotangent):
         flat_cts, ct_tree = tree_flatten(cotangent)
         if ct_tree != out_tree:
             raise ValueError(f"vjp: the cotangent must have the structure of the output, "
                              f"{out_tree}, got {ct_tree}")
-        for i, (ct, aval) in enumerate(zip(flat_cts, out_avals)):
-            if np.shape(ct) != aval.shape:
-                raise ValueError(f"vjp: cotangent {i} has shape {np.shape(ct)} but the "
-                                 f"output has shape {aval.shape}")
-        cts_in = pullback(flat_cts)
+        _check_leaves(flat_cts, "vjp", "the cotangents")
+        cts_in = pullback(_conform("vjp", "cotangent", flat_cts, out_avals))
         return tree_unflatten(in_tree, [instantiate(c) for c in cts_in])
 
     result = tree_unflatten(out_tree, outs), vjp_fn
     return (*result, aux) if has_aux else result
 
 
-def _check_grad_input(x, fname, i, allow_int, holomorphic):
+def _arg_paths(nums, dyn):
+    """Readable names of the leaves of the differentiated arguments (for errors)."""
+    return [p for k, a in zip(nums, dyn) for p in _leaf_paths(a, f"argument {k}")]
+
+
+def _check_grad_input(x, fname, path, allow_int, holomorphic):
     dtype = get_aval(x).dtype
     if dtypes.is_float(dtype):
         if holomorphic:
-            raise TypeError(f"{fname} with holomorphic=True needs complex inputs, but argument "
-                            f"{i} has dtype {dtype}; convert it with .astype(complex)")
+            raise TypeError(f"{fname} with holomorphic=True needs complex inputs, but {path} "
+                            f"has dtype {dtype}; convert it with .astype(complex)")
         return True
     if dtypes.is_complex(dtype):
         if not holomorphic:
-            raise TypeError(f"{fname}: argument {i} is complex ({dtype}); pass holomorphic=True "
+            raise TypeError(f"{fname}: {path} is complex ({dtype}); pass holomorphic=True "
                             "to differentiate a holomorphic function, or split real and "
                             "imaginary parts")
         return True
     if allow_int:
         return False
-    raise TypeError(f"{fname} needs floating-point inputs, but argument {i} has dtype {dtype}. "
+    raise TypeError(f"{fname} needs floating-point inputs, but {path} has dtype {dtype}. "
                     "Pass a float (e.g. 2.0 rather than 2, or x.astype(float)), or use "
                     "allow_int=True to get a float0 zero gradient for it.")
 
@@ -253,8 +277,8 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
         partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
         flat_dyn, in_tree = tree_flatten(tuple(dyn))
         _check_leaves(flat_dyn, "grad", "the arguments")
-        differentiable = [_check_grad_input(x, "grad", i, allow_int, holomorphic)
-                          for i, x in enumerate(flat_dyn)]
+        differentiable = [_check_grad_input(x, "grad", p, allow_int, holomorphic)
+                          for x, p in zip(flat_dyn, _arg_paths(nums, dyn))]
         flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, "grad")
         outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn, differentiable)
         outs, aux = _split_aux(store, outs)
@@ -273,7 +297,8 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
                             "part / absolute value.")
         if not dtypes.is_inexact(aval.dtype):
             raise TypeError(f"grad requires a floating-point output, but {name} returned "
-                            f"{aval.dtype}")
+                            f"{aval.dtype}, which has no derivative; compute the output in "
+                            "floating point (e.g. .astype(float) on the value that matters)")
         cts = pullback([np.ones((), aval.dtype)[()]])
         grads = [instantiate(c) if d else np.zeros(get_aval(x).shape, dtypes.float0)
                  for c, d, x in zip(cts, differentiable, flat_dyn)]
@@ -294,7 +319,7 @@ def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = Fa
 
     >>> import fad
     >>> fad.grad(lambda x: x ** 4 + 3 * x ** 2 + 2 * x)(2.0)
-    np.float64(58.0)
+    np.float64(46.0)
     """
     vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
@@ -320,6 +345,7 @@ def linear_transpose(fun: Callable, *primals):
     flat_fun, store = _flatten_fun(fun, in_tree, False, "linear_transpose")
     closed = trace_to_jaxpr(flat_fun, in_avals)
     out_tree = store["tree"]
+    out_avals = [v.aval for v in closed.jaxpr.outvars]
 
     def transposed(*cotangent):
         ct = cotangent[0] if len(cotangent) == 1 else cotangent
@@ -327,6 +353,8 @@ def linear_transpose(fun: Callable, *primals):
         if ct_tree != out_tree:
             raise ValueError(f"linear_transpose: cotangent structure {ct_tree} does not match "
                              f"the output structure {out_tree}")
+        _check_leaves(flat_cts, "linear_transpose", "the cotangents")
+        flat_cts = _conform("linear_transpose", "cotangent", flat_cts, out_avals)
         cts = backward_pass(closed.jaxpr, closed.consts,
                             [UndefinedPrimal(a) for a in in_avals], flat_cts)
         return tree_unflatten(in_tree, [instantiate(c) for c in cts])
@@ -342,8 +370,8 @@ def stop_gradient(x):
 # -- vmap -----------------------------------------------------------------------------------
 
 def _axis_spec_error(fname, spec, what):
-    raise ValueError(f"{fname}: {what} must be an int, None, or a pytree of them matching the "
-                     f"arguments, got {spec!r}")
+    raise ValueError(f"{fname}: {what} must hold ints or None (a pytree prefix of the "
+                     f"{'arguments' if what == 'in_axes' else 'outputs'}), got {spec!r}")
 
 
 def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
@@ -374,45 +402,60 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
         except ValueError as e:
             raise ValueError(f"vmap({name}): in_axes {in_axes!r} does not match the arguments: "
                              f"{e}") from None
-        size, flat_axes = _mapped_size(name, args, in_tree, flat_args, flat_axes, axis_size)
+        arg_paths = [p for i, a in enumerate(args) for p in _leaf_paths(a, f"argument {i}")]
+        size, flat_axes = _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size)
         flat_fun, store = _flatten_fun(lambda *a: fun(*a, **kwargs), in_tree, False, "vmap")
         outs, out_dims = _vmap_flat(flat_fun, flat_args, flat_axes, size)
         out_tree = store["tree"]
-        out_struct = tree_unflatten(out_tree, [None] * len(outs))
+        out_value = tree_unflatten(out_tree, outs)
         try:
-            flat_out_axes = tree_util.broadcast_prefix(out_axes, tree_unflatten(out_tree, outs))
+            flat_out_axes = tree_util.broadcast_prefix(out_axes, out_value)
         except ValueError as e:
             raise ValueError(f"vmap({name}): out_axes {out_axes!r} does not match the "
                              f"output structure {out_tree}: {e}") from None
-        del out_struct
-        results = [_move_batch_axis(name, i, o, d, dst, size)
-                   for i, (o, d, dst) in enumerate(zip(outs, out_dims, flat_out_axes))]
+        out_paths = _leaf_paths(out_value, "output")
+        results = [_move_batch_axis(name, p, o, d, dst, size)
+                   for p, o, d, dst in zip(out_paths, outs, out_dims, flat_out_axes)]
         return tree_unflatten(out_tree, results)
 
     return vmapped
 
 
-def _mapped_size(name, args, in_tree, flat_args, flat_axes, axis_size):
+def _leaf_paths(tree, prefix):
+    """A readable name for each leaf of ``tree``: ``prefix`` followed by its path."""
+    node = tree_util._node_children(tree)
+    if node is None:
+        return [prefix]
+    node_type, aux, children = node
+    return [p for i, c in enumerate(children)
+            for p in _leaf_paths(c, prefix + tree_util._path_entry(node_type, aux, i))]
+
+
+def _is_axis(ax):
+    return isinstance(ax, (int, np.integer)) and not isinstance(ax, bool)
+
+
+def _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size):
+    """The common size of the mapped axes, and the axes made non-negative."""
     sizes = {}
     normalized = []
-    # Describe leaves by argument index for error messages.
-    arg_of_leaf = []
-    for i, a in enumerate(args):
-        arg_of_leaf += [i] * len(tree_util.tree_leaves(a))
-    for x, ax, argi in zip(flat_args, flat_axes, arg_of_leaf):
+    for x, ax, path in zip(flat_args, flat_axes, arg_paths):
         if ax is None:
             normalized.append(None)
             continue
-        if not isinstance(ax, int):
+        if not _is_axis(ax):
             _axis_spec_error(f"vmap({name})", ax, "in_axes")
         shape = get_aval(x).shape
         if not -len(shape) <= ax < len(shape):
-            raise ValueError(f"vmap({name}): in_axes={ax} for argument {argi} of shape {shape} "
+            raise ValueError(f"vmap({name}): in_axes={ax} for {path} of shape {shape} "
                              f"is out of range (it has {len(shape)} axes)")
-        ax %= len(shape)
+        ax = int(ax) % len(shape)
         normalized.append(ax)
-        sizes.setdefault(shape[ax], []).append(f"argument {argi} (shape {shape}, axis {ax})")
+        sizes.setdefault(shape[ax], []).append(f"{path} (shape {shape}, axis {ax})")
     if axis_size is not None:
+        if not _is_axis(axis_size) or axis_size < 0:
+            raise ValueError(f"vmap({name}): axis_size must be a non-negative int, "
+                             f"got {axis_size!r}")
         sizes.setdefault(int(axis_size), []).append(f"axis_size={axis_size}")
     if not sizes:
         raise ValueError(f"vmap({name}): no argument is mapped (all in_axes are None); pass "
@@ -432,18 +475,21 @@ def _vmap_flat(flat_fun, flat_args, flat_axes, size):
     return [v for v, _ in pairs], [d for _, d in pairs]
 
 
-def _move_batch_axis(name, i, x, src, dst, size):
+def _move_batch_axis(name, path, x, src, dst, size):
+    """Put the batch axis ``src`` of output ``x`` at ``dst`` (broadcasting if unbatched)."""
     if dst is None:
         if src is None:
             return x
-        raise ValueError(f"vmap({name}): out_axes is None for output {i}, but that output "
+        raise ValueError(f"vmap({name}): out_axes is None for {path}, but that output "
                          "depends on the mapped axis; use an integer out_axes for it")
+    if not _is_axis(dst):
+        _axis_spec_error(f"vmap({name})", dst, "out_axes")
     aval = get_aval(x)
     ndim = aval.ndim + (src is None)
     if not -ndim <= dst < ndim:
-        raise ValueError(f"vmap({name}): out_axes={dst} is out of range for output {i}, "
-                         f"which has {ndim} axes when batched")
-    dst %= ndim
+        raise ValueError(f"vmap({name}): out_axes={dst} is out of range for {path}, "
+                         f"which has {ndim} axes when batched (shape {aval.shape} per element)")
+    dst = int(dst) % ndim
     if src is None:
         x = lax.broadcast_in_dim(x, (size, *aval.shape), tuple(range(1, ndim)))
         src = 0
@@ -451,19 +497,57 @@ def _move_batch_axis(name, i, x, src, dst, size):
 
 
 # -- Jacobians ------------------------------------------------------------------------------
+#
+# Each Jacobian is built one leaf at a time: ``jacfwd`` maps ``jvp`` over the standard basis
+# of one input leaf (the other tangents are symbolic zeros), ``jacrev`` maps the pullback over
+# the standard basis of one output leaf. The blocks then only need reshaping, never slicing.
 
-def _std_basis(flat_avals):
-    """Rows of the identity over the concatenated leaves, each leaf reshaped: a list of
-    arrays of shape ``(n,) + leaf.shape``."""
-    sizes = [a.size for a in flat_avals]
-    n = sum(sizes)
-    dtype = np.result_type(*[a.dtype for a in flat_avals]) if flat_avals else np.float64
-    eye = np.eye(n, dtype=dtype)
-    out, start = [], 0
-    for a, s in zip(flat_avals, sizes):
-        out.append(eye[:, start:start + s].reshape((n, *a.shape)).astype(a.dtype))
-        start += s
-    return out
+def _basis(aval):
+    """The standard basis of the space of ``aval``: shape ``(aval.size, *aval.shape)``."""
+    return np.eye(aval.size, dtype=aval.dtype).reshape((aval.size, *aval.shape))
+
+
+def _zero_block(out_aval, in_aval):
+    """The Jacobian block of a non-differentiable (integer or boolean) output."""
+    dtype = in_aval.dtype if dtypes.is_inexact(in_aval.dtype) else np.float64
+    return np.zeros((*out_aval.shape, *in_aval.shape), dtype)
+
+
+def _is_float0_zero(t):
+    return type(t) is Zero and t.aval.dtype == dtypes.float0
+
+
+def _check_jac_input(x, fname, path, holomorphic):
+    dtype = get_aval(x).dtype
+    if holomorphic and not dtypes.is_complex(dtype):
+        raise TypeError(f"{fname} with holomorphic=True needs complex inputs, but {path} "
+                        f"has dtype {dtype}; convert it with .astype(complex)")
+    if dtypes.is_float(dtype) or (holomorphic and dtypes.is_complex(dtype)):
+        return
+    if dtypes.is_complex(dtype):
+        raise TypeError(f"{fname}: {path} is complex ({dtype}); pass holomorphic=True "
+                        "for a holomorphic function, or split real and imaginary parts")
+    raise TypeError(f"{fname} needs floating-point inputs, but {path} has dtype {dtype}; "
+                    "pass floats (e.g. 2.0 rather than 2, or x.astype(float))")
+
+
+def _jac_setup(fun, argnums, args, kwargs, fname, has_aux, holomorphic):
+    """Flatten the differentiated arguments; ``(single, flat_fun, store, flat_dyn, in_tree)``."""
+    single, nums = _argnums_tuple(argnums, len(args), fname)
+    partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
+    flat_dyn, in_tree = tree_flatten(tuple(dyn))
+    _check_leaves(flat_dyn, fname, "the arguments")
+    for x, path in zip(flat_dyn, _arg_paths(nums, dyn)):
+        _check_jac_input(x, fname, path, holomorphic)
+    flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, fname)
+    return single, flat_fun, store, flat_dyn, in_tree
+
+
+def _assemble(store, blocks, in_tree, single, aux, has_aux):
+    """``blocks[k][j]``: the block of output leaf ``k`` and input leaf ``j``."""
+    per_out = [tree_unflatten(in_tree, row) for row in blocks]
+    result = tree_unflatten(store["tree"], [t[0] if single else t for t in per_out])
+    return (result, aux) if has_aux else result
 
 
 def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
@@ -478,56 +562,28 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
     """
     @functools.wraps(fun)
     def jac(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), "jacfwd")
-        partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
-        flat_dyn, in_tree = tree_flatten(tuple(dyn))
-        _check_leaves(flat_dyn, "jacfwd", "the arguments")
-        for i, x in enumerate(flat_dyn):
-            _check_jac_input(x, "jacfwd", i, holomorphic)
+        single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
+            fun, argnums, args, kwargs, "jacfwd", has_aux, holomorphic)
         in_avals = [get_aval(x) for x in flat_dyn]
-        basis = _std_basis(in_avals)
-        flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, "jacfwd")
-
-        def push(*tangents):
-            return jvp_flat(flat_fun, flat_dyn, list(tangents))
-
-        outs, out_tangents = vmap(lambda *t: _instantiated(push(*t)),
-                                  out_axes=(None, -1))(*basis)
+        if not in_avals:
+            outs, aux = _split_aux(store, flat_fun())
+            return _assemble(store, [[] for _ in outs], in_tree, single, aux, has_aux)
+        columns = []
+        for j, a in enumerate(in_avals):
+            def push(t, j=j):
+                tangents = [t if i == j else Zero(tangent_aval(b)) for i, b in enumerate(in_avals)]
+                outs, out_tangents = jvp_flat(flat_fun, flat_dyn, tangents)
+                n = len(outs) - store["n_aux"]
+                return outs, [np.zeros(np.shape(o), a.dtype) if _is_float0_zero(t)
+                              else instantiate(t) for o, t in zip(outs[:n], out_tangents)]
+            outs, tangents = vmap(push, out_axes=(None, -1))(_basis(a))
+            columns.append([lax.reshape(t, (*np.shape(o), *a.shape))
+                            for o, t in zip(outs, tangents)])
         outs, aux = _split_aux(store, outs)
-        out_tangents = out_tangents[:len(outs)]
-        out_tree = store["tree"]
-        blocks = [_split_last(t, get_aval(o).shape, in_avals, in_tree, single)
-                  for o, t in zip(outs, out_tangents)]
-        result = tree_unflatten(out_tree, blocks)
-        return (result, aux) if has_aux else result
+        blocks = [list(row) for row in zip(*columns)]
+        return _assemble(store, blocks, in_tree, single, aux, has_aux)
 
     return jac
-
-
-def _instantiated(pair):
-    outs, tangents = pair
-    return outs, [instantiate(t) for t in tangents]
-
-
-def _split_last(t, out_shape, in_avals, in_tree, single):
-    """Cut the trailing basis axis of ``t`` into one block per input leaf."""
-    pieces, start = [], 0
-    for a in in_avals:
-        piece = lax.slice_in_dim(t, start, start + a.size, axis=-1)
-        pieces.append(lax.reshape(piece, (*out_shape, *a.shape)))
-        start += a.size
-    tree = tree_unflatten(in_tree, pieces)
-    return tree[0] if single else tree
-
-
-def _check_jac_input(x, fname, i, holomorphic):
-    dtype = get_aval(x).dtype
-    if dtypes.is_float(dtype) or (holomorphic and dtypes.is_complex(dtype)):
-        return
-    if dtypes.is_complex(dtype):
-        raise TypeError(f"{fname}: argument {i} is complex ({dtype}); pass holomorphic=True")
-    raise TypeError(f"{fname} needs floating-point inputs, but argument {i} has dtype {dtype}; "
-                    "pass floats (e.g. x.astype(float))")
 
 
 def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
@@ -542,33 +598,25 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
     """
     @functools.wraps(fun)
     def jac(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), "jacrev")
-        partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
-        flat_dyn, in_tree = tree_flatten(tuple(dyn))
-        _check_leaves(flat_dyn, "jacrev", "the arguments")
-        for i, x in enumerate(flat_dyn):
-            _check_jac_input(x, "jacrev", i, holomorphic)
-        flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, "jacrev")
-        outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn)
-        outs, aux = _split_aux(store, outs)
-        out_avals = [get_aval(o) for o in outs]
+        single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
+            fun, argnums, args, kwargs, "jacrev", has_aux, holomorphic)
+        all_outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn)
+        outs, aux = _split_aux(store, all_outs)
+        all_avals = [tangent_aval(get_aval(o)) for o in all_outs]
         in_avals = [get_aval(x) for x in flat_dyn]
-        basis = _std_basis(out_avals)
-        aux_zeros = [Zero(tangent_aval(get_aval(a))) for a in tree_util.tree_leaves(aux)]
-        cts = vmap(lambda *c: [instantiate(x) for x in pullback(list(c) + aux_zeros)])(*basis)
-        out_tree = store["tree"]
-        # cts[j] has shape (M,) + in_j.shape; cut M into one block per output leaf.
-        blocks_per_out = [[] for _ in out_avals]
-        for ct, a_in in zip(cts, in_avals):
-            start = 0
-            for k, a_out in enumerate(out_avals):
-                piece = lax.slice_in_dim(ct, start, start + a_out.size, axis=0)
-                blocks_per_out[k].append(lax.reshape(piece, (*a_out.shape, *a_in.shape)))
-                start += a_out.size
-        result = tree_unflatten(out_tree, [
-            (lambda t: t[0] if single else t)(tree_unflatten(in_tree, b))
-            for b in blocks_per_out])
-        return (result, aux) if has_aux else result
+        blocks = []
+        for k, a in enumerate(all_avals[:len(outs)]):
+            if a.dtype == dtypes.float0:
+                blocks.append([_zero_block(a, b) for b in in_avals])
+                continue
+
+            def pull(c, k=k):
+                cts = [c if i == k else Zero(b) for i, b in enumerate(all_avals)]
+                return [instantiate(x) for x in pullback(cts)]
+            cts = vmap(pull)(_basis(a)) if in_avals else []
+            blocks.append([lax.reshape(ct, (*a.shape, *b.shape))
+                           for ct, b in zip(cts, in_avals)])
+        return _assemble(store, blocks, in_tree, single, aux, has_aux)
 
     return jac
 
@@ -583,9 +631,22 @@ def hessian(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool =
 
 
 def hvp(fun: Callable, primals, tangents):
-    """Hessian-vector product by forward-over-reverse: ``jvp(grad(fun), primals, tangents)[1]``."""
-    return jvp(grad(fun, argnums=tuple(range(len(primals)))), tuple(primals),
-               tuple(tangents))[1]
+    """Hessian-vector product by forward-over-reverse: ``jvp(grad(fun), primals, tangents)[1]``.
+
+    ``primals`` and ``tangents`` are tuples with one entry per argument; the result has the
+    structure of the single argument, or is a tuple for several.
+
+    >>> import fad, fad.numpy as fnp, numpy as np
+    >>> fad.hvp(lambda x: fnp.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+    array([6., 0.])
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("hvp: primals and tangents must be tuples (one entry per argument), "
+                        f"got {type(primals).__name__} and {type(tangents).__name__}")
+    if len(primals) != len(tangents):
+        raise ValueError(f"hvp: got {len(primals)} primal(s) but {len(tangents)} tangent(s)")
+    argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
+    return jvp(grad(fun, argnums=argnums), tuple(primals), tuple(tangents))[1]
 
 
 # -- staging --------------------------------------------------------------------------------

@@ -39,11 +39,16 @@ def _add_scaled(args, tangents, eps):
                           x, t) for x, t in zip(args, tangents))
 
 
-def _vdot(x, y):
+def _pairing(x, y):
+    """The real inner product Re <x, y> over pytrees."""
     xs, _ = tree_flatten(x)
     ys, _ = tree_flatten(y)
     return sum(np.vdot(np.asarray(a).ravel(), np.asarray(b).ravel()).real
                for a, b in zip(xs, ys))
+
+
+def _conj(tree):
+    return tree_map(lambda a: np.conj(a) if np.iscomplexobj(a) else a, tree)
 
 
 def _assert_close(what, got, want, atol, rtol):
@@ -83,11 +88,13 @@ def check_vjp(f, args, eps=None, atol=None, rtol=None, rng=None):
     out, f_vjp = api.vjp(f, *args)
     tangents = tuple(tree_map(lambda x: _rand_like(rng, x), a) for a in args)
     cts = tree_map(lambda y: _rand_like(rng, y), out)
-    cts_in = f_vjp(cts)
+    # fad's transposes are plain (unconjugated) linear transposes, as JAX's are; the
+    # adjoint with respect to Re <., .> is conj(vjp(conj(ct))).
+    cts_in = _conj(f_vjp(_conj(cts)))
     check_jvp(f, args, eps, atol, rtol, rng)
     _, t_out = api.jvp(f, args, tangents)
-    lhs = _vdot(cts, t_out)
-    rhs = _vdot(cts_in, tangents)
+    lhs = _pairing(cts, t_out)
+    rhs = _pairing(cts_in, tangents)
     if not np.isclose(lhs, rhs, atol=atol * 10, rtol=rtol * 10):
         raise AssertionError(f"VJP vs JVP: <ct, J t> = {lhs!r} but <J^T ct, t> = {rhs!r}")
 

@@ -6,6 +6,12 @@ import numpy as np
 from fad.core import dtypes
 
 
+_DTYPE_TYPES = {type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64,
+                                           np.uint8, np.uint16, np.uint32, np.uint64,
+                                           np.float16, np.float32, np.float64,
+                                           np.complex64, np.complex128)}
+
+
 class ShapedArray:
     """An array of known shape and dtype, whose values are unknown.
 
@@ -16,8 +22,8 @@ class ShapedArray:
     __slots__ = ("shape", "dtype", "weak_type")
 
     def __init__(self, shape, dtype, weak_type: bool = False):
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        self.shape = shape if type(shape) is tuple else tuple(shape)
+        self.dtype = dtype if type(dtype) in _DTYPE_TYPES else np.dtype(dtype)
         self.weak_type = weak_type
 
     @property
@@ -58,21 +64,30 @@ _SCALAR_AVALS = {
     int: ShapedArray((), np.int64, True),
     float: ShapedArray((), np.float64, True),
     complex: ShapedArray((), np.complex128, True),
+    **{t: ShapedArray((), t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64,
+                                        np.uint8, np.uint16, np.uint32, np.uint64,
+                                        np.float16, np.float32, np.float64, np.longdouble,
+                                        np.complex64, np.complex128)},
 }
 
 
 def get_aval(x) -> ShapedArray:
     """The abstract value of an array, a NumPy scalar, a Python scalar or a tracer."""
-    aval = getattr(x, "aval", None)  # tracers
-    if aval is not None:
-        return aval
+    t = type(x)
+    if t is np.ndarray:
+        dtype = x.dtype
+        if dtype.kind in "biufc":
+            return ShapedArray(x.shape, dtype)
+    else:
+        scalar_aval = _SCALAR_AVALS.get(t)  # Python and NumPy scalars
+        if scalar_aval is not None:
+            return scalar_aval
+    if isinstance(x, Tracer):
+        return x.aval
     if isinstance(x, (np.ndarray, np.generic)):
         if x.dtype.kind not in "biufc" and x.dtype != dtypes.float0:
             dtypes.check_dtype(x.dtype)
         return ShapedArray(x.shape, x.dtype)
-    scalar_aval = _SCALAR_AVALS.get(type(x))
-    if scalar_aval is not None:
-        return scalar_aval
     if isinstance(x, (bool, int, float, complex)):  # subclasses, e.g. IntEnum
         return _SCALAR_AVALS[bool if isinstance(x, bool) else
                              int if isinstance(x, int) else
@@ -80,6 +95,9 @@ def get_aval(x) -> ShapedArray:
     raise TypeError(
         f"fad expected an array or a scalar, got a value of type {type(x).__name__}: {x!r:.80}. "
         "Convert it with numpy.asarray, or mark the argument static.")
+
+
+from fad.core.trace import Tracer  # noqa: E402  (trace.py imports this module)
 
 
 def is_array_like(x) -> bool:

@@ -10,16 +10,30 @@ from fad.core.primitive import Primitive
 
 class Zero:
     """A tangent or cotangent known to be zero: rules skip it, nothing materialises it
-    until an output must exist (``instantiate``)."""
+    until an output must exist (``instantiate``).
 
-    __slots__ = ("aval",)
+    ``Zero.like(x)`` defers computing the type until a rule asks for it: most rules only
+    test ``type(t) is Zero`` and never look."""
+
+    __slots__ = ("_aval", "_like")
 
     def __init__(self, aval: ShapedArray):
-        self.aval = aval
+        self._aval = aval
+        self._like = None
+
+    @property
+    def aval(self) -> ShapedArray:
+        aval = self._aval
+        if aval is None:
+            aval = self._aval = tangent_aval(get_aval(self._like))
+            self._like = None
+        return aval
 
     @staticmethod
     def like(x) -> Zero:
-        return Zero(tangent_aval(get_aval(x)))
+        z = Zero(None)
+        z._like = x
+        return z
 
     def __repr__(self):
         return f"Zero({self.aval.str_short()})"

@@ -89,20 +89,25 @@ class Tracer:
             "fad.numpy.where for data-dependent choices, or static_argnums to make the "
             "argument a constant.")
 
+    def _live_concrete_value(self):
+        if not self._trace.valid:   # a leaked tracer: its value is no longer meaningful
+            raise_escaped(self)
+        return self.concrete_value()
+
     def __bool__(self):
-        return bool(self.concrete_value())
+        return bool(self._live_concrete_value())
 
     def __int__(self):
-        return int(self.concrete_value())
+        return int(self._live_concrete_value())
 
     def __index__(self):
-        return self.concrete_value().__index__()
+        return self._live_concrete_value().__index__()
 
     def __float__(self):
-        return float(self.concrete_value())
+        return float(self._live_concrete_value())
 
     def __complex__(self):
-        return complex(self.concrete_value())
+        return complex(self._live_concrete_value())
 
     def __array__(self, dtype=None, copy=None):
         raise TracerArrayConversionError(

@@ -10,7 +10,7 @@ as the current trace; it returns the batched result and where its batch axis is,
 from __future__ import annotations
 
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.trace import Trace, Tracer, set_current_trace
+from fad.core.trace import Trace, Tracer, _current_trace
 
 # primitive -> rule(args, dims, **params) -> (out, out_dim); ``dims[i]`` is the batch axis
 # of ``args[i]`` or ``None`` when it is unbatched. For multiple results both are lists.
@@ -61,8 +61,11 @@ class BatchTrace(Trace):
         if rule is None:
             raise NotImplementedError(f"fad cannot vmap the primitive '{prim.name}': "
                                       "it has no batching rule")
-        with set_current_trace(self.parent):
+        token = _current_trace.set(self.parent)
+        try:
             out, out_dim = rule(vals, dims, **params)
+        finally:
+            _current_trace.reset(token)
         if prim.multiple_results:
             return [self.pure_or_tracer(o, d) for o, d in zip(out, out_dim)]
         return self.pure_or_tracer(out, out_dim)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, tangent_aval
-from fad.core.trace import Trace, Tracer, new_trace, set_current_trace
+from fad.core.trace import Trace, Tracer, _current_trace, new_trace
 
 # primitive -> rule(primals, tangents, **params) -> (primal_out, tangent_out); for
 # primitives with multiple results both are lists. Tangents may be ``Zero``.
@@ -21,16 +21,20 @@ jvp_rules: dict = {}
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+    __slots__ = ("primal", "tangent", "_aval")
 
     def __init__(self, trace, primal, tangent):
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
+        self._aval = None
 
     @property
     def aval(self):
-        return get_aval(self.primal)
+        aval = self._aval
+        if aval is None:
+            aval = self._aval = get_aval(self.primal)
+        return aval
 
     def concrete_value(self):
         p = self.primal
@@ -42,30 +46,35 @@ class JVPTrace(Trace):
     __slots__ = ()
 
     def process_primitive(self, prim, args, params):
-        primals, tangents = [], []
+        primals = list(args)
+        tangents = [None] * len(args)
         own = False
-        for x in args:
+        for i, x in enumerate(args):
             if type(x) is JVPTracer and x._trace is self:
-                primals.append(x.primal)
-                tangents.append(x.tangent)
+                primals[i] = x.primal
+                tangents[i] = x.tangent
                 own = True
+            elif isinstance(x, Tracer):
+                self.check_foreign(x)
+                tangents[i] = Zero.like(x)
             else:
-                if isinstance(x, Tracer):
-                    self.check_foreign(x)
-                primals.append(x)
-                tangents.append(None)
+                tangents[i] = Zero.like(x)
         if not own:
             return self.parent.process_primitive(prim, args, params)
-        tangents = [Zero.like(p) if t is None else t for p, t in zip(primals, tangents)]
         rule = jvp_rules.get(prim)
         if rule is None:
             raise NotImplementedError(f"fad cannot differentiate the primitive "
                                       f"'{prim.name}' in forward mode: it has no JVP rule")
-        with set_current_trace(self.parent):
+        token = _current_trace.set(self.parent)
+        try:
             primal_out, tangent_out = rule(primals, tangents, **params)
+        finally:
+            _current_trace.reset(token)
         if prim.multiple_results:
             return [self.pure_or_tracer(p, t) for p, t in zip(primal_out, tangent_out)]
-        return self.pure_or_tracer(primal_out, tangent_out)
+        if type(tangent_out) is Zero:
+            return primal_out
+        return JVPTracer(self, primal_out, tangent_out)
 
     def pure_or_tracer(self, primal, tangent):
         if type(tangent) is Zero:

@@ -40,10 +40,12 @@ class Linearized(NamedTuple):
                 for nz, a in zip(self.out_nonzero, self.out_tangent_avals)]
 
 
-def linearize_flat(fun, primals, differentiable=None):
+def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     """``(primal_outs, Linearized)`` for ``fun`` (flat lists) at ``primals``.
 
     ``differentiable[i] = False`` fixes input ``i`` (its tangent is a symbolic zero).
+    ``dce=False`` keeps equations no output needs: the transpose skips them anyway, so
+    ``vjp`` saves the pass.
     """
     in_avals = [tangent_aval(get_aval(p)) for p in primals]
     if differentiable is None:
@@ -59,8 +61,7 @@ def linearize_flat(fun, primals, differentiable=None):
         out_tangents = [t for _, t in pairs]
         nonzero = [type(t) is not Zero for t in out_tangents]
         closed = pe.to_jaxpr(tangent_args, [t for t in out_tangents if type(t) is not Zero])
-    jaxpr = dce_jaxpr(closed.jaxpr)
-    linear = ClosedJaxpr(jaxpr, closed.consts)
+    linear = ClosedJaxpr(dce_jaxpr(closed.jaxpr), closed.consts) if dce else closed
     out_avals = [tangent_aval(get_aval(p)) for p in out_primals]
     return out_primals, Linearized(linear, in_avals, nonzero, out_avals)
 

@@ -68,7 +68,8 @@ class StagingTrace(Trace):
                     break
             else:
                 return self.parent.process_primitive(prim, args, params)
-        invars = [self.atom(x) for x in args]
+        invars = [x.var if type(x) is StagingTracer and x._trace is self else self.atom(x)
+                  for x in args]
         out_aval = prim.abstract_eval(*[v.aval for v in invars], **params)
         if prim.multiple_results:
             outvars = [Var(a) for a in out_aval]

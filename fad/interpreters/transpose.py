@@ -34,39 +34,42 @@ def is_undefined(x) -> bool:
     return type(x) is UndefinedPrimal
 
 
-def backward_pass(jaxpr: Jaxpr, consts, args, cts_out):
+def backward_pass(jaxpr: Jaxpr, consts, args, cts_out, all_linear: bool = False):
     """Cotangents of ``jaxpr``'s inputs; ``args[i]`` is an ``UndefinedPrimal`` for each
     linear input (its cotangent is returned; ``Zero`` if none reaches it) and a value
-    otherwise (``None`` is returned in its place)."""
+    otherwise (``None`` is returned in its place).
+
+    ``all_linear`` promises that every equation reads a linear variable (true of the
+    jaxprs ``linearize`` records), which skips the forward scan.
+    """
+    # ``env`` holds the non-linear values; every variable not in it is linear.
     env = dict(zip(jaxpr.constvars, consts))
-    linear = set()
     for v, x in zip(jaxpr.invars, args):
-        if type(x) is UndefinedPrimal:
-            linear.add(v)
-        else:
+        if type(x) is not UndefinedPrimal:
             env[v] = x
 
     def read(atom):
         if type(atom) is Literal:
             return atom.val
-        if atom in linear:
-            return UndefinedPrimal(atom.aval)
-        return env[atom]
+        val = env.get(atom, _MISSING)
+        return UndefinedPrimal(atom.aval) if val is _MISSING else val
 
-    linear_eqns = []
-    for eqn in jaxpr.eqns:
-        if any(type(v) is not Literal and v in linear for v in eqn.invars):
-            linear_eqns.append(eqn)
-            linear.update(eqn.outvars)
-        else:
-            outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
-            env.update(zip(eqn.outvars, outs) if eqn.primitive.multiple_results
-                       else ((eqn.outvars[0], outs),))
+    if all_linear:
+        linear_eqns = jaxpr.eqns
+    else:
+        linear_eqns = []
+        for eqn in jaxpr.eqns:
+            if any(type(v) is not Literal and v not in env for v in eqn.invars):
+                linear_eqns.append(eqn)
+            else:
+                outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+                env.update(zip(eqn.outvars, outs) if eqn.primitive.multiple_results
+                           else ((eqn.outvars[0], outs),))
 
     ct_env = {}
 
     def write_ct(v, ct):
-        if type(v) is Literal or v not in linear or type(ct) is Zero or ct is None:
+        if ct is None or type(ct) is Zero or type(v) is Literal or v in env:
             return
         prev = ct_env.get(v)
         ct_env[v] = ct if prev is None else add_tangents(prev, ct)
@@ -78,9 +81,9 @@ def backward_pass(jaxpr: Jaxpr, consts, args, cts_out):
         prim = eqn.primitive
         if prim.multiple_results:
             cts = [ct_env.pop(v, None) for v in eqn.outvars]
-            cts = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, cts)]
-            if all(type(c) is Zero for c in cts):
+            if all(c is None for c in cts):
                 continue
+            cts = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, cts)]
         else:
             cts = ct_env.pop(eqn.outvars[0], None)
             if cts is None:
@@ -96,3 +99,6 @@ def backward_pass(jaxpr: Jaxpr, consts, args, cts_out):
 
     return [ct_env.get(v, Zero(v.aval)) if type(x) is UndefinedPrimal else None
             for v, x in zip(jaxpr.invars, args)]
+
+
+_MISSING = object()

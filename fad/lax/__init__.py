@@ -3,4 +3,7 @@ from fad.lax.elementwise import *  # noqa: F401,F403
 from fad.lax.elementwise import abs, round  # noqa: F401 - shadow builtins on purpose
 from fad.lax.structural import *  # noqa: F401,F403
 from fad.lax.reductions import *  # noqa: F401,F403
+from fad.lax.dot import *  # noqa: F401,F403
+from fad.lax.sort import *  # noqa: F401,F403
 from fad.lax.misc import *  # noqa: F401,F403
+from fad.lax.indexing import *  # noqa: F401,F403

@@ -2,9 +2,36 @@
 
 Each primitive is one ``elementwise(...)`` line (NumPy impl, dtype kinds, vectorised
 batching rule) and one rule line. Binary primitives broadcast like NumPy; their operands
-share one dtype (Python scalars adopt the other operand's dtype).
+share one dtype (Python scalars adopt the other operand's dtype, and must convert to it
+exactly: ``add(int32_array, 2.5)`` is a ``TypeError``).
+
+Subgradients
+------------
+Where a function is not differentiable, fad returns the derivative that the function's
+NumPy definition suggests (as autograd and PyTorch do), the same in forward and reverse
+mode and under every other transformation:
+
+=============================  ================================  ==========================
+function                       at                                derivative
+=============================  ================================  ==========================
+``abs(x)``                     ``x == 0`` (real or complex)      ``0`` (that is, ``sign(0)``)
+``sign(x)``                    everywhere                        ``0``
+``floor``, ``ceil``, ``round``  everywhere, jumps included        ``0``
+``max(x, y)``, ``min(x, y)``   ``x == y``                        ``1/2`` to each operand
+``clamp(lo, x, hi)``           ``x == lo`` (or ``x == hi``)      ``1/2`` to ``x``, ``1/2`` to
+                                                                 the bound: the derivative
+                                                                 of ``min(max(x, lo), hi)``,
+                                                                 which is what ``np.clip`` is
+``pow(x, y)``                  ``x == 0``                        d/dy ``0``; d/dx
+                                                                 ``y * 0 ** (y - 1)``
+``stop_gradient(x)``           everywhere                        ``0``
+comparisons, ``is_finite``,    everywhere                        none (boolean/integer
+bitwise ops, ``nextafter``                                       output or zero)
+=============================  ================================  ==========================
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -16,18 +43,45 @@ from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import is_undefined, transpose_rules
 from fad.lax import special
 from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, INT_KINDS, NUMBER_KINDS, REAL_FLOAT_KINDS,
-                           REAL_KINDS, broadcast_shapes, defjvp, defjvp_zero, deflinear,
-                           elementwise, instantiate_like, make_batch_elementwise, unbroadcast)
+                           REAL_KINDS, broadcast_shapes, broadcast_to_like, defjvp,
+                           defjvp_zero, deflinear, elementwise, elementwise_rule,
+                           instantiate_like, make_batch_elementwise, unbroadcast)
 
 _SCALARS = (bool, int, float, complex)
 
 
-def _promote(x, y):
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_SCALAR_KIND = {bool: "b", int: "i", float: "f", complex: "c"}
+
+
+def _scalar_like(name, v, other):
+    """The Python scalar ``v`` as a NumPy scalar of ``other``'s dtype; a value that would
+    change (``2.5`` for an int32 operand) is a ``TypeError`` rather than truncated."""
+    aval = get_aval(other)
+    if aval.weak_type:       # both weak (e.g. a traced Python scalar): stay weak, as in NumPy
+        return v
+    dtype = aval.dtype
+    exact_kind = _KIND_RANK[_SCALAR_KIND[type(v)]] <= _KIND_RANK.get(dtype.kind, 3)
+    try:
+        if exact_kind:
+            return dtype.type(v)
+        with np.errstate(all="ignore"):
+            out = dtype.type(v)
+        if out == v:
+            return out
+    except (OverflowError, TypeError, ValueError):
+        pass
+    raise TypeError(f"{name}: the Python scalar {v!r} does not convert exactly to the "
+                    f"other operand's dtype {dtype}; convert the operands to one dtype "
+                    "first (fad.numpy promotes them automatically)")
+
+
+def _promote(x, y, name="lax"):
     """Give a Python scalar operand the dtype of the other (array) operand."""
     if type(x) in _SCALARS and type(y) not in _SCALARS:
-        x = np.asarray(x, get_aval(y).dtype)[()]
+        x = _scalar_like(name, x, y)
     elif type(y) in _SCALARS and type(x) not in _SCALARS:
-        y = np.asarray(y, get_aval(x).dtype)[()]
+        y = _scalar_like(name, y, x)
     return x, y
 
 
@@ -41,7 +95,7 @@ def _unary(prim):
 
 def _binary(prim):
     def op(x, y):
-        return prim.bind(*_promote(x, y))
+        return prim.bind(*_promote(x, y, prim.name))
     op.__name__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` with NumPy broadcasting."
     return op
@@ -52,7 +106,10 @@ def _np_rsqrt(x):
 
 
 def _np_logistic(x):
-    return 1 / (1 + np.exp(-x))
+    if np.iscomplexobj(x):
+        return 1 / (1 + np.exp(-x))
+    e = np.exp(-np.abs(x))           # never overflows
+    return np.where(np.asarray(x) >= 0, 1 / (1 + e), e / (1 + e))[()]
 
 
 # -- unary ----------------------------------------------------------------------------------
@@ -143,11 +200,21 @@ lt_p = elementwise("lt", np.less, 2, "biuf", out_dtype=np.bool_)
 le_p = elementwise("le", np.less_equal, 2, "biuf", out_dtype=np.bool_)
 gt_p = elementwise("gt", np.greater, 2, "biuf", out_dtype=np.bool_)
 ge_p = elementwise("ge", np.greater_equal, 2, "biuf", out_dtype=np.bool_)
-complex_p = elementwise("complex", lambda x, y: x + 1j * y if np.asarray(x).dtype != np.float32
-                        else (x + np.complex64(1j) * y), 2, REAL_FLOAT_KINDS)
-complex_p.def_abstract_eval(lambda x, y: ShapedArray(
-    broadcast_shapes("complex", x.shape, y.shape),
-    np.complex64 if x.dtype == np.float32 else np.complex128))
+def _complex_dtype(dtype):
+    return np.result_type(dtype, np.complex64)   # float32 -> complex64, float64 -> complex128
+
+
+def _complex_impl(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    out = np.empty(np.broadcast_shapes(x.shape, y.shape), _complex_dtype(x.dtype))
+    out.real, out.imag = x, y        # not x + 1j * y, which turns complex(inf, inf) to nan
+    return out[()] if out.ndim == 0 else out
+
+
+_complex_real_rule = elementwise_rule("complex", REAL_FLOAT_KINDS)
+complex_p = elementwise("complex", _complex_impl, 2)
+complex_p.def_abstract_eval(lambda x, y: (lambda a: a.update(dtype=_complex_dtype(a.dtype)))(
+    _complex_real_rule(x, y)))
 
 for _p in (add_p, sub_p, mul_p, div_p, rem_p, pow_p, max_p, min_p, atan2_p, nextafter_p,
            and_p, or_p, xor_p, shift_left_p, shift_right_p, eq_p, ne_p, lt_p, le_p, gt_p,
@@ -163,11 +230,23 @@ def integer_pow(x, y: int):
 
 def _integer_pow_impl(x, *, y):
     if y < 0 and np.asarray(x).dtype.kind in "iu":
-        raise ValueError("integer_pow: integers cannot be raised to negative powers")
+        raise TypeError(f"integer_pow: integers cannot be raised to the negative power {y}")
     return np.power(x, np.asarray(y, np.asarray(x).dtype)[()]) if y >= 0 else 1 / np.power(x, -y)
 
 
 integer_pow_p = elementwise("integer_pow", _integer_pow_impl, 1, NUMBER_KINDS)
+_integer_pow_number_rule = elementwise_rule("integer_pow", NUMBER_KINDS)
+
+
+@integer_pow_p.def_abstract_eval
+def _integer_pow_rule(x, *, y):
+    if y < 0 and x.dtype.kind in "iu":
+        raise TypeError(f"integer_pow: integers cannot be raised to the negative power {y} "
+                        f"(operand dtype {x.dtype})")
+    return _integer_pow_number_rule(x)
+
+
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)   # a Python float: weak, adopts x's dtype
 
 # -- JVP rules: the derivative table ------------------------------------------------------------
 defjvp(neg_p, lambda g, ans, x: neg(g))
@@ -192,8 +271,8 @@ defjvp(sqrt_p, lambda g, ans, x: div(g, mul(2, ans)))
 defjvp(rsqrt_p, lambda g, ans, x: mul(g, mul(-0.5, div(ans, x))))
 defjvp(cbrt_p, lambda g, ans, x: div(g, mul(3, square(ans))))
 defjvp(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(1, ans))))
-defjvp(erf_p, lambda g, ans, x: mul(g, mul(2 / np.sqrt(np.pi), exp(neg(square(x))))))
-defjvp(erfc_p, lambda g, ans, x: mul(g, mul(-2 / np.sqrt(np.pi), exp(neg(square(x))))))
+defjvp(erf_p, lambda g, ans, x: mul(g, mul(_TWO_OVER_SQRT_PI, exp(neg(square(x))))))
+defjvp(erfc_p, lambda g, ans, x: mul(g, mul(-_TWO_OVER_SQRT_PI, exp(neg(square(x))))))
 defjvp(lgamma_p, lambda g, ans, x: mul(g, digamma(x)))
 defjvp(square_p, lambda g, ans, x: mul(g, mul(2, x)))
 defjvp(integer_pow_p, lambda g, ans, x, *, y: _integer_pow_jvp(g, x, y))
@@ -371,8 +450,9 @@ def _select_n_jvp(primals, tangents):
     ans = select_n_p.bind(which, *cases)
     if all(type(t) is Zero for t in tangents[1:]):
         return ans, Zero.like(ans)
-    t_cases = [instantiate_like(t) for t in tangents[1:]]
-    return ans, select_n_p.bind(which, *t_cases)
+    # a zero case is a scalar zero: select_n broadcasts it, nothing is materialised
+    t_cases = [np.zeros((), t.aval.dtype)[()] if type(t) is Zero else t for t in tangents[1:]]
+    return ans, broadcast_to_like(select_n_p.bind(which, *t_cases), ans)
 
 
 def _select_n_transpose(ct, which, *cases):
@@ -396,19 +476,27 @@ transpose_rules[select_n_p] = _select_n_transpose
 
 def clamp(lo, x, hi):
     """``min(max(x, lo), hi)`` elementwise; ``lo`` and ``hi`` broadcast against ``x``."""
-    lo, x = _promote(lo, x)
-    hi, x = _promote(hi, x)
+    lo, x = _promote(lo, x, "clamp")
+    hi, x = _promote(hi, x, "clamp")
     return clamp_p.bind(lo, x, hi)
 
 
 clamp_p = elementwise("clamp", lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi), 3,
                       "biuf")
-defjvp(clamp_p,
-       lambda g, ans, lo, x, hi: select_n(lt(x, lo), mul(g, 0), g),
-       lambda g, ans, lo, x, hi: select_n(bitwise_and(ge(x, lo), le(x, hi)), mul(g, 0), g),
-       lambda g, ans, lo, x, hi: select_n(gt(x, hi), mul(g, 0), g))
 
 
+def _clamp_weight(i):
+    """Share of operand ``i`` of (lo, x, hi) in ``min(max(x, lo), hi)``, ties split equally."""
+    def jvp(g, ans, lo, x, hi):
+        dtype = get_aval(g).dtype
+        m = max(x, lo)
+        w = (_min_weight(hi, m, dtype) if i == 2 else
+             mul(_max_weight((lo, x)[i], (x, lo)[i], dtype), _min_weight(m, hi, dtype)))
+        return mul(g, w)
+    return jvp
+
+
+defjvp(clamp_p, _clamp_weight(0), _clamp_weight(1), _clamp_weight(2))
 
 
 # -- dtype conversion -------------------------------------------------------------------------
@@ -416,8 +504,10 @@ defjvp(clamp_p,
 def convert_element_type(x, new_dtype, weak_type: bool = False):
     """``x`` converted to ``new_dtype`` (complex to real takes the real part)."""
     new_dtype = dtypes.check_dtype(new_dtype, "conversion target")
+    if type(x) in _SCALARS and not weak_type:   # a constant: convert it now, stage nothing
+        return _convert_impl(x, new_dtype=new_dtype, weak_type=False)
     aval = get_aval(x)
-    if aval.dtype == new_dtype and aval.weak_type == weak_type and type(x) not in _SCALARS:
+    if aval.dtype == new_dtype and aval.weak_type == weak_type:
         return x
     return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
 

@@ -15,6 +15,12 @@ from fad.interpreters.transpose import is_undefined, transpose_rules
 # -- shape rules ----------------------------------------------------------------------------
 
 def broadcast_shapes(name, *shapes):
+    if len(shapes) == 2:
+        s0, s1 = shapes
+        if s0 == s1 or not s1:
+            return s0
+        if not s0:
+            return s1
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
@@ -23,6 +29,9 @@ def broadcast_shapes(name, *shapes):
 
 
 def _check_same_dtypes(name, avals):
+    a0 = avals[0]
+    if all(a.dtype == a0.dtype and a.weak_type == a0.weak_type for a in avals):
+        return a0.dtype, a0.weak_type
     strong = {a.dtype for a in avals if not a.weak_type}
     if len(strong) > 1:
         raise TypeError(f"{name}: operands must have one dtype, got "
@@ -49,6 +58,12 @@ def elementwise_rule(name, kinds=ALL_KINDS, out_dtype=None):
     """Shape rule of an elementwise op with NumPy broadcasting; ``out_dtype`` fixes the
     result dtype (e.g. bool for comparisons), else it is the operands' dtype."""
     def rule(*avals, **params):
+        a = avals[0]
+        # Fast path: one operand, or operands of one type (the common case, on the hot
+        # path of every staged operation).
+        if a.dtype.kind in kinds and (len(avals) == 1 or (
+                len(avals) == 2 and a == avals[1])):
+            return a if out_dtype is None else ShapedArray(a.shape, out_dtype)
         _kinds_allowed(name, avals, kinds)
         dtype, weak = _check_same_dtypes(name, avals)
         shape = avals[0].shape if len(avals) == 1 else broadcast_shapes(
@@ -75,17 +90,30 @@ def defjvp(prim, *jvp_fns):
     contribution of that operand's tangent ``g`` (never a Zero); ``None`` for operands
     the output does not depend on differentiably. Contributions are summed and
     broadcast to the output's shape."""
-    def rule(primals, tangents, **params):
-        ans = prim.bind(*primals, **params)
-        out = None
-        for fn, g, in zip(jvp_fns, tangents):
-            if fn is None or type(g) is Zero:
-                continue
-            t = fn(g, ans, *primals, **params)
-            out = t if out is None else add_tangents(out, t)
-        if out is None:
-            return ans, Zero.like(ans)
-        return ans, broadcast_to_like(out, ans)
+    if len(jvp_fns) == 1:  # unary: the common case, without the loop
+        (fn,) = jvp_fns
+
+        def rule(primals, tangents, **params):
+            ans = prim.bind(*primals, **params)
+            (g,) = tangents
+            if type(g) is Zero or fn is None:
+                return ans, Zero.like(ans)
+            return ans, fn(g, ans, *primals, **params)
+    else:
+        def rule(primals, tangents, **params):
+            ans = prim.bind(*primals, **params)
+            out = None
+            shape = ans.shape
+            for fn, g, in zip(jvp_fns, tangents):
+                if fn is None or type(g) is Zero:
+                    continue
+                t = fn(g, ans, *primals, **params)
+                if getattr(t, "shape", ()) != shape:  # its operand was broadcast
+                    t = broadcast_to_like(t, ans)
+                out = t if out is None else add_tangents(out, t)
+            if out is None:
+                return ans, Zero.like(ans)
+            return ans, out
     jvp_rules[prim] = rule
 
 
@@ -148,7 +176,7 @@ def unbroadcast(ct, aval):
     """Sum ``ct`` down to ``aval``'s shape: the transpose of NumPy broadcasting."""
     from fad.lax.reductions import reduce_sum
     from fad.lax.structural import reshape
-    ct_shape = get_aval(ct).shape
+    ct_shape = ct.shape if hasattr(ct, "shape") else ()
     if ct_shape == aval.shape:
         return ct
     lead = len(ct_shape) - len(aval.shape)

@@ -1,4 +1,217 @@
-"""Products: dot, matmul."""
+"""Products (dot, matmul, tensordot, ...) on ``lax.dot_general``, and the diagonal and
+triangle helpers."""
 from __future__ import annotations
 
-__all__: list = []
+import numpy as np
+
+from fad import lax
+from fad.core.trace import Tracer
+from fad.numpy import _ufuncs as uf
+from fad.numpy._promote import asarray, canonical_axis, is_traced, ndim_of, promote, shape_of
+from fad.numpy._shape import ravel, reshape, slice_axis
+
+
+def _dot_general(a, b, contract, batch=((), ())):
+    """``lax.dot_general`` after NumPy promotion (booleans multiply as integers do not)."""
+    a, b = promote(asarray(a), asarray(b))
+    return lax.dot_general(a, b, (contract, batch))
+
+
+def dot(a, b, out=None):
+    """Like ``numpy.dot``."""
+    if not is_traced(a, b):
+        return np.dot(a, b, out)
+    a, b = asarray(a), asarray(b)
+    na, nb = ndim_of(a), ndim_of(b)
+    if na == 0 or nb == 0:
+        return uf.multiply(a, b)
+    kb = 0 if nb == 1 else nb - 2
+    if shape_of(a)[-1] != shape_of(b)[kb]:
+        raise ValueError(f"shapes {shape_of(a)} and {shape_of(b)} not aligned: "
+                         f"{shape_of(a)[-1]} (dim {na - 1}) != {shape_of(b)[kb]} (dim {kb})")
+    return _dot_general(a, b, ((na - 1,), (kb,)))
+
+
+def matmul(x1, x2, /):
+    """Like ``numpy.matmul`` (the ``@`` operator), with broadcasting batch dimensions."""
+    if not is_traced(x1, x2):
+        return np.matmul(x1, x2)
+    a, b = asarray(x1), asarray(x2)
+    sa, sb = shape_of(a), shape_of(b)
+    if not sa or not sb:
+        raise ValueError("matmul: Input operand does not have enough dimensions (a scalar "
+                         f"cannot be matrix-multiplied), got shapes {sa} and {sb}")
+    a2 = lax.expand_dims(a, (0,)) if len(sa) == 1 else a
+    b2 = lax.expand_dims(b, (1,)) if len(sb) == 1 else b
+    sa2, sb2 = shape_of(a2), shape_of(b2)
+    if sa2[-1] != sb2[-2]:
+        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, "
+                         f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size {sb2[-2]} is "
+                         f"different from {sa2[-1]}); operand shapes are {sa} and {sb}")
+    try:
+        batch = np.broadcast_shapes(sa2[:-2], sb2[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: operands could not be broadcast together, shapes {sa} and "
+                         f"{sb}") from None
+    out = _batched_matmul(a2, b2, batch)
+    nb = len(batch)
+    drop = ((nb,) if len(sa) == 1 else ()) + ((nb + 1,) if len(sb) == 1 else ())
+    return lax.squeeze(out, drop) if drop else out
+
+
+def _batched_matmul(a, b, batch):
+    nbatch = len(batch)
+    if ndim_of(b) == 2:       # (..., n, k) @ (k, m): no batch dims needed
+        return _dot_general(a, b, ((ndim_of(a) - 1,), (0,)))
+    a = lax.broadcast_to(a, batch + shape_of(a)[-2:])
+    b = lax.broadcast_to(b, batch + shape_of(b)[-2:])
+    dims = tuple(range(nbatch))
+    return _dot_general(a, b, ((nbatch + 1,), (nbatch,)), (dims, dims))
+
+
+def vdot(a, b, /):
+    """Like ``numpy.vdot``: flattened dot product, conjugating ``a``."""
+    if not is_traced(a, b):
+        return np.vdot(a, b)
+    a, b = ravel(asarray(a)), ravel(asarray(b))
+    return dot(uf.conjugate(a), b)
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    """Like ``numpy.vecdot``: ``sum(conj(x1) * x2, axis)``."""
+    if not is_traced(x1, x2):
+        return np.vecdot(x1, x2, axis=axis)
+    from fad.numpy._reductions import sum as sum_
+    return sum_(uf.multiply(uf.conjugate(x1), x2), axis=axis)
+
+
+def inner(a, b, /):
+    """Like ``numpy.inner``: contract the last axes."""
+    if not is_traced(a, b):
+        return np.inner(a, b)
+    a, b = asarray(a), asarray(b)
+    if ndim_of(a) == 0 or ndim_of(b) == 0:
+        return uf.multiply(a, b)
+    if shape_of(a)[-1] != shape_of(b)[-1]:
+        raise ValueError(f"shapes {shape_of(a)} and {shape_of(b)} not aligned: "
+                         "last dimensions differ")
+    return _dot_general(a, b, ((ndim_of(a) - 1,), (ndim_of(b) - 1,)))
+
+
+def outer(a, b, out=None):
+    """Like ``numpy.outer``."""
+    if not is_traced(a, b):
+        return np.outer(a, b, out)
+    a, b = ravel(asarray(a)), ravel(asarray(b))
+    return uf.multiply(lax.expand_dims(a, (1,)), lax.expand_dims(b, (0,)))
+
+
+def tensordot(a, b, axes=2):
+    """Like ``numpy.tensordot``."""
+    if not is_traced(a, b):
+        return np.tensordot(a, b, axes)
+    a, b = asarray(a), asarray(b)
+    na, nb = ndim_of(a), ndim_of(b)
+    if isinstance(axes, (int, np.integer)):
+        n = int(axes)
+        if n < 0 or n > min(na, nb):
+            raise ValueError(f"tensordot: axes={n} is out of range for shapes {shape_of(a)} "
+                             f"and {shape_of(b)}")
+        ca, cb = tuple(range(na - n, na)), tuple(range(n))
+    else:
+        ca, cb = (tuple(np.atleast_1d(x).tolist()) for x in axes)
+        ca = tuple(canonical_axis(i, na) for i in ca)
+        cb = tuple(canonical_axis(i, nb) for i in cb)
+    if len(ca) != len(cb) or any(shape_of(a)[i] != shape_of(b)[j] for i, j in zip(ca, cb)):
+        raise ValueError(f"shape-mismatch for sum: tensordot axes {ca} of {shape_of(a)} and "
+                         f"{cb} of {shape_of(b)}")
+    return _dot_general(a, b, (ca, cb))
+
+
+def kron(a, b):
+    """Like ``numpy.kron``."""
+    if not is_traced(a, b):
+        return np.kron(a, b)
+    a, b = asarray(a), asarray(b)
+    nd = max(ndim_of(a), ndim_of(b))
+    sa = (1,) * (nd - ndim_of(a)) + shape_of(a)
+    sb = (1,) * (nd - ndim_of(b)) + shape_of(b)
+    a = lax.reshape(a, tuple(d for s in sa for d in (s, 1)))
+    b = lax.reshape(b, tuple(d for s in sb for d in (1, s)))
+    return reshape(uf.multiply(a, b), tuple(x * y for x, y in zip(sa, sb)))
+
+
+# -- diagonals and triangles -------------------------------------------------------------------
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """Like ``numpy.diagonal``: the diagonal becomes the last axis."""
+    if not isinstance(a, Tracer):
+        return np.diagonal(a, offset, axis1, axis2)
+    nd = ndim_of(a)
+    if nd < 2:
+        raise ValueError("diag requires an array of at least two dimensions")
+    i, j = canonical_axis(axis1, nd), canonical_axis(axis2, nd)
+    if i == j:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    rest = [k for k in range(nd) if k not in (i, j)]
+    x = lax.transpose(a, rest + [i, j])
+    lead, (n, m) = shape_of(x)[:-2], shape_of(x)[-2:]
+    length = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
+    flat = lax.reshape(x, lead + (n * m,))
+    start = offset if offset >= 0 else -offset * m
+    if length == 0:
+        return slice_axis(flat, 0, 0, len(lead))
+    return slice_axis(flat, start, start + (length - 1) * (m + 1) + 1, len(lead), m + 1)
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """Like ``numpy.trace``: the sum of a diagonal."""
+    if not isinstance(a, Tracer):
+        return np.trace(a, offset, axis1, axis2, dtype, out)
+    from fad.numpy._reductions import sum as sum_
+    return sum_(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+def diag(v, k=0):
+    """Like ``numpy.diag``: extract a diagonal (2-D input) or build a diagonal matrix (1-D)."""
+    if not isinstance(v, Tracer):
+        return np.diag(v, k)
+    if ndim_of(v) == 2:
+        return diagonal(v, k)
+    if ndim_of(v) != 1:
+        raise ValueError("Input must be 1- or 2-d.")
+    m = shape_of(v)[0]
+    n = m + abs(k)
+    padded = lax.concatenate([v, np.zeros(abs(k), v.dtype)], 0) if k else v
+    grid = lax.expand_dims(padded, (1,) if k >= 0 else (0,))
+    return lax.select_n(np.eye(n, k=k, dtype=bool), np.zeros((), v.dtype)[()],
+                        lax.broadcast_to(grid, (n, n)))
+
+
+def diagflat(v, k=0):
+    """Like ``numpy.diagflat``."""
+    return diag(ravel(v), k) if isinstance(v, Tracer) else np.diagflat(v, k)
+
+
+def _triangle(m, k, lower):
+    nd = ndim_of(m)
+    if nd < 2:
+        raise ValueError(f"{'tril' if lower else 'triu'} requires an array of at least two "
+                         "dimensions")
+    n, c = shape_of(m)[-2:]
+    keep = np.tri(n, c, k, dtype=bool) if lower else ~np.tri(n, c, k - 1, dtype=bool)
+    return lax.select_n(keep, np.zeros((), m.dtype)[()], m)
+
+
+def tril(m, k=0):
+    """Like ``numpy.tril``: zero above the ``k``-th diagonal."""
+    return _triangle(m, k, True) if isinstance(m, Tracer) else np.tril(m, k)
+
+
+def triu(m, k=0):
+    """Like ``numpy.triu``: zero below the ``k``-th diagonal."""
+    return _triangle(m, k, False) if isinstance(m, Tracer) else np.triu(m, k)
+
+
+__all__ = ["dot", "matmul", "vdot", "vecdot", "inner", "outer", "tensordot", "kron",
+           "diagonal", "trace", "diag", "diagflat", "tril", "triu"]

@@ -1,7 +1,17 @@
-"""NumPy's type promotion for fad.numpy: the only place operands change dtype."""
+"""NumPy's type promotion and argument checking for fad.numpy: the only place operands
+change dtype.
+
+Traced operands are promoted exactly as NumPy 2 promotes (NEP 50): Python scalars, and
+tracers that stand for Python scalars (weakly typed), adopt the dtype of the arrays
+they meet. For ufuncs the rule comes from NumPy itself (``ufunc.resolve_dtypes``).
+"""
 from __future__ import annotations
 
+import functools
+import operator
+
 import numpy as np
+from numpy.exceptions import AxisError
 
 from fad.core import dtypes
 from fad.core.abstract import get_aval
@@ -9,24 +19,32 @@ from fad.core.trace import Tracer
 from fad.lax import convert_element_type
 
 _SCALARS = (bool, int, float, complex)
+_WEAK_TYPES = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
 
 
 def is_traced(*args) -> bool:
+    """Whether any argument is a tracer."""
     for a in args:
         if isinstance(a, Tracer):
             return True
     return False
 
 
+def any_traced(seq) -> bool:
+    """Whether a (nested) list/tuple holds a tracer."""
+    for a in seq:
+        if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and any_traced(a)):
+            return True
+    return False
+
+
 def asarray(x):
-    """``x`` as an array or tracer (lists and tuples become NumPy arrays)."""
-    if isinstance(x, (Tracer, np.ndarray, np.generic)):
-        return x
-    if type(x) in _SCALARS:
+    """``x`` as an array, a tracer or a Python scalar (sequences become arrays)."""
+    if isinstance(x, (Tracer, np.ndarray, np.generic)) or type(x) in _SCALARS:
         return x
     if isinstance(x, (list, tuple)):
-        if any(isinstance(e, Tracer) for e in _iter_nested(x)):
-            from fad.numpy import stack
+        if any_traced(x):
+            from fad.numpy._shape import stack
             return stack([asarray(e) for e in x])
         return np.asarray(x)
     out = np.asarray(x)
@@ -34,35 +52,92 @@ def asarray(x):
     return out
 
 
-def _iter_nested(x):
-    for e in x:
-        if isinstance(e, (list, tuple)):
-            yield from _iter_nested(e)
-        else:
-            yield e
+def dtype_key(x):
+    """What NumPy's promotion sees for ``x``: its dtype, or a Python type if weak."""
+    if type(x) in _SCALARS:
+        return type(x)
+    aval = get_aval(x)
+    if aval.weak_type:
+        return _WEAK_TYPES[aval.dtype.kind]
+    return aval.dtype
+
+
+@functools.lru_cache(maxsize=4096)
+def ufunc_dtypes(ufunc, keys):
+    """``(input dtypes, output dtypes)`` of the loop NumPy picks for ``ufunc``."""
+    resolved = ufunc.resolve_dtypes(keys + (None,) * ufunc.nout)
+    return resolved[:ufunc.nin], resolved[ufunc.nin:]
+
+
+def cast(x, dtype):
+    """``x`` as ``dtype`` (Python scalars become NumPy scalars)."""
+    if type(x) in _SCALARS:
+        return np.asarray(x, dtype)[()]
+    if get_aval(x).dtype == dtype:
+        return x
+    return convert_element_type(x, dtype)
+
+
+@functools.lru_cache(maxsize=4096)
+def _result_type(keys):
+    return np.result_type(*[k if isinstance(k, np.dtype) else dtypes.weak_standin(
+        np.dtype(k)) for k in keys])
+
+
+def result_type(*args) -> np.dtype:
+    """``numpy.result_type`` of the operands (weak values promote like Python scalars)."""
+    return _result_type(tuple(dtype_key(a) for a in args))
 
 
 def promote(*args):
-    """Convert operands to their common dtype by NumPy's rules; Python scalars stay weak
-    (they adopt the array dtype, as in NumPy 2)."""
-    avals = [get_aval(a) for a in args]
-    dtype, weak = dtypes.result_type(*avals)
-    out = []
-    for a, av in zip(args, avals):
-        if type(a) in _SCALARS:
-            out.append(np.asarray(a, dtype)[()])
-        elif av.dtype != dtype:
-            out.append(convert_element_type(a, dtype))
-        else:
-            out.append(a)
-    return out
+    """Operands converted to their common dtype by NumPy's rules."""
+    dtype = result_type(*args)
+    return [cast(a, dtype) for a in args]
 
 
 def promote_inexact(*args):
-    """``promote``, then move integers and bools to the float dtype NumPy would use."""
-    args = promote(*args)
-    dtype = get_aval(args[0]).dtype
-    if dtype.kind in "fc":
-        return args
-    target = dtypes.to_inexact_dtype(dtype)
-    return [convert_element_type(a, target) for a in args]
+    """``promote``, then integers and bools go to the float dtype NumPy would compute in."""
+    dtype = dtypes.to_inexact_dtype(result_type(*args))
+    return [cast(a, dtype) for a in args]
+
+
+def canonical_axis(axis, ndim: int) -> int:
+    """``axis`` in ``range(ndim)``; raises NumPy's ``AxisError`` when out of range."""
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise AxisError(axis, ndim)
+    return axis % ndim
+
+
+def canonical_axes(axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, an int or a sequence) as a sorted tuple of distinct axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(canonical_axis(a, ndim) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"duplicate value in 'axis': {tuple(axis)}")
+        return tuple(sorted(axes))
+    return (canonical_axis(axis, ndim),)
+
+
+def shape_of(x) -> tuple[int, ...]:
+    return get_aval(x).shape
+
+
+def ndim_of(x) -> int:
+    return len(get_aval(x).shape)
+
+
+def dtype_of(x) -> np.dtype:
+    return get_aval(x).dtype
+
+
+def concrete_or_none(x):
+    """The concrete value of ``x`` if there is one (under grad/jvp), else ``None``."""
+    if not isinstance(x, Tracer):
+        return x
+    try:
+        return x.concrete_value()
+    except TypeError:
+        return None

@@ -1,34 +1,166 @@
-"""Operators and array methods on tracers, routed to fad.numpy."""
+"""Operators, array methods and NumPy's dispatch protocols on tracers.
+
+Installed on ``fad.core.trace.Tracer`` when fad.numpy is imported: operators and
+methods route to fad.numpy; ``__array_ufunc__`` and ``__array_function__`` route plain
+``numpy`` calls (``np.sin(tracer)``, ``np.sum(tracer, axis=0)``) to the fad.numpy
+function of the same name, and raise a ``TypeError`` naming the function otherwise.
+"""
 from __future__ import annotations
 
-from fad.core.trace import Tracer
+import numpy as np
+
 import fad.numpy as fnp
+from fad.core.trace import Tracer
+from fad.numpy._indexing import IndexUpdateHelper, getitem
+from fad.numpy._ufuncs import UFUNCS
+
+_OPERAND_TYPES = (Tracer, np.ndarray, np.generic, bool, int, float, complex, list, tuple)
 
 
-def _swap(fn):
-    return lambda self, other: fn(other, self)
+def _binop(fn, reflected=False):
+    if reflected:
+        def op(self, other):
+            return fn(other, self) if isinstance(other, _OPERAND_TYPES) else NotImplemented
+    else:
+        def op(self, other):
+            return fn(self, other) if isinstance(other, _OPERAND_TYPES) else NotImplemented
+    return op
 
+
+_BINARY_OPERATORS = {
+    "add": fnp.add, "sub": fnp.subtract, "mul": fnp.multiply, "truediv": fnp.true_divide,
+    "floordiv": fnp.floor_divide, "mod": fnp.remainder, "divmod": fnp.divmod,
+    "pow": fnp.power, "matmul": fnp.matmul, "and": fnp.bitwise_and, "or": fnp.bitwise_or,
+    "xor": fnp.bitwise_xor, "lshift": fnp.left_shift, "rshift": fnp.right_shift,
+}
+for _name, _fn in _BINARY_OPERATORS.items():
+    setattr(Tracer, f"__{_name}__", _binop(_fn))
+    setattr(Tracer, f"__r{_name}__", _binop(_fn, reflected=True))
+for _name, _fn in {"lt": fnp.less, "le": fnp.less_equal, "gt": fnp.greater,
+                   "ge": fnp.greater_equal, "eq": fnp.equal, "ne": fnp.not_equal}.items():
+    setattr(Tracer, f"__{_name}__", _binop(_fn))
 
 Tracer.__neg__ = lambda self: fnp.negative(self)
-Tracer.__pos__ = lambda self: self
+Tracer.__pos__ = lambda self: fnp.positive(self)
 Tracer.__abs__ = lambda self: fnp.absolute(self)
-Tracer.__add__ = lambda self, other: fnp.add(self, other)
-Tracer.__radd__ = _swap(fnp.add)
-Tracer.__sub__ = lambda self, other: fnp.subtract(self, other)
-Tracer.__rsub__ = _swap(fnp.subtract)
-Tracer.__mul__ = lambda self, other: fnp.multiply(self, other)
-Tracer.__rmul__ = _swap(fnp.multiply)
-Tracer.__truediv__ = lambda self, other: fnp.divide(self, other)
-Tracer.__rtruediv__ = _swap(fnp.divide)
-Tracer.__pow__ = lambda self, other: fnp.power(self, other)
-Tracer.__rpow__ = _swap(fnp.power)
-Tracer.__lt__ = lambda self, other: fnp.less(self, other)
-Tracer.__le__ = lambda self, other: fnp.less_equal(self, other)
-Tracer.__gt__ = lambda self, other: fnp.greater(self, other)
-Tracer.__ge__ = lambda self, other: fnp.greater_equal(self, other)
-Tracer.__eq__ = lambda self, other: fnp.equal(self, other)
-Tracer.__ne__ = lambda self, other: fnp.not_equal(self, other)
-Tracer.sum = lambda self, axis=None, dtype=None, keepdims=False: fnp.sum(self, axis, dtype, keepdims)
-Tracer.mean = lambda self, axis=None, dtype=None, keepdims=False: fnp.mean(self, axis, dtype, keepdims)
-Tracer.reshape = lambda self, *shape, order="C": fnp.reshape(
-    self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape, order)
+Tracer.__invert__ = lambda self: fnp.invert(self)
+Tracer.__round__ = lambda self, ndigits=None: fnp.round(self, ndigits or 0)
+Tracer.__getitem__ = getitem
+
+
+def _setitem(self, idx, value):
+    raise TypeError(f"{self!r} is immutable: fad arrays cannot be assigned in place. Use "
+                    "x = x.at[idx].set(value) (or .add/.mul/.min/.max) instead of "
+                    "x[idx] = value")
+
+
+Tracer.__setitem__ = _setitem
+
+
+# -- properties -------------------------------------------------------------------------------
+
+Tracer.T = property(lambda self: fnp.transpose(self))
+Tracer.mT = property(lambda self: fnp.swapaxes(self, -1, -2))
+Tracer.real = property(lambda self: fnp.real(self))
+Tracer.imag = property(lambda self: fnp.imag(self))
+Tracer.at = property(lambda self: IndexUpdateHelper(self))
+Tracer.itemsize = property(lambda self: self.dtype.itemsize)
+Tracer.nbytes = property(lambda self: self.dtype.itemsize * self.size)
+
+
+# -- methods ----------------------------------------------------------------------------------
+
+def _shape_args(args):
+    """``x.reshape(2, 3)`` and ``x.reshape((2, 3))`` both mean shape (2, 3)."""
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        return args[0]
+    return args
+
+
+def _concrete_numpy(self):
+    return np.asarray(self.concrete_value())
+
+
+_METHODS = {
+    "sum": fnp.sum, "prod": fnp.prod, "mean": fnp.mean, "var": fnp.var, "std": fnp.std,
+    "max": fnp.max, "min": fnp.min, "argmax": fnp.argmax, "argmin": fnp.argmin,
+    "all": fnp.all, "any": fnp.any, "cumsum": fnp.cumsum, "cumprod": fnp.cumprod,
+    "ravel": fnp.ravel, "swapaxes": fnp.swapaxes, "squeeze": fnp.squeeze,
+    "clip": fnp.clip, "round": fnp.round, "conj": fnp.conjugate,
+    "conjugate": fnp.conjugate, "dot": fnp.dot, "take": fnp.take, "repeat": fnp.repeat,
+    "trace": fnp.trace, "diagonal": fnp.diagonal, "ptp": fnp.ptp,
+}
+for _name, _fn in _METHODS.items():
+    setattr(Tracer, _name, _fn)
+
+Tracer.reshape = lambda self, *shape, order="C": fnp.reshape(self, _shape_args(shape), order)
+Tracer.transpose = lambda self, *axes: fnp.transpose(self, _shape_args(axes) if axes else None)
+Tracer.flatten = lambda self, order="C": fnp.ravel(self, order)
+Tracer.astype = lambda self, dtype, *args, **kwargs: fnp.asarray(self, dtype)
+Tracer.copy = lambda self, order="C": self
+Tracer.item = lambda self, *args: _concrete_numpy(self).item(*args)
+Tracer.tolist = lambda self: _concrete_numpy(self).tolist()
+Tracer.__array_priority__ = 1000
+
+
+# -- NumPy's dispatch protocols -------------------------------------------------------------------
+
+_REDUCE_METHODS = {np.add: fnp.sum, np.multiply: fnp.prod, np.maximum: fnp.max,
+                   np.minimum: fnp.min, np.logical_and: fnp.all, np.logical_or: fnp.any}
+_ACCUMULATE_METHODS = {np.add: fnp.cumsum, np.multiply: fnp.cumprod}
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    where = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+    if "out" in kwargs:
+        raise TypeError(f"{where}(..., out=...) cannot write into a traced array: fad "
+                        "arrays are immutable; drop out= and use the returned value")
+    fn = {"__call__": UFUNCS, "reduce": _REDUCE_METHODS,
+          "accumulate": _ACCUMULATE_METHODS}.get(method, {}).get(ufunc)
+    if fn is None:
+        raise TypeError(f"fad.numpy cannot trace {where}: it has no traceable version "
+                        "(use fad.numpy / fad.lax functions on traced values)")
+    if method == "__call__":
+        if kwargs:
+            raise TypeError(f"fad.numpy cannot trace {where} with the keyword arguments "
+                            f"{sorted(kwargs)}")
+        return fn(*inputs)
+    kwargs.setdefault("axis", 0)
+    return fn(*inputs, **kwargs)
+
+
+def _numpy_to_fad():
+    """``{numpy function: fad.numpy function}`` for every name fad.numpy provides."""
+    table = {}
+    for name in dir(fnp):
+        ours, theirs = getattr(fnp, name), getattr(np, name, None)
+        if callable(ours) and callable(theirs) and not isinstance(theirs, (np.ufunc, type)):
+            table[theirs] = ours
+    linalg = getattr(fnp, "linalg", None)
+    if linalg is not None:
+        for name in dir(linalg):
+            theirs = getattr(np.linalg, name, None)
+            if theirs is not None and callable(getattr(linalg, name)):
+                table[theirs] = getattr(linalg, name)
+    return table
+
+
+_ARRAY_FUNCTIONS: dict = {}
+
+
+def _array_function(self, func, types, args, kwargs):
+    if not _ARRAY_FUNCTIONS:
+        _ARRAY_FUNCTIONS.update(_numpy_to_fad())
+    fn = _ARRAY_FUNCTIONS.get(func)
+    if fn is None:
+        mod = getattr(func, "__module__", "numpy") or "numpy"
+        mod = "numpy" if mod.startswith("numpy._core") or mod == "numpy" else mod
+        raise TypeError(f"fad.numpy cannot trace {mod}.{func.__name__}: it has no traceable "
+                        "version. Use fad.numpy / fad.lax functions on traced values, or "
+                        "compute it outside the transformation.")
+    return fn(*args, **kwargs)
+
+
+Tracer.__array_ufunc__ = _array_ufunc
+Tracer.__array_function__ = _array_function

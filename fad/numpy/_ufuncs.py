@@ -1,114 +1,308 @@
-"""Elementwise functions. Untraced calls go straight to the NumPy ufunc."""
+"""NumPy's ufuncs on fad.lax.
+
+Each function calls the NumPy ufunc directly when no argument is a tracer. Traced, it
+asks NumPy which loop it would run (``ufunc.resolve_dtypes``), converts the operands to
+that loop's dtypes, computes with fad.lax primitives, and gives the result the loop's
+output dtype; so dtypes follow NumPy 2 exactly. ``_IMPLS`` is the table of lax
+implementations, one short function per ufunc, whose operands already share a dtype.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from fad import lax
-from fad.core.abstract import get_aval
 from fad.core.trace import Tracer
-from fad.numpy._promote import promote, promote_inexact
+from fad.numpy._promote import asarray, cast, dtype_key, dtype_of, shape_of, ufunc_dtypes
 
 
-def _unary(np_fn, lax_fn, inexact=True, name=None):
-    """A fad.numpy function for a unary ufunc: NumPy directly when nothing is traced."""
-    prep = promote_inexact if inexact else promote
+def apply_ufunc(ufunc, impl, args):
+    """Run ``impl`` (a lax implementation of ``ufunc``) with NumPy's dtype resolution."""
+    args = [asarray(a) for a in args]
+    ins, outs = ufunc_dtypes(ufunc, tuple(dtype_key(a) for a in args))
+    if len(set(ins)) > 1:   # mixed loops (int64 vs uint64 comparisons): compute in float
+        ins = (np.result_type(*ins),) * len(ins)
+    out = impl(*[cast(a, dt) for a, dt in zip(args, ins)])
+    if ufunc.nout == 1:
+        return cast(out, outs[0])
+    return tuple(cast(o, d) for o, d in zip(out, outs))
 
-    def fn(x, /):
-        if not isinstance(x, Tracer):
-            return np_fn(x)
-        (x,) = prep(x)
-        return lax_fn(x)
-    fn.__name__ = name or np_fn.__name__
+
+def _make(ufunc, impl, name=None):
+    """The fad.numpy function for ``ufunc``: NumPy directly unless an argument is traced."""
+    if ufunc.nin == 1:
+        def fn(x, /):
+            if isinstance(x, Tracer):
+                return apply_ufunc(ufunc, impl, (x,))
+            return ufunc(x)
+    else:
+        def fn(x, y, /):
+            if isinstance(x, Tracer) or isinstance(y, Tracer):
+                return apply_ufunc(ufunc, impl, (x, y))
+            return ufunc(x, y)
+    fn.__name__ = fn.__qualname__ = name or ufunc.__name__
     fn.__doc__ = f"Like ``numpy.{fn.__name__}``; traceable and differentiable."
+    fn.ufunc = ufunc
     return fn
 
 
-def _binary(np_fn, lax_fn, inexact=False, name=None):
-    prep = promote_inexact if inexact else promote
+# -- small helpers on same-dtype operands ----------------------------------------------------
 
-    def fn(x, y, /):
-        if not isinstance(x, Tracer) and not isinstance(y, Tracer):
-            return np_fn(x, y)
-        x, y = prep(x, y)
-        return lax_fn(x, y)
-    fn.__name__ = name or np_fn.__name__
-    fn.__doc__ = f"Like ``numpy.{fn.__name__}``; traceable and differentiable."
-    return fn
+def const(x, value):
+    """``value`` as a scalar of ``x``'s dtype."""
+    return np.asarray(value, dtype_of(x))[()]
 
 
-sin = _unary(np.sin, lax.sin)
-cos = _unary(np.cos, lax.cos)
-tan = _unary(np.tan, lax.tan)
-arcsin = _unary(np.arcsin, lax.asin)
-arccos = _unary(np.arccos, lax.acos)
-arctan = _unary(np.arctan, lax.atan)
-sinh = _unary(np.sinh, lax.sinh)
-cosh = _unary(np.cosh, lax.cosh)
-tanh = _unary(np.tanh, lax.tanh)
-arcsinh = _unary(np.arcsinh, lax.asinh)
-arccosh = _unary(np.arccosh, lax.acosh)
-arctanh = _unary(np.arctanh, lax.atanh)
-exp = _unary(np.exp, lax.exp)
-exp2 = _unary(np.exp2, lax.exp2)
-log = _unary(np.log, lax.log)
-log1p = _unary(np.log1p, lax.log1p)
-expm1 = _unary(np.expm1, lax.expm1)
-sqrt = _unary(np.sqrt, lax.sqrt)
-cbrt = _unary(np.cbrt, lax.cbrt)
-negative = _unary(np.negative, lax.neg, inexact=False)
-square = _unary(np.square, lax.square, inexact=False)
-absolute = _unary(np.absolute, lax.abs, inexact=False)
-abs = absolute  # noqa: A001
-sign = _unary(np.sign, lax.sign, inexact=False)
-conjugate = _unary(np.conjugate, lax.conj, inexact=False)
-conj = conjugate
+def _kind(x):
+    return dtype_of(x).kind
 
-add = _binary(np.add, lax.add)
-subtract = _binary(np.subtract, lax.sub)
-multiply = _binary(np.multiply, lax.mul)
-divide = _binary(np.true_divide, lax.div, inexact=True, name="divide")
-true_divide = divide
-maximum = _binary(np.maximum, lax.max)
-minimum = _binary(np.minimum, lax.min)
-arctan2 = _binary(np.arctan2, lax.atan2, inexact=True)
-equal = _binary(np.equal, lax.eq)
-not_equal = _binary(np.not_equal, lax.ne)
-less = _binary(np.less, lax.lt)
-less_equal = _binary(np.less_equal, lax.le)
-greater = _binary(np.greater, lax.gt)
-greater_equal = _binary(np.greater_equal, lax.ge)
+
+def _falses(x):
+    return lax.full(shape_of(x), False, np.bool_)
+
+
+def _isnan(x):
+    return lax.ne(x, x) if _kind(x) in "fc" else _falses(x)
+
+
+def _truthy(x):
+    return x if _kind(x) == "b" else lax.ne(x, const(x, 0))
+
+
+def _signbit(x):
+    if _kind(x) != "f":
+        return lax.lt(x, const(x, 0)) if _kind(x) == "i" else _falses(x)
+    return lax.lt(lax.atan2(x, const(x, -1)), const(x, 0))   # sees the sign of -0.0
+
+
+def _identity(x):
+    return x
+
+
+def _int_only(float_impl):
+    """Floats go to ``float_impl``; integers and bools are their own value."""
+    return lambda x: float_impl(x) if _kind(x) in "fc" else x
+
+
+def _log_base(base):
+    return lambda x: lax.div(lax.log(x), const(x, np.log(base)))
+
+
+def _abs(x):
+    return x if _kind(x) == "b" else lax.abs(x)
+
+
+def _reciprocal(x):
+    if _kind(x) in "fc":
+        return lax.div(const(x, 1), x)
+    keep = lax.eq(x, const(x, 1))             # integer 1/x: only +-1 survive truncation
+    if _kind(x) == "i":
+        keep = lax.bitwise_or(keep, lax.eq(x, const(x, -1)))
+    return lax.select_n(keep, lax.mul(x, const(x, 0)), x)
+
+
+def _trunc(x):
+    return lax.select_n(lax.lt(x, const(x, 0)), lax.floor(x), lax.ceil(x))
+
+
+def _isinf(x):
+    if _kind(x) == "c":
+        return lax.bitwise_or(_isinf(lax.real(x)), _isinf(lax.imag(x)))
+    if _kind(x) != "f":
+        return _falses(x)
+    return lax.eq(lax.abs(x), const(x, np.inf))
+
+
+def _isfinite(x):
+    return lax.is_finite(x) if _kind(x) in "fc" else lax.eq(x, x)
+
+
+# -- binary -----------------------------------------------------------------------------------
+
+def _add(x, y):
+    return lax.bitwise_or(x, y) if _kind(x) == "b" else lax.add(x, y)
+
+
+def _float_mod_parts(x, y):
+    """NumPy's float ``divmod`` (npy_divmod): floor quotient and modulus."""
+    zero = const(x, 0)
+    mod = lax.rem(x, y)
+    div = lax.div(lax.sub(x, mod), y)
+    adjust = lax.bitwise_and(lax.ne(mod, zero), lax.ne(lax.lt(y, zero), lax.lt(mod, zero)))
+    mod = lax.select_n(adjust, mod, lax.add(mod, y))
+    div = lax.select_n(adjust, div, lax.sub(div, const(x, 1)))
+    mod = lax.select_n(lax.eq(mod, zero), mod, _copysign(zero, y))
+    floordiv = lax.floor(div)
+    floordiv = lax.select_n(lax.gt(lax.sub(div, floordiv), const(x, 0.5)), floordiv,
+                            lax.add(floordiv, const(x, 1)))
+    floordiv = lax.select_n(lax.eq(div, zero), floordiv, _copysign(zero, lax.div(x, y)))
+    floordiv = lax.select_n(lax.eq(y, zero), floordiv, lax.div(x, y))
+    return floordiv, mod
+
+
+def _int_mod(x, y):
+    zero = const(x, 0)
+    nonzero = lax.ne(y, zero)
+    safe_y = lax.select_n(nonzero, const(x, 1), y)
+    mod = lax.rem(x, safe_y)
+    if _kind(x) == "i":
+        adjust = lax.bitwise_and(lax.ne(mod, zero), lax.ne(lax.lt(mod, zero), lax.lt(y, zero)))
+        mod = lax.select_n(adjust, mod, lax.add(mod, y))
+    return lax.select_n(nonzero, lax.mul(mod, zero), mod)
+
+
+def _int_floor_divide(x, y):
+    """Integer floor division, computed exactly in float64 for |values| < 2**53."""
+    mod = _int_mod(x, y)
+    nonzero = lax.ne(y, const(y, 0))
+    safe_y = lax.convert_element_type(lax.select_n(nonzero, const(x, 1), y), np.float64)
+    q = lax.div(lax.convert_element_type(lax.sub(x, mod), np.float64), safe_y)
+    q = lax.convert_element_type(lax.round(q), dtype_of(x))
+    return lax.select_n(nonzero, lax.mul(q, const(x, 0)), q)
+
+
+def _divmod(x, y):
+    if _kind(x) == "f":
+        return _float_mod_parts(x, y)
+    if _kind(x) == "b":
+        raise TypeError("fad.numpy: floor division and remainder of booleans are not "
+                        "supported; convert to an integer dtype first")
+    return _int_floor_divide(x, y), _int_mod(x, y)
+
+
+def _copysign(x, y):
+    ax = lax.abs(x)
+    return lax.select_n(_signbit(y), ax, lax.neg(ax))
+
+
+def _power(x, y):
+    if _kind(x) in "fc":
+        return lax.pow(x, y)
+    f = lax.pow(lax.convert_element_type(x, np.float64), lax.convert_element_type(y, np.float64))
+    return lax.convert_element_type(lax.round(f), dtype_of(x))
+
+
+def _fmax_fmin(op):
+    def impl(x, y):
+        if _kind(x) not in "fc":
+            return op(x, y)
+        return lax.select_n(_isnan(y), lax.select_n(_isnan(x), op(x, y), y), x)
+    return impl
+
+
+def _hypot(x, y):
+    ax, ay = lax.abs(x), lax.abs(y)
+    m = lax.max(ax, ay)
+    zero = lax.eq(m, const(m, 0))
+    safe_m = lax.select_n(zero, m, const(m, 1))
+    u = lax.add(lax.square(lax.div(ax, safe_m)), lax.square(lax.div(ay, safe_m)))
+    r = lax.mul(m, lax.sqrt(lax.select_n(zero, u, const(u, 1))))
+    either_inf = lax.bitwise_or(_isinf(x), _isinf(y))
+    return lax.select_n(either_inf, r, const(r, np.inf))
+
+
+def _logaddexp_with(exp_fn, log_scale):
+    def impl(x, y):
+        amax = lax.max(x, y)
+        delta = lax.sub(x, y)
+        both_inf = lax.bitwise_and(lax.eq(x, y), _isinf(x))
+        delta = lax.select_n(both_inf, delta, const(delta, 0))
+        soft = lax.log1p(exp_fn(lax.neg(lax.abs(delta))))
+        if log_scale != 1:
+            soft = lax.div(soft, const(soft, log_scale))
+        return lax.select_n(both_inf, lax.add(amax, soft), x)
+    return impl
+
+
+def _heaviside(x, h):
+    zero = const(x, 0)
+    out = lax.select_n(lax.eq(x, zero), x, h)          # nan stays nan
+    out = lax.select_n(lax.gt(x, zero), out, const(x, 1))
+    return lax.select_n(lax.lt(x, zero), out, zero)
+
+
+def _logical(op):
+    return lambda x, y: op(_truthy(x), _truthy(y))
+
+
+_IMPLS = {
+    np.exp: lax.exp, np.exp2: lax.exp2, np.expm1: lax.expm1, np.log: lax.log,
+    np.log1p: lax.log1p, np.log2: _log_base(2), np.log10: _log_base(10),
+    np.sin: lax.sin, np.cos: lax.cos, np.tan: lax.tan, np.arcsin: lax.asin,
+    np.arccos: lax.acos, np.arctan: lax.atan, np.sinh: lax.sinh, np.cosh: lax.cosh,
+    np.tanh: lax.tanh, np.arcsinh: lax.asinh, np.arccosh: lax.acosh,
+    np.arctanh: lax.atanh, np.sqrt: lax.sqrt, np.cbrt: lax.cbrt, np.square: lax.square,
+    np.absolute: _abs, np.fabs: lax.abs, np.sign: lax.sign, np.negative: lax.neg,
+    np.positive: _identity, np.reciprocal: _reciprocal,
+    np.conjugate: lambda x: lax.conj(x) if _kind(x) == "c" else x,
+    np.floor: _int_only(lax.floor), np.ceil: _int_only(lax.ceil),
+    np.trunc: _int_only(_trunc), np.rint: _int_only(lax.round),
+    np.deg2rad: lambda x: lax.mul(x, const(x, np.pi / 180)),
+    np.rad2deg: lambda x: lax.mul(x, const(x, 180 / np.pi)),
+    np.isfinite: _isfinite, np.isnan: _isnan, np.isinf: _isinf, np.signbit: _signbit,
+    np.logical_not: lambda x: lax.eq(x, const(x, 0)) if _kind(x) != "b" else lax.bitwise_not(x),
+    np.invert: lax.bitwise_not,
+    np.add: _add, np.subtract: lax.sub, np.multiply: lax.mul, np.true_divide: lax.div,
+    np.floor_divide: lambda x, y: _divmod(x, y)[0], np.remainder: lambda x, y: _divmod(x, y)[1],
+    np.divmod: _divmod, np.fmod: lax.rem, np.power: _power, np.float_power: _power,
+    np.maximum: lax.max, np.minimum: lax.min,
+    np.fmax: _fmax_fmin(lax.max), np.fmin: _fmax_fmin(lax.min),
+    np.arctan2: lax.atan2, np.hypot: _hypot, np.copysign: _copysign,
+    np.nextafter: lax.nextafter, np.heaviside: _heaviside,
+    np.logaddexp: _logaddexp_with(lax.exp, 1), np.logaddexp2: _logaddexp_with(lax.exp2, np.log(2)),
+    np.equal: lax.eq, np.not_equal: lax.ne, np.less: lax.lt, np.less_equal: lax.le,
+    np.greater: lax.gt, np.greater_equal: lax.ge,
+    np.logical_and: _logical(lax.bitwise_and), np.logical_or: _logical(lax.bitwise_or),
+    np.logical_xor: _logical(lax.bitwise_xor),
+    np.bitwise_and: lax.bitwise_and, np.bitwise_or: lax.bitwise_or,
+    np.bitwise_xor: lax.bitwise_xor, np.left_shift: lax.shift_left,
+    np.right_shift: lax.shift_right,
+}
+
+UFUNCS = {}   # numpy ufunc -> fad.numpy function (used by __array_ufunc__)
+for _ufunc, _impl in _IMPLS.items():
+    UFUNCS[_ufunc] = globals()[_ufunc.__name__] = _make(_ufunc, _impl)
 
 
 def power(x, y, /):
-    """Like ``numpy.power``; integer exponents that are Python ints use ``integer_pow``."""
+    """Like ``numpy.power``; a concrete integer exponent uses ``lax.integer_pow``."""
     if not isinstance(x, Tracer) and not isinstance(y, Tracer):
         return np.power(x, y)
-    if type(y) is int or (isinstance(y, np.integer) and not isinstance(x, (int, float))):
-        (x,) = promote(x) if get_aval(x).dtype.kind != "b" else promote_inexact(x)
-        return lax.integer_pow(x, int(y))
-    if isinstance(y, float) and float(y).is_integer() and abs_int(y) <= 64:
-        (x,) = promote_inexact(x)
-        return lax.integer_pow(x, int(y))
-    x, y = promote_inexact(x, y)
-    return lax.pow(x, y)
+    n = _static_integer(y)
+    if n is None:
+        return apply_ufunc(np.power, _power, (x, y))
+    if dtype_of(asarray(x)).kind in "iub" and n < 0 and not isinstance(y, float):
+        raise ValueError("Integers to negative integer powers are not allowed.")
+    return apply_ufunc(np.power, lambda a, b: lax.integer_pow(a, n), (x, y))
 
 
-def abs_int(v):
-    return -v if v < 0 else v
+def _static_integer(y):
+    """``y`` as an int if it is a concrete integer-valued scalar of moderate size."""
+    if isinstance(y, Tracer) or np.ndim(y) != 0:
+        return None
+    y = y[()] if isinstance(y, np.ndarray) else y
+    if isinstance(y, (bool, np.bool_)):
+        return None
+    if isinstance(y, (int, np.integer)):
+        return int(y)
+    if isinstance(y, (float, np.floating)) and float(y).is_integer() and abs(float(y)) <= 64:
+        return int(y)
+    return None
 
 
-def where(condition, x=None, y=None, /):
-    """``numpy.where(condition, x, y)``: ``x`` where ``condition`` else ``y``."""
-    if x is None or y is None:
-        raise ValueError("fad.numpy.where needs all three arguments (the one-argument form "
-                         "has a data-dependent shape); use numpy.nonzero on concrete data")
-    if not isinstance(condition, Tracer) and not isinstance(x, Tracer) and not isinstance(y, Tracer):
-        return np.where(condition, x, y)
-    x, y = promote(x, y)
-    if get_aval(condition).dtype.kind != "b":
-        condition = lax.ne(condition, 0) if isinstance(condition, Tracer) else np.asarray(condition, bool)
-    return lax.select_n(condition, y, x)
+UFUNCS[np.power] = power
+absolute.__name__ = "absolute"
+abs = absolute  # noqa: A001
+conj = conjugate
+mod = remainder
+true_divide = divide
+degrees, radians = rad2deg, deg2rad
+bitwise_not = bitwise_invert = invert
+bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
+acos, asin, atan, atan2 = arccos, arcsin, arctan, arctan2
+acosh, asinh, atanh = arccosh, arcsinh, arctanh
+pow = power  # noqa: A001
 
-
-__all__ = [n for n in dir() if not n.startswith("_") and n not in (
-    "np", "lax", "get_aval", "Tracer", "promote", "promote_inexact", "annotations", "abs_int")]
+__all__ = sorted({f.__name__ for f in UFUNCS.values()} | {
+    "abs", "conj", "mod", "true_divide", "degrees", "radians", "bitwise_not", "bitwise_invert",
+    "bitwise_left_shift", "bitwise_right_shift", "acos", "asin", "atan", "atan2", "acosh",
+    "asinh", "atanh", "pow", "power"})

@@ -1,0 +1,282 @@
+"""Tensor contraction: ``dot_general`` and its conveniences ``dot`` and ``batch_matmul``.
+
+``dimension_numbers = ((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch))``; the
+result's axes are the batch axes, then the free axes of ``lhs``, then those of ``rhs``,
+each group in its operand's order (JAX's convention). The operation is bilinear: its
+JVP is the sum of two contractions with the tangents, and the transpose for either
+operand contracts the cotangent with the other operand and permutes the result back to
+that operand's layout. Batching never moves data: a batch axis becomes a new batch
+dimension (both operands batched) or a free dimension (one operand batched).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from fad.core import dtypes
+from fad.core.abstract import ShapedArray, get_aval
+from fad.core.ad_util import Zero, add_tangents
+from fad.core.primitive import Primitive
+from fad.interpreters.batching import batch_rules
+from fad.interpreters.jvp import jvp_rules
+from fad.interpreters.transpose import is_undefined, transpose_rules
+from fad.lax.elementwise import convert_element_type
+from fad.lax.structural import transpose
+
+# -- the primitive ------------------------------------------------------------------------------
+
+
+def dot_general(lhs, rhs, dimension_numbers, preferred_element_type=None):
+    """Contract ``lhs`` and ``rhs`` over the paired contracting axes, batching over the
+    paired batch axes. Operands must share one dtype; ``preferred_element_type``
+    chooses the result's dtype.
+
+    >>> dot_general(np.ones((2, 3)), np.ones((3, 4)), (((1,), (0,)), ((), ()))).shape
+    (2, 4)
+    """
+    lhs, rhs = _scalar_adopts_dtype(lhs, rhs)
+    try:
+        hash(dimension_numbers)
+    except TypeError:  # lists: make them tuples
+        dimension_numbers = _normalize_dimension_numbers(dimension_numbers, None, None)
+    params = _checked_params(get_aval(lhs), get_aval(rhs), dimension_numbers,
+                             preferred_element_type)
+    return dot_general_p.bind(lhs, rhs, **params)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_params(lhs_aval, rhs_aval, dimension_numbers, preferred_element_type):
+    """Validated, normalised parameters (cached: dot_general sits on hot paths)."""
+    dims = _normalize_dimension_numbers(dimension_numbers, lhs_aval.ndim, rhs_aval.ndim)
+    if preferred_element_type is not None:
+        preferred_element_type = dtypes.check_dtype(preferred_element_type,
+                                                    "preferred_element_type")
+    _dot_general_rule(lhs_aval, rhs_aval, dimension_numbers=dims,
+                      preferred_element_type=preferred_element_type)
+    return {"dimension_numbers": dims, "preferred_element_type": preferred_element_type}
+
+
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def _scalar_adopts_dtype(lhs, rhs):
+    """A Python scalar operand takes the dtype of the other operand."""
+    if type(lhs) in _PY_SCALARS and type(rhs) not in _PY_SCALARS:
+        lhs = np.asarray(lhs, get_aval(rhs).dtype)[()]
+    elif type(rhs) in _PY_SCALARS and type(lhs) not in _PY_SCALARS:
+        rhs = np.asarray(rhs, get_aval(lhs).dtype)[()]
+    return lhs, rhs
+
+
+def _normalize_dimension_numbers(dimension_numbers, lhs_ndim, rhs_ndim):
+    try:
+        (lc, rc), (lb, rb) = dimension_numbers
+        groups = [tuple(int(d) for d in g) for g in (lc, rc, lb, rb)]
+    except (TypeError, ValueError):
+        raise TypeError("dot_general: dimension_numbers must be ((lhs_contracting, "
+                        "rhs_contracting), (lhs_batch, rhs_batch)), tuples of ints; got "
+                        f"{dimension_numbers!r}") from None
+    if lhs_ndim is not None:  # negative axes count from the end
+        lc, rc, lb, rb = (tuple(d % n if -n <= d < n else d for d in g)
+                          for g, n in zip(groups, (lhs_ndim, rhs_ndim, lhs_ndim, rhs_ndim)))
+    else:
+        lc, rc, lb, rb = groups
+    return (lc, rc), (lb, rb)
+
+
+def _dot_general_rule(lhs, rhs, *, dimension_numbers, preferred_element_type):
+    (lc, rc), (lb, rb) = dimension_numbers
+    shapes = f"lhs shape {lhs.shape} and rhs shape {rhs.shape}"
+    if lhs.dtype != rhs.dtype and not (lhs.weak_type or rhs.weak_type):
+        raise TypeError(f"dot_general needs operands of one dtype, got {lhs.dtype} and "
+                        f"{rhs.dtype}; convert them with fad.lax.convert_element_type")
+    for name, a, ndim in (("lhs", lc + lb, lhs.ndim), ("rhs", rc + rb, rhs.ndim)):
+        if any(not 0 <= d < ndim for d in a) or len(set(a)) != len(a):
+            raise TypeError(f"dot_general: {name} contracting/batch dimensions {a} are out of "
+                            f"range or repeated for {shapes}")
+    if len(lc) != len(rc) or len(lb) != len(rb):
+        raise TypeError(f"dot_general: contracting dimensions {lc} and {rc} (or batch "
+                        f"dimensions {lb} and {rb}) differ in number, for {shapes}")
+    for what, ld, rd in (("contracting", lc, rc), ("batch", lb, rb)):
+        if any(lhs.shape[i] != rhs.shape[j] for i, j in zip(ld, rd)):
+            raise TypeError(f"dot_general: {what} dimensions lhs {ld} and rhs {rd} have "
+                            f"different sizes for {shapes}")
+    batch = tuple(lhs.shape[i] for i in lb)
+    lfree = tuple(d for i, d in enumerate(lhs.shape) if i not in lc and i not in lb)
+    rfree = tuple(d for i, d in enumerate(rhs.shape) if i not in rc and i not in rb)
+    if preferred_element_type is not None:
+        return ShapedArray(batch + lfree + rfree, preferred_element_type)
+    dtype, weak = dtypes.result_type(lhs, rhs)
+    return ShapedArray(batch + lfree + rfree, dtype, weak)
+
+
+def _dot_general_impl(lhs, rhs, *, dimension_numbers, preferred_element_type):
+    lhs, rhs = np.asarray(lhs), np.asarray(rhs)
+    if preferred_element_type is not None:
+        lhs = lhs.astype(preferred_element_type, copy=False)
+        rhs = rhs.astype(preferred_element_type, copy=False)
+    elif lhs.dtype != rhs.dtype:
+        raise TypeError(f"dot_general needs operands of one dtype, got {lhs.dtype} and "
+                        f"{rhs.dtype}; convert them with fad.lax.convert_element_type")
+    (lc, rc), (lb, rb) = dimension_numbers
+    try:
+        if lb:
+            return _batched_matmul(lhs, rhs, lc, rc, lb, rb)
+        return _contract(lhs, rhs, lc, rc)
+    except ValueError:  # a size mismatch NumPy found: report it the way the shape rule does
+        _dot_general_rule(get_aval(lhs), get_aval(rhs), dimension_numbers=dimension_numbers,
+                          preferred_element_type=preferred_element_type)
+        raise
+
+
+def _contract(lhs, rhs, lc, rc):
+    """No batch dimensions: matrix products through BLAS where the layout allows."""
+    if len(lc) == 1 and rhs.ndim <= 2 and lhs.ndim <= 2:
+        (i,), (j,) = lc, rc
+        if lhs.ndim == 2 and i == 0:
+            lhs = lhs.T
+        if rhs.ndim == 2 and j == 1:
+            rhs = rhs.T
+        return np.dot(lhs, rhs)
+    return np.tensordot(lhs, rhs, (lc, rc))
+
+
+def _batched_matmul(lhs, rhs, lc, rc, lb, rb):
+    """Batch dimensions: lay both operands out as (batch, free, contract) and matmul."""
+    lfree = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
+    rfree = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
+    batch_shape = tuple(lhs.shape[i] for i in lb)
+    lfree_shape = tuple(lhs.shape[i] for i in lfree)
+    rfree_shape = tuple(rhs.shape[i] for i in rfree)
+    nb, k = int(np.prod(batch_shape, dtype=np.int64)), int(
+        np.prod([lhs.shape[i] for i in lc], dtype=np.int64))
+    m = int(np.prod(lfree_shape, dtype=np.int64))
+    n = int(np.prod(rfree_shape, dtype=np.int64))
+    a = lhs.transpose(list(lb) + lfree + list(lc)).reshape(nb, m, k)
+    b = rhs.transpose(list(rb) + list(rc) + rfree).reshape(nb, k, n)
+    return np.matmul(a, b).reshape(batch_shape + lfree_shape + rfree_shape)
+
+
+dot_general_p = Primitive("dot_general")
+dot_general_p.def_impl(_dot_general_impl)
+dot_general_p.def_abstract_eval(_dot_general_rule)
+
+
+# -- JVP and transpose ---------------------------------------------------------------------------
+
+def _dot_general_jvp(primals, tangents, **params):
+    (lhs, rhs), (dl, dr) = primals, tangents
+    ans = dot_general_p.bind(lhs, rhs, **params)
+    out = Zero.like(ans)
+    if type(dl) is not Zero:
+        out = dot_general_p.bind(dl, rhs, **params)
+    if type(dr) is not Zero:
+        out = add_tangents(out, dot_general_p.bind(lhs, dr, **params))
+    return ans, out
+
+
+def _free(ndim, contract, batch):
+    return [i for i in range(ndim) if i not in contract and i not in batch]
+
+
+def _transpose_one(ct, other, aval, dims, other_ndim, swapped):
+    """Cotangent of the operand of type ``aval`` (``swapped``: it is ``rhs``): contract
+    ``ct`` with ``other`` over other's free and batch axes, then permute to its layout."""
+    (lc, rc), (lb, rb) = dims
+    if swapped:
+        lc, rc, lb, rb = rc, lc, rb, lb
+    # ct's axes: batch, then lhs free, then rhs free.
+    nb, n_mine = len(lb), len(_free(aval.ndim, lc, lb))
+    other_free = tuple(_free(other_ndim, rc, rb))
+    start = nb if swapped else nb + n_mine
+    ct_other_free = tuple(range(start, start + len(other_free)))
+    ct_dtype = get_aval(ct).dtype
+    if get_aval(other).dtype != ct_dtype:
+        other = convert_element_type(other, ct_dtype)
+    res = dot_general_p.bind(ct, other, dimension_numbers=(
+        (ct_other_free, other_free), (tuple(range(nb)), tuple(rb))), preferred_element_type=None)
+    # res's axes: batch, my free axes, then my contracting axes in the ascending order of
+    # the other operand's contracting axes they pair with.
+    layout = list(lb) + _free(aval.ndim, lc, lb) + [lc[rc.index(r)] for r in sorted(rc)]
+    res = transpose(res, np.argsort(layout))
+    return convert_element_type(res, aval.dtype) if ct_dtype != aval.dtype else res
+
+
+def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, preferred_element_type):
+    if is_undefined(lhs) and is_undefined(rhs):
+        raise TypeError("dot_general is not linear in both operands at once")
+    if is_undefined(lhs):
+        rhs_ndim = get_aval(rhs).ndim
+        return [_transpose_one(ct, rhs, lhs.aval, dimension_numbers, rhs_ndim, False), None]
+    lhs_ndim = get_aval(lhs).ndim
+    return [None, _transpose_one(ct, lhs, rhs.aval, dimension_numbers, lhs_ndim, True)]
+
+
+jvp_rules[dot_general_p] = _dot_general_jvp
+transpose_rules[dot_general_p] = _dot_general_transpose
+
+
+# -- batching ------------------------------------------------------------------------------------
+
+def _shift(dims, bd):
+    return tuple(d + (d >= bd) for d in dims)
+
+
+def _dot_general_batch(args, dims, *, dimension_numbers, preferred_element_type):
+    (lhs, rhs), (lbd, rbd) = args, dims
+    (lc, rc), (lb, rb) = dimension_numbers
+    if lbd is not None and rbd is not None:
+        new = ((_shift(lc, lbd), _shift(rc, rbd)), ((lbd, *_shift(lb, lbd)),
+                                                    (rbd, *_shift(rb, rbd))))
+        out_dim = 0
+    elif lbd is not None:
+        new = ((_shift(lc, lbd), rc), (_shift(lb, lbd), rb))
+        lhs_ndim = get_aval(lhs).ndim - 1
+        out_dim = len(lb) + sum(1 for i in _free(lhs_ndim, lc, lb) if i < lbd)
+    else:
+        new = ((lc, _shift(rc, rbd)), (lb, _shift(rb, rbd)))
+        lhs_ndim, rhs_ndim = get_aval(lhs).ndim, get_aval(rhs).ndim - 1
+        out_dim = (len(lb) + len(_free(lhs_ndim, lc, lb))
+                   + sum(1 for i in _free(rhs_ndim, rc, rb) if i < rbd))
+    out = dot_general_p.bind(lhs, rhs, dimension_numbers=new,
+                             preferred_element_type=preferred_element_type)
+    return out, out_dim
+
+
+batch_rules[dot_general_p] = _dot_general_batch
+
+
+# -- conveniences --------------------------------------------------------------------------------
+
+def dot(lhs, rhs, preferred_element_type=None):
+    """Vector/matrix product: contract the last axis of ``lhs`` with the first of ``rhs``
+    (inner product of vectors, matrix-vector, matrix-matrix).
+
+    >>> dot(np.array([1., 2.]), np.array([3., 4.]))
+    np.float64(11.0)
+    """
+    lhs_ndim, rhs_ndim = get_aval(lhs).ndim, get_aval(rhs).ndim
+    if lhs_ndim == 0 or rhs_ndim == 0:
+        raise TypeError(f"dot needs operands of rank at least 1, got ranks {lhs_ndim} and "
+                        f"{rhs_ndim}; use fad.lax.mul for scalars")
+    return dot_general(lhs, rhs, (((lhs_ndim - 1,), (0,)), ((), ())), preferred_element_type)
+
+
+def batch_matmul(lhs, rhs, preferred_element_type=None):
+    """Batched matrix product of ``(..., m, k)`` and ``(..., k, n)`` arrays with equal
+    leading (batch) shapes.
+
+    >>> batch_matmul(np.ones((5, 2, 3)), np.ones((5, 3, 4))).shape
+    (5, 2, 4)
+    """
+    lhs_ndim, rhs_ndim = get_aval(lhs).ndim, get_aval(rhs).ndim
+    if lhs_ndim != rhs_ndim or lhs_ndim < 2:
+        raise TypeError(f"batch_matmul needs operands of one rank >= 2, got shapes "
+                        f"{get_aval(lhs).shape} and {get_aval(rhs).shape}")
+    batch = tuple(range(lhs_ndim - 2))
+    return dot_general(lhs, rhs, (((lhs_ndim - 1,), (rhs_ndim - 2,)), (batch, batch)),
+                       preferred_element_type)
+
+
+__all__ = ["dot_general", "dot", "batch_matmul", "dot_general_p"]

@@ -1,0 +1,151 @@
+"""Elementwise functions that are not ufuncs: where, clip, round, real/imag, angle, sinc,
+isclose."""
+from __future__ import annotations
+
+import numpy as np
+
+from fad import lax
+from fad.core.trace import Tracer
+from fad.numpy import _ufuncs as uf
+from fad.numpy._promote import asarray, cast, dtype_of, promote, promote_inexact, shape_of
+
+
+def where(condition, x=None, y=None, /):
+    """``numpy.where(condition, x, y)``: ``x`` where ``condition`` holds, else ``y``."""
+    if not (isinstance(condition, Tracer) or isinstance(x, Tracer) or isinstance(y, Tracer)):
+        return np.where(condition) if x is None and y is None else np.where(condition, x, y)
+    if x is None or y is None:
+        raise ValueError("fad.numpy.where needs all three arguments when tracing: the "
+                         "one-argument form has a data-dependent shape")
+    condition, x, y = asarray(condition), asarray(x), asarray(y)
+    x, y = promote(x, y)
+    if dtype_of(condition).kind != "b":
+        condition = uf.not_equal(condition, 0)
+    out = lax.select_n(condition, y, x)
+    shape = np.broadcast_shapes(shape_of(condition), shape_of(x), shape_of(y))
+    return lax.broadcast_to(out, shape) if shape_of(out) != shape else out
+
+
+def clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue,  # noqa: A002
+         max=np._NoValue):  # noqa: A002
+    """Like ``numpy.clip``: ``minimum(maximum(a, a_min), a_max)``; either bound may be None."""
+    lo = a_min if a_min is not np._NoValue else min
+    hi = a_max if a_max is not np._NoValue else max
+    lo = None if lo is np._NoValue else lo
+    hi = None if hi is np._NoValue else hi
+    if not (isinstance(a, Tracer) or isinstance(lo, Tracer) or isinstance(hi, Tracer)):
+        return np.clip(a, lo, hi, out=out)
+    if out is not None:
+        raise TypeError("fad.numpy.clip does not support out= on traced values")
+    if lo is not None:
+        a = uf.maximum(a, lo)
+    if hi is not None:
+        a = uf.minimum(a, hi)
+    return a
+
+
+def round(a, decimals=0, out=None):  # noqa: A001
+    """Like ``numpy.round``: round half to even, to ``decimals`` decimal places."""
+    if not isinstance(a, Tracer):
+        return np.round(a, decimals, out)
+    kind = dtype_of(a).kind
+    if kind == "c":
+        return lax.complex(round(lax.real(a), decimals), round(lax.imag(a), decimals))
+    if kind in "iub":
+        if decimals >= 0:
+            return a
+        f = 10 ** -decimals
+        return cast(uf.multiply(uf.rint(uf.true_divide(a, f)), f), dtype_of(a))
+    if decimals == 0:
+        return lax.round(a)
+    if decimals > 0:
+        f = np.asarray(10.0 ** decimals, dtype_of(a))[()]
+        return lax.div(lax.round(lax.mul(a, f)), f)
+    f = np.asarray(10.0 ** -decimals, dtype_of(a))[()]
+    return lax.mul(lax.round(lax.div(a, f)), f)
+
+
+around = round_ = round
+
+
+def real(val):
+    """Like ``numpy.real``."""
+    if not isinstance(val, Tracer):
+        return np.real(val)
+    return lax.real(val) if dtype_of(val).kind == "c" else val
+
+
+def imag(val):
+    """Like ``numpy.imag``: zeros for real input."""
+    if not isinstance(val, Tracer):
+        return np.imag(val)
+    if dtype_of(val).kind == "c":
+        return lax.imag(val)
+    return lax.full(shape_of(val), 0, dtype_of(val))
+
+
+def angle(z, deg=False):
+    """Like ``numpy.angle``: the argument of a complex number, in radians or degrees."""
+    if not isinstance(z, Tracer):
+        return np.angle(z, deg)
+    if dtype_of(z).kind == "c":
+        out = lax.atan2(lax.imag(z), lax.real(z))
+    else:
+        (z,) = promote_inexact(z)
+        out = lax.atan2(lax.full(shape_of(z), 0, dtype_of(z)), z)
+    return uf.rad2deg(out) if deg else out
+
+
+def sinc(x):
+    """Like ``numpy.sinc``: ``sin(pi x) / (pi x)``, 1 at 0."""
+    if not isinstance(x, Tracer):
+        return np.sinc(x)
+    (x,) = promote_inexact(x)
+    y = uf.multiply(np.pi, where(uf.equal(x, 0), 1.0e-20, x))
+    return uf.true_divide(uf.sin(y), y)
+
+
+def fix(x):
+    """Like ``numpy.fix``: round towards zero."""
+    return uf.trunc(x) if isinstance(x, Tracer) else np.fix(x)
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Like ``numpy.isclose``: ``|a - b| <= atol + rtol |b|``, infinities equal to themselves."""
+    if not isinstance(a, Tracer) and not isinstance(b, Tracer):
+        return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    a, b = promote_inexact(asarray(a), asarray(b))
+    with np.errstate(invalid="ignore"):
+        close = uf.less_equal(uf.absolute(uf.subtract(a, b)),
+                              uf.add(atol, uf.multiply(rtol, uf.absolute(b))))
+    out = uf.logical_or(uf.logical_and(close, uf.isfinite(b)), uf.equal(a, b))
+    if equal_nan:
+        out = uf.logical_or(out, uf.logical_and(uf.isnan(a), uf.isnan(b)))
+    return out
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Like ``numpy.allclose``; on tracers, a traced boolean scalar."""
+    if not isinstance(a, Tracer) and not isinstance(b, Tracer):
+        return np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    from fad.numpy._reductions import all as all_
+    return all_(isclose(a, b, rtol, atol, equal_nan))
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """Like ``numpy.nan_to_num``."""
+    if not isinstance(x, Tracer):
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    if dtype_of(x).kind == "c":
+        return lax.complex(nan_to_num(lax.real(x), nan=nan, posinf=posinf, neginf=neginf),
+                           nan_to_num(lax.imag(x), nan=nan, posinf=posinf, neginf=neginf))
+    if dtype_of(x).kind != "f":
+        return x
+    info = np.finfo(dtype_of(x))
+    x = where(uf.isnan(x), nan, x)
+    x = where(uf.equal(x, np.inf), info.max if posinf is None else posinf, x)
+    return where(uf.equal(x, -np.inf), info.min if neginf is None else neginf, x)
+
+
+__all__ = ["where", "clip", "round", "around", "round_", "real", "imag", "angle", "sinc",
+           "fix", "isclose", "allclose", "nan_to_num"]

@@ -1,0 +1,2 @@
+"""``fad.scipy``: the parts of SciPy that numerical code commonly needs, on fad.lax."""
+from fad.scipy import special  # noqa: F401
