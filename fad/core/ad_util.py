@@ -45,7 +45,9 @@ def tangent_aval(aval: ShapedArray) -> ShapedArray:
 
 
 def zeros_like_aval(aval: ShapedArray):
-    return np.zeros(aval.shape, aval.dtype)
+    """Zeros of type ``aval``: a NumPy scalar for shape ``()``, like NumPy's own results."""
+    zeros = np.zeros(aval.shape, aval.dtype)
+    return zeros[()] if not aval.shape and aval.dtype != dtypes.float0 else zeros
 
 
 def instantiate(t):

@@ -43,7 +43,8 @@ from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import is_undefined, transpose_rules
 from fad.lax import special
 from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, INT_KINDS, NUMBER_KINDS, REAL_FLOAT_KINDS,
-                           REAL_KINDS, broadcast_shapes, broadcast_to_like, defjvp,
+                           REAL_KINDS, batch_same_shape, broadcast_shapes,
+                           broadcast_to_like, defjvp,
                            defjvp_zero, deflinear, elementwise, elementwise_rule,
                            instantiate_like, make_batch_elementwise, unbroadcast)
 
@@ -397,7 +398,7 @@ transpose_rules[complex_p] = lambda ct, x, y: [real(ct) if is_undefined(x) else 
 # add_any (the tangent accumulator, defined with the core) is linear too.
 deflinear(add_any_p, lambda ct, x, y: [ct if is_undefined(x) else None,
                                        ct if is_undefined(y) else None])
-batch_rules[add_any_p] = make_batch_elementwise(add_any_p)
+batch_rules[add_any_p] = batch_same_shape(add_any_p)
 
 
 def add_any(x, y):

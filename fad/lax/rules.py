@@ -200,6 +200,11 @@ def make_batch_elementwise(prim):
         from fad.lax.structural import expand_dims
         if len(args) == 1:
             return prim.bind(args[0], **params), dims[0]
+        d0 = dims[0]
+        if d0 is not None and all(d == d0 for d in dims):
+            ndim = get_aval(args[0]).ndim  # same rank and batch axis: nothing to move
+            if all(get_aval(x).ndim == ndim for x in args[1:]):
+                return prim.bind(*args, **params), d0
         ranks = [get_aval(x).ndim - (d is not None) for x, d in zip(args, dims)]
         rank = max(ranks)
         moved = []
@@ -213,6 +218,22 @@ def make_batch_elementwise(prim):
     return rule
 
 
+def batch_same_shape(prim):
+    """Batching for elementwise ops without broadcasting (e.g. ``add_any``): unbatched
+    operands are broadcast along the batch axis."""
+    def rule(args, dims, **params):
+        from fad.lax.structural import broadcast_in_dim
+        size = next(get_aval(x).shape[d] for x, d in zip(args, dims) if d is not None)
+        moved = []
+        for x, d in zip(args, dims):
+            if d is None:
+                shape = get_aval(x).shape
+                x = broadcast_in_dim(x, (size, *shape), tuple(range(1, len(shape) + 1)))
+            else:
+                x = moveaxis_to_front(x, d)
+            moved.append(x)
+        return prim.bind(*moved, **params), 0
+    return rule
 
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -10,7 +10,7 @@ from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ad_util import Zero
 from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
-from fad.interpreters.transpose import is_undefined, transpose_rules
+from fad.interpreters.transpose import is_undefined
 from fad.lax.rules import deflinear, unbroadcast
 
 _pyslice = builtins.slice

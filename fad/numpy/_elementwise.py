@@ -100,8 +100,8 @@ def sinc(x):
     """Like ``numpy.sinc``: ``sin(pi x) / (pi x)``, 1 at 0."""
     if not isinstance(x, Tracer):
         return np.sinc(x)
-    (x,) = promote_inexact(x)
-    y = uf.multiply(np.pi, where(uf.equal(x, 0), 1.0e-20, x))
+    x, tiny = promote(x, 1.0e-20)   # NumPy's dtype: where(x == 0, 1e-20, x)
+    y = uf.multiply(np.pi, where(uf.equal(x, 0), tiny, x))
     return uf.true_divide(uf.sin(y), y)
 
 

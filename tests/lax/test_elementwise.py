@@ -568,3 +568,20 @@ def test_special_functions_at_known_values():
     assert np.isnan(lax.digamma(-1.0)) and np.isinf(lax.polygamma(1, 0.0))
     np.testing.assert_allclose(fad.grad(fad.grad(lax.lgamma))(3.0), np.pi ** 2 / 6 - 1 - 0.25,
                                rtol=1e-12)
+
+
+def test_special_functions_at_nan_inf_and_far_negative():
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(lax.lgamma(np.array([np.nan, np.inf, -np.inf, -2.0])),
+                                      [np.nan, np.inf, np.inf, np.inf])
+        np.testing.assert_array_equal(lax.digamma(np.array([np.nan, -np.inf, np.inf])),
+                                      [np.nan, np.nan, np.inf])
+        np.testing.assert_array_equal(lax.polygamma(1, np.array([np.nan, np.inf])), [np.nan, 0])
+    # reflection, not a million recurrence steps; digamma(x) ~ log(1 - x) - pi cot(pi x)
+    x = -1e6 + 0.25
+    np.testing.assert_allclose(lax.digamma(x), np.log(1 - x) - 0.5 / (1 - x) - np.pi, rtol=1e-9)
+    if sps is not None:
+        xs = np.array([-0.3, -2.5, -7.9, -15.2])
+        for n in range(4):
+            want = sps.digamma(xs) if n == 0 else sps.polygamma(n, xs)
+            np.testing.assert_allclose(lax.polygamma(n, xs), want, rtol=1e-12)

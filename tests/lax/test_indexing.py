@@ -320,3 +320,18 @@ def test_gather_scatter_errors():
     with pytest.raises(ValueError, match="scatter_mul: updates must have shape"):
         fad.make_jaxpr(lambda x, u: lax.scatter_mul(x, np.zeros((1, 1), int), u, (1,)))(
             x, np.zeros((1, 4)))
+
+
+def test_complex_operands():
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    idx = np.array([[0], [2], [2]])
+    for f, args in [(lambda x: lax.gather(x, idx, (0,)), (z,)),
+                    (lambda x, u: lax.scatter_add(x, idx, u, (0,)), (z, z)),
+                    (lambda x, u: lax.scatter(x, idx, u, (0,)), (z, z)),
+                    (lambda x, u: lax.scatter_mul(x, idx, u, (0,)), (z, z)),
+                    (lambda x, v: lax.pad(x, v, [(1, -1, 1), (0, 2, 0)]), (z, np.complex128(2j))),
+                    (lambda x, u: lax.dynamic_update_slice(x, u, (1, 2)), (z, z[:2, :1])),
+                    (lambda x: lax.concatenate([x, lax.rev(x, (0,))], 1), (z,))]:
+        check_jaxpr(f, args)
+        check_grads(f, args, order=2)

@@ -1,0 +1,103 @@
+"""``jit``: trace once per input signature, cache, run the lowered program.
+
+Called with NumPy values (nothing being traced), a jitted function runs its cached,
+lowered program. Called inside another transformation (``grad``, ``vmap``, ``jvp``, an
+outer ``jit``), it evaluates its cached jaxpr with the current trace, which transforms
+it like any other program: ``jit`` composes with everything, in both directions.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+from typing import Callable
+
+from fad.core.abstract import get_aval
+from fad.core.trace import Tracer, eval_trace, get_current_trace
+from fad.interpreters.eval import eval_jaxpr
+from fad.interpreters.lowering import lower
+from fad.interpreters.staging import trace_to_jaxpr
+from fad.tree_util import tree_flatten, tree_unflatten
+
+_jit_disabled = [False]
+
+
+@contextlib.contextmanager
+def disable_jit():
+    """Within this block ``jit`` runs its function eagerly (for debugging with print)."""
+    prev, _jit_disabled[0] = _jit_disabled[0], True
+    try:
+        yield
+    finally:
+        _jit_disabled[0] = prev
+
+
+def _static_key(value, where):
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(f"jit: {where} is static, so it must be hashable, but it is a "
+                        f"{type(value).__name__}; pass a tuple instead of a list, or make "
+                        "it a non-static (array) argument") from None
+    return value
+
+
+def jit(fun: Callable, static_argnums=(), static_argnames=()):
+    """Compile ``fun``: trace it once per input signature (pytree structure, shapes,
+    dtypes, values of static arguments), cache the program, and run it.
+
+    >>> import fad, fad.numpy as fnp
+    >>> f = fad.jit(lambda x: fnp.sin(x) * 2.0)
+    >>> float(f(0.0))
+    0.0
+    """
+    static_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    static_names = ((static_argnames,) if isinstance(static_argnames, str)
+                    else tuple(static_argnames))
+    cache = {}
+
+    @functools.wraps(fun)
+    def jitted(*args, **kwargs):
+        if _jit_disabled[0]:
+            return fun(*args, **kwargs)
+        nargs = len(args)
+        nums = tuple(sorted({n % nargs for n in static_nums if -nargs <= n < nargs}))
+        static = tuple((i, _static_key(args[i], f"argument {i}")) for i in nums)
+        static_kw = tuple(sorted((k, _static_key(v, f"keyword argument {k!r}"))
+                                 for k, v in kwargs.items() if k in static_names))
+        dyn_args = [a for i, a in enumerate(args) if i not in nums]
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
+        leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
+        avals = tuple(get_aval(x) for x in leaves)
+        key = (in_tree, avals, static, static_kw)
+        entry = cache.get(key)
+        if entry is None:
+            entry = _trace(fun, args, kwargs, nums, static_names, in_tree, avals)
+            if not any(isinstance(c, Tracer) for c in entry[0].consts):
+                cache[key] = entry  # a program closing over tracers is used once
+        closed, out_tree, run = entry
+        if get_current_trace() is eval_trace and not any(isinstance(x, Tracer) for x in leaves):
+            outs = run(*leaves)
+        else:
+            outs = eval_jaxpr(closed.jaxpr, closed.consts, *leaves)
+        return tree_unflatten(out_tree, outs)
+
+    jitted._cache = cache
+    return jitted
+
+
+def _trace(fun, args, kwargs, nums, static_names, in_tree, avals):
+    store = {}
+
+    def flat_fun(*leaves):
+        dyn_args, dyn_kwargs = tree_unflatten(in_tree, leaves)
+        it = iter(dyn_args)
+        full = [args[i] if i in nums else next(it) for i in range(len(args))]
+        full_kwargs = {**{k: v for k, v in kwargs.items() if k in static_names}, **dyn_kwargs}
+        out_leaves, store["tree"] = tree_flatten(fun(*full, **full_kwargs))
+        return out_leaves
+
+    closed = trace_to_jaxpr(flat_fun, list(avals))
+    return closed, store["tree"], lower(closed)
+
+
+__all__ = ["jit", "disable_jit"]

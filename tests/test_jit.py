@@ -1,0 +1,85 @@
+"""jit: caching per signature, static arguments, and composition both ways."""
+import numpy as np
+import pytest
+
+import fad
+import fad.numpy as fnp
+from fad.errors import ConcretizationTypeError
+
+
+def poly(x):
+    return x ** 4 + 3 * x ** 2 + 2 * x
+
+
+def test_jit_matches_eager_and_caches_per_signature():
+    calls = []
+
+    def f(x, y):
+        calls.append(1)
+        return fnp.sin(x) * y + fnp.sum(x)
+
+    jf = fad.jit(f)
+    x, y = np.linspace(0, 1, 4), np.float64(2.0)
+    np.testing.assert_allclose(jf(x, y), f(x, y))
+    n = len(calls)
+    jf(x + 1, y)                 # same shapes and dtypes: no retrace
+    assert len(calls) == n
+    jf(np.ones(5), y)            # new shape: retrace
+    assert len(calls) == n + 1
+    jf(x.astype(np.float32), np.float32(2))  # new dtype: retrace
+    assert len(calls) == n + 2
+
+
+def test_static_argnums_and_argnames():
+    def f(x, n, *, mode):
+        return x ** n if mode == "pow" else x * n
+
+    jf = fad.jit(f, static_argnums=1, static_argnames="mode")
+    assert jf(2.0, 3, mode="pow") == 8.0
+    assert jf(2.0, 3, mode="mul") == 6.0
+    with pytest.raises(TypeError, match="hashable"):
+        jf(2.0, [3], mode="pow")
+
+
+def test_python_control_flow_on_traced_value_raises():
+    jf = fad.jit(lambda x: x if x > 0 else -x)
+    with pytest.raises(ConcretizationTypeError, match="static_argnums"):
+        jf(1.0)
+
+
+@pytest.mark.parametrize("compose", [
+    lambda f: fad.jit(fad.grad(f)),
+    lambda f: fad.grad(fad.jit(f)),
+    lambda f: fad.jit(fad.grad(fad.jit(f))),
+])
+def test_jit_and_grad_compose(compose):
+    assert compose(poly)(2.0) == pytest.approx(46.0)
+
+
+def test_jit_and_vmap_compose():
+    xs = np.array([1.0, 2.0, 3.0])
+    want = 4 * xs ** 3 + 6 * xs + 2
+    np.testing.assert_allclose(fad.vmap(fad.jit(fad.grad(poly)))(xs), want)
+    np.testing.assert_allclose(fad.jit(fad.vmap(fad.grad(poly)))(xs), want)
+    assert fad.grad(fad.grad(fad.jit(poly)))(2.0) == pytest.approx(54.0)
+
+
+def test_jit_closing_over_an_outer_tracer():
+    def outer(x):
+        return fad.jit(lambda y: x * y)(3.0)
+    assert fad.grad(outer)(2.0) == pytest.approx(3.0)
+
+
+def test_disable_jit_runs_eagerly():
+    seen = []
+    jf = fad.jit(lambda x: seen.append(type(x)) or x * 2)
+    with fad.disable_jit():
+        assert jf(np.float64(1.0)) == 2.0
+    assert seen == [np.float64]
+
+
+def test_pytrees_in_and_out():
+    jf = fad.jit(lambda p: {"s": p["a"] + p["b"][0], "d": p["b"][1] * 2})
+    out = jf({"a": np.ones(2), "b": (np.ones(2), np.float64(3.0))})
+    np.testing.assert_allclose(out["s"], 2 * np.ones(2))
+    assert out["d"] == 6.0
