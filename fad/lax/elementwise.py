@@ -317,8 +317,19 @@ def _half_at_ties(pick, tie):
     return weight
 
 
-_max_weight = _half_at_ties(gt, eq)
-_min_weight = _half_at_ties(lt, eq)
+def _lexicographic(cmp):
+    """``cmp`` extended to complex numbers in the order ``np.maximum`` uses for them:
+    real parts first, then imaginary parts."""
+    def op(x, y):
+        if get_aval(x).dtype.kind != "c":
+            return cmp(x, y)
+        rx, ry = real(x), real(y)
+        return bitwise_or(cmp(rx, ry), bitwise_and(eq(rx, ry), cmp(imag(x), imag(y))))
+    return op
+
+
+_max_weight = _half_at_ties(_lexicographic(gt), eq)
+_min_weight = _half_at_ties(_lexicographic(lt), eq)
 defjvp(max_p, lambda g, ans, x, y: mul(g, _max_weight(x, y, get_aval(g).dtype)),
        lambda g, ans, x, y: mul(g, _max_weight(y, x, get_aval(g).dtype)))
 defjvp(min_p, lambda g, ans, x, y: mul(g, _min_weight(x, y, get_aval(g).dtype)),

@@ -162,8 +162,8 @@ BINARY = [
     Bi("rem", lax.rem, np.fmod, F + I, (Dom(2.2, 2.3, "zero"),
                                          Dom(0.85, 0.9, "zero", ilo=1, ihi=5))),
     Bi("pow", lax.pow, np.power, F + C, (Dom(0.5, 2.0), Dom()), holo=True),
-    Bi("max", lax.max, np.maximum, F + I + B),
-    Bi("min", lax.min, np.minimum, F + I + B),
+    Bi("max", lax.max, np.maximum, F + C + I + B),
+    Bi("min", lax.min, np.minimum, F + C + I + B),
     Bi("atan2", lax.atan2, np.arctan2, F),
     Bi("nextafter", lax.nextafter, np.nextafter, F, diff=False),
     Bi("bitwise_and", lax.bitwise_and, np.bitwise_and, I + B, diff=False),
@@ -469,6 +469,17 @@ def test_subgradient_max_min_split_ties(fn):
         np.array([1.0, 1.0, 1.0]))
     want = [1.0, 0.5, 0.0] if fn is lax.max else [0.0, 0.5, 1.0]
     np.testing.assert_array_equal(g, want)
+
+
+def test_complex_max_min_order_and_derivative_are_lexicographic():
+    x = np.array([1 + 5j, 2 - 1j, 1 + 1j, 3 + 0j])
+    y = np.array([1 + 2j, 1 + 9j, 1 + 1j, 3 + 0j])
+    np.testing.assert_array_equal(lax.max(x, y), np.maximum(x, y))
+    t = np.array([1.0, 2.0, 4.0, 8.0]) * (1 + 1j)
+    _, tx = fad.jvp(lambda x: lax.max(x, y), (x,), (t,))
+    np.testing.assert_array_equal(tx, t * [1.0, 1.0, 0.5, 0.5])
+    _, tx = fad.jvp(lambda x: lax.min(x, y), (x,), (t,))
+    np.testing.assert_array_equal(tx, t * [0.0, 0.0, 0.5, 0.5])
 
 
 def test_subgradient_clamp_at_bounds():
