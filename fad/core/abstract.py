@@ -43,7 +43,7 @@ class ShapedArray:
         return self if not self.weak_type else ShapedArray(self.shape, self.dtype)
 
     def __eq__(self, other):
-        return (type(other) is ShapedArray and self.shape == other.shape
+        return self is other or (type(other) is ShapedArray and self.shape == other.shape
                 and self.dtype == other.dtype and self.weak_type == other.weak_type)
 
     def __hash__(self):

@@ -12,19 +12,19 @@ import numpy as np
 
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
-from fad.core.trace import Trace, Tracer, new_trace
+from fad.core.trace import Trace, Tracer, eval_trace, new_trace
 
 
 class StagingTracer(Tracer):
-    __slots__ = ("var",)
+    __slots__ = ("ir_var",)  # not "var": tracers have a .var() method (numpy.var)
 
     def __init__(self, trace, var: Var):
         self._trace = trace
-        self.var = var
+        self.ir_var = var
 
     @property
     def aval(self):
-        return self.var.aval
+        return self.ir_var.aval
 
 
 _SCALAR_TYPES = (bool, int, float, complex, np.generic)
@@ -51,7 +51,7 @@ class StagingTrace(Trace):
         """The jaxpr atom standing for ``x``: our tracer's var, a literal, or a constvar."""
         if isinstance(x, Tracer):
             if x._trace is self:
-                return x.var
+                return x.ir_var
             self.check_foreign(x)
         elif isinstance(x, _SCALAR_TYPES) or (isinstance(x, np.ndarray) and not x.shape):
             return Literal(x)
@@ -63,12 +63,17 @@ class StagingTrace(Trace):
 
     def process_primitive(self, prim, args, params):
         if self.fold_known:
+            foreign = False
             for x in args:
-                if isinstance(x, StagingTracer) and x._trace is self:
-                    break
-            else:
-                return self.parent.process_primitive(prim, args, params)
-        invars = [x.var if type(x) is StagingTracer and x._trace is self else self.atom(x)
+                if isinstance(x, Tracer):
+                    if x._trace is self:
+                        break
+                    foreign = True
+            else:  # all known: compute now (directly, when NumPy is the next level)
+                if foreign or self.parent is not eval_trace:
+                    return self.parent.process_primitive(prim, args, params)
+                return prim.impl(*args, **params)
+        invars = [x.ir_var if type(x) is StagingTracer and x._trace is self else self.atom(x)
                   for x in args]
         out_aval = prim.abstract_eval(*[v.aval for v in invars], **params)
         if prim.multiple_results:
@@ -81,7 +86,7 @@ class StagingTrace(Trace):
 
     def to_jaxpr(self, in_tracers, outs) -> ClosedJaxpr:
         """Close the recording: ``in_tracers`` become the inputs, ``outs`` the outputs."""
-        invars = [t.var for t in in_tracers]
+        invars = [t.ir_var for t in in_tracers]
         outvars = [self.atom(x) for x in outs]
         constvars = list(self.constvars.values())
         return ClosedJaxpr(Jaxpr(constvars, invars, outvars, self.eqns), self.consts)

@@ -46,7 +46,7 @@ from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, INT_KINDS, NUMBER_KINDS, REAL
                            REAL_KINDS, batch_same_shape, broadcast_shapes,
                            broadcast_to_like, defjvp,
                            defjvp_zero, deflinear, elementwise, elementwise_rule,
-                           instantiate_like, make_batch_elementwise, unbroadcast)
+                           unbroadcast)
 
 _SCALARS = (bool, int, float, complex)
 

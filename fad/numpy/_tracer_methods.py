@@ -105,6 +105,7 @@ Tracer.__array_priority__ = 1000
 
 # -- NumPy's dispatch protocols -------------------------------------------------------------------
 
+_CALL_METHODS = {**UFUNCS, np.matmul: fnp.matmul, np.vecdot: fnp.vecdot}
 _REDUCE_METHODS = {np.add: fnp.sum, np.multiply: fnp.prod, np.maximum: fnp.max,
                    np.minimum: fnp.min, np.logical_and: fnp.all, np.logical_or: fnp.any}
 _ACCUMULATE_METHODS = {np.add: fnp.cumsum, np.multiply: fnp.cumprod}
@@ -116,7 +117,7 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if "out" in kwargs:
         raise TypeError(f"{where}(..., out=...) cannot write into a traced array: fad "
                         "arrays are immutable; drop out= and use the returned value")
-    fn = {"__call__": UFUNCS, "reduce": _REDUCE_METHODS,
+    fn = {"__call__": _CALL_METHODS, "reduce": _REDUCE_METHODS,
           "accumulate": _ACCUMULATE_METHODS}.get(method, {}).get(ufunc)
     if fn is None:
         raise TypeError(f"fad.numpy cannot trace {where}: it has no traceable version "

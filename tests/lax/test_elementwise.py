@@ -21,7 +21,6 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import fad
 from fad import lax
-from fad.core.ir import typecheck_jaxpr
 from fad.test_util import check_grads, check_jaxpr, check_vmap
 
 try:
@@ -100,6 +99,10 @@ def _sp(name):
     return None if sps is None else getattr(sps, name)
 
 
+def _polygamma_ref(m):
+    return None if sps is None else (lambda x: sps.polygamma(m, x).astype(x.dtype))
+
+
 POS, UNIT, NZ = Dom(0.2, 3.0), Dom(-0.9, 0.9), Dom(0.3, 2.0, "zero", ilo=1, ihi=5)
 ASCALE = dict(rtol=1e-13)
 UNARY = [
@@ -129,10 +132,10 @@ UNARY = [
     U("erfc", lax.erfc, _sp("erfc"), F, rtol=1e-14),
     U("lgamma", lax.lgamma, _sp("gammaln"), F, Dom(0.2, 6.0), rtol=1e-13),
     U("digamma", lax.digamma, _sp("digamma"), F, Dom(0.2, 6.0), rtol=1e-12),
-    U("polygamma1", lambda x: lax.polygamma(1, x),
-      None if sps is None else (lambda x: sps.polygamma(1, x).astype(x.dtype)), F, Dom(0.3, 6.0), rtol=1e-12),
-    U("polygamma2", lambda x: lax.polygamma(2, x),
-      None if sps is None else (lambda x: sps.polygamma(2, x).astype(x.dtype)), F, Dom(0.3, 6.0), rtol=1e-12),
+    U("polygamma1", lambda x: lax.polygamma(1, x), _polygamma_ref(1), F, Dom(0.3, 6.0),
+      rtol=1e-12),
+    U("polygamma2", lambda x: lax.polygamma(2, x), _polygamma_ref(2), F, Dom(0.3, 6.0),
+      rtol=1e-12),
     U("abs", lax.abs, np.abs, F + C + I, NZ),
     U("sign", lax.sign, np.sign, F + C + I, NZ, diff=False),
     U("floor", lax.floor, np.floor, F, Dom(-3, 3, "int"), diff=False),
@@ -219,7 +222,8 @@ def _convert(src, dst, dom=Dom(), diff=False, **kw):
 
 
 CONVERT = [
-    _convert(F64, F32, diff=True, gtol=dict(eps=1e-2, atol=1e-3, rtol=1e-3)), _convert(F32, F64, diff=True),
+    _convert(F64, F32, diff=True, gtol=dict(eps=1e-2, atol=1e-3, rtol=1e-3)),
+    _convert(F32, F64, diff=True),
     _convert(C128, F64, diff=True), _convert(F64, C128, diff=True),
     _convert(F64, I32, Dom(away="int")), _convert(I32, F64), _convert(BOOL, F64),
     _convert(F64, BOOL), _convert(I64, BOOL), _convert(I32, I64),
@@ -355,6 +359,16 @@ def test_complex_rev_is_transpose_of_fwd(op):
         _check_complex_rev(lambda *cs: op.fn(args[0], *cs), args[1:], rng)
     else:
         _check_complex_rev(op.fn, args, rng)
+
+
+@pytest.mark.parametrize("op", COMPLEX_DIFF, ids=repr)
+def test_grads_complex128_order2(op):
+    dtype = C128 if C128 in op.dtypes else F64
+    args = op.args(_rng(op.name, "cgrad"), _arg_shapes(op, (2,)), dtype)
+    if op.name.startswith("select_n"):
+        check_grads(lambda *cs: op.fn(args[0], *cs), args[1:], order=2)
+    else:
+        check_grads(op.fn, args, order=2)
 
 
 @pytest.mark.parametrize("op", [op for op in TABLE if op.holo], ids=repr)
