@@ -59,9 +59,11 @@ def _scalar_like(name, v, other):
     """The Python scalar ``v`` as a NumPy scalar of ``other``'s dtype; a value that would
     change (``2.5`` for an int32 operand) is a ``TypeError`` rather than truncated."""
     aval = get_aval(other)
+    dtype = aval.dtype
+    if type(v) is float and dtype.kind in "fc" and not aval.weak_type:
+        return dtype.type(v)  # the common case, e.g. x * 2.0
     if aval.weak_type:       # both weak (e.g. a traced Python scalar): stay weak, as in NumPy
         return v
-    dtype = aval.dtype
     exact_kind = _KIND_RANK[_SCALAR_KIND[type(v)]] <= _KIND_RANK.get(dtype.kind, 3)
     try:
         if exact_kind:

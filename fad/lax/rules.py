@@ -61,9 +61,16 @@ def elementwise_rule(name, kinds=ALL_KINDS, out_dtype=None):
         a = avals[0]
         # Fast path: one operand, or operands of one type (the common case, on the hot
         # path of every staged operation).
-        if a.dtype.kind in kinds and (len(avals) == 1 or (
-                len(avals) == 2 and a == avals[1])):
-            return a if out_dtype is None else ShapedArray(a.shape, out_dtype)
+        if a.dtype.kind in kinds:
+            if len(avals) == 1 or (len(avals) == 2 and a == avals[1]):
+                return a if out_dtype is None else ShapedArray(a.shape, out_dtype)
+            if len(avals) == 2:  # an array and a scalar of its dtype, e.g. x * 2.0
+                b = avals[1]
+                if b.dtype == a.dtype and b.weak_type == a.weak_type:
+                    if not b.shape:
+                        return a if out_dtype is None else ShapedArray(a.shape, out_dtype)
+                    if not a.shape:
+                        return b if out_dtype is None else ShapedArray(b.shape, out_dtype)
         _kinds_allowed(name, avals, kinds)
         dtype, weak = _check_same_dtypes(name, avals)
         shape = avals[0].shape if len(avals) == 1 else broadcast_shapes(

@@ -17,4 +17,5 @@ from fad.numpy._creation import *  # noqa: F401,F403
 from fad.numpy._linalg import *  # noqa: F401,F403
 from fad.numpy._einsum import *  # noqa: F401,F403
 from fad.numpy._indexing import *  # noqa: F401,F403
+from fad.numpy._sorting import *  # noqa: F401,F403
 from fad.numpy import _tracer_methods  # noqa: F401,E402  - operators and methods on tracers

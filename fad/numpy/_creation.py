@@ -112,7 +112,8 @@ def asarray(a, dtype=None, order=None, *, copy=None, device=None, like=None):
     return np.asarray(a, dtype, order, copy=copy)
 
 
-def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):  # noqa: A002
+def array(object, dtype=None, *, copy=True, order="K", subok=False,  # noqa: A002
+          ndmin=0, like=None):
     """Like ``numpy.array``; tracers (and lists holding them) stay traced."""
     if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and any_traced(object)):
         out = asarray(object, dtype)

@@ -9,7 +9,6 @@ same way and scatter into the flattened operand.
 """
 from __future__ import annotations
 
-import operator
 
 import numpy as np
 

@@ -86,8 +86,8 @@ def _extremum(np_fn, lax_fn, ufunc, name):
     return fn
 
 
-max = amax = _extremum(np.max, lambda a, axes: lax.reduce_max(a, axes), uf.maximum, "maximum")  # noqa: A001
-min = amin = _extremum(np.min, lambda a, axes: lax.reduce_min(a, axes), uf.minimum, "minimum")  # noqa: A001
+max = amax = _extremum(np.max, lax.reduce_max, uf.maximum, "maximum")  # noqa: A001
+min = amin = _extremum(np.min, lax.reduce_min, uf.minimum, "minimum")  # noqa: A001
 
 
 def _no_out_where(name, out, where):
@@ -109,8 +109,8 @@ def _boolean_reduction(np_fn, lax_fn):
     return fn
 
 
-all = _boolean_reduction(np.all, lambda a, axes: lax.reduce_and(a, axes))  # noqa: A001
-any = _boolean_reduction(np.any, lambda a, axes: lax.reduce_or(a, axes))  # noqa: A001
+all = _boolean_reduction(np.all, lax.reduce_and)  # noqa: A001
+any = _boolean_reduction(np.any, lax.reduce_or)  # noqa: A001
 
 
 def _count(a, axes):
@@ -195,8 +195,8 @@ def _arg_extremum(np_fn, lax_fn, name):
     return fn
 
 
-argmax = _arg_extremum(np.argmax, lambda a, axis, dt: lax.argmax(a, axis, dt), "argmax")
-argmin = _arg_extremum(np.argmin, lambda a, axis, dt: lax.argmin(a, axis, dt), "argmin")
+argmax = _arg_extremum(np.argmax, lax.argmax, "argmax")
+argmin = _arg_extremum(np.argmin, lax.argmin, "argmin")
 
 
 def _cumulative(np_fn, lax_fn, bool_fn):
@@ -217,10 +217,8 @@ def _cumulative(np_fn, lax_fn, bool_fn):
     return fn
 
 
-cumsum = _cumulative(np.cumsum, lambda a, axis: lax.cumsum(a, axis),
-                     lambda a, axis: lax.cummax(a, axis))
-cumprod = _cumulative(np.cumprod, lambda a, axis: lax.cumprod(a, axis),
-                      lambda a, axis: lax.cummin(a, axis))
+cumsum = _cumulative(np.cumsum, lax.cumsum, lax.cummax)      # bool: running "or"
+cumprod = _cumulative(np.cumprod, lax.cumprod, lax.cummin)   # bool: running "and"
 
 
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):

@@ -88,7 +88,7 @@ _METHODS = {
     "ravel": fnp.ravel, "swapaxes": fnp.swapaxes, "squeeze": fnp.squeeze,
     "clip": fnp.clip, "round": fnp.round, "conj": fnp.conjugate,
     "conjugate": fnp.conjugate, "dot": fnp.dot, "take": fnp.take, "repeat": fnp.repeat,
-    "trace": fnp.trace, "diagonal": fnp.diagonal, "ptp": fnp.ptp,
+    "trace": fnp.trace, "diagonal": fnp.diagonal, "ptp": fnp.ptp, "argsort": fnp.argsort,
 }
 for _name, _fn in _METHODS.items():
     setattr(Tracer, _name, _fn)

@@ -173,3 +173,14 @@ def test_special_functions():
     check_grads(lambda x: special.softmax(x, axis=-1), (X,), order=2)
     check_grads(lambda y: special.xlogy(x, y), (x + 1,), order=2)
     assert fad.grad(lambda y: special.xlogy(0.0, y))(0.0) == 0.0
+
+
+@pytest.mark.parametrize("axis", [-1, 0, None])
+def test_sort_and_argsort(axis):
+    x = np.round(X * 2) / 2                        # ties: argsort must be stable
+    x[0, 0, 0] = np.nan
+    check_numpy(lambda a: fnp.sort(a, axis=axis), x)
+    check_numpy(lambda a: fnp.argsort(a, axis=axis, kind="stable"), x)
+    check_numpy(lambda a: a.argsort(kind="stable"), x.astype(np.float32))
+    check_grads(lambda a: fnp.sort(a, axis=axis), (X,), order=2)
+    check_vmap(lambda a: fnp.sort(a, axis=0), (X,), 2)
