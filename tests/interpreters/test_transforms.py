@@ -254,3 +254,23 @@ def test_eval_jaxpr_is_transformable():
                                np.sin(xs) * C)
     again = fad.make_jaxpr(lambda x, y: fad.eval_jaxpr(closed, (), x, y))(x, 2.0)
     assert str(again) == str(closed)
+
+
+def test_gradient_program_of_an_elementwise_chain_is_at_most_three_times_longer():
+    """make_jaxpr(grad(f)) of an n-operation elementwise chain has at most ~3n equations:
+    the forward list, the residuals the backward list needs, and the backward list."""
+    import fad.numpy as fnp
+
+    def chain(x):
+        for _ in range(10):
+            x = fnp.sin(x)
+            x = x * 1.01
+            x = fnp.tanh(x)
+            x = x + 0.1
+        return fnp.sum(x)
+
+    x = np.linspace(-1.0, 1.0, 4)
+    n = len(fad.make_jaxpr(chain)(x).eqns)
+    n_grad = len(fad.make_jaxpr(fad.grad(chain))(x).eqns)
+    assert n == 41
+    assert n_grad <= 3 * n, (n, n_grad)
