@@ -64,13 +64,21 @@ def elementwise_rule(name, kinds=ALL_KINDS, out_dtype=None):
         if a.dtype.kind in kinds:
             if len(avals) == 1 or (len(avals) == 2 and a == avals[1]):
                 return a if out_dtype is None else ShapedArray(a.shape, out_dtype)
-            if len(avals) == 2:  # an array and a scalar of its dtype, e.g. x * 2.0
+            if len(avals) == 2 and avals[1].dtype == a.dtype:
+                # One dtype; an array with a scalar (x * 2.0) or with a weak twin.
                 b = avals[1]
-                if b.dtype == a.dtype and b.weak_type == a.weak_type:
-                    if not b.shape:
-                        return a if out_dtype is None else ShapedArray(a.shape, out_dtype)
-                    if not a.shape:
-                        return b if out_dtype is None else ShapedArray(b.shape, out_dtype)
+                if a.shape == b.shape or not b.shape:
+                    shape = a.shape
+                elif not a.shape:
+                    shape = b.shape
+                else:
+                    shape = broadcast_shapes(name, a.shape, b.shape)
+                if out_dtype is not None:
+                    return ShapedArray(shape, out_dtype)
+                weak = a.weak_type and b.weak_type
+                if shape == a.shape and weak == a.weak_type:
+                    return a
+                return ShapedArray(shape, a.dtype, weak)
         _kinds_allowed(name, avals, kinds)
         dtype, weak = _check_same_dtypes(name, avals)
         shape = avals[0].shape if len(avals) == 1 else broadcast_shapes(

@@ -27,22 +27,64 @@ def apply_ufunc(ufunc, impl, args):
     return tuple(cast(o, d) for o, d in zip(out, outs))
 
 
+def _loop_dtype(ufunc, keys):
+    """The one dtype the loop for ``keys`` computes and returns in, or ``None`` when the
+    loop casts (then ``apply_ufunc`` does the general work)."""
+    ins, outs = ufunc_dtypes(ufunc, keys)
+    dt = ins[0]
+    if all(d == dt for d in ins) and all(d == dt for d in outs):
+        return dt
+    return None
+
+
 def _make(ufunc, impl, name=None):
-    """The fad.numpy function for ``ufunc``: NumPy directly unless an argument is traced."""
+    """The fad.numpy function for ``ufunc``: NumPy directly unless an argument is traced.
+
+    Traced calls whose loop computes in the operands' own dtype (``sin`` of float64,
+    ``x * 2.0``) skip the general dtype machinery: a per-ufunc table remembers, for each
+    combination of operand dtypes, whether that is so.
+    """
+    same_dtype = {}  # dtype keys -> the loop dtype, or None
+
     if ufunc.nin == 1:
         def fn(x, /):
             if isinstance(x, Tracer):
+                aval = x.aval
+                if not aval.weak_type:
+                    dt = same_dtype.get(aval.dtype, False)
+                    if dt is False:
+                        dt = _loop_dtype(ufunc, (aval.dtype,))
+                        dt = same_dtype[aval.dtype] = dt if dt == aval.dtype else None
+                    if dt is not None:
+                        return impl(x)
                 return apply_ufunc(ufunc, impl, (x,))
             return ufunc(x)
     else:
         def fn(x, y, /):
-            if isinstance(x, Tracer) or isinstance(y, Tracer):
+            tx, ty = isinstance(x, Tracer), isinstance(y, Tracer)
+            if tx or ty:
+                if (tx or type(x) in _SCALARS) and (ty or type(y) in _SCALARS):
+                    key = (dtype_key(x), dtype_key(y))
+                    dt = same_dtype.get(key, False)
+                    if dt is False:
+                        dt = same_dtype[key] = _loop_dtype(ufunc, key)
+                    if dt is not None:
+                        return impl(_as(x, tx, dt), _as(y, ty, dt))
                 return apply_ufunc(ufunc, impl, (x, y))
             return ufunc(x, y)
     fn.__name__ = fn.__qualname__ = name or ufunc.__name__
     fn.__doc__ = f"Like ``numpy.{fn.__name__}``; traceable and differentiable."
     fn.ufunc = ufunc
     return fn
+
+
+def _as(x, traced, dtype):
+    if traced:
+        return x if x.aval.dtype == dtype else cast(x, dtype)
+    return dtype.type(x)  # a Python scalar
+
+
+_SCALARS = (bool, int, float, complex)
 
 
 # -- small helpers on same-dtype operands ----------------------------------------------------
@@ -265,8 +307,11 @@ for _ufunc, _impl in _IMPLS.items():
 
 def power(x, y, /):
     """Like ``numpy.power``; a concrete integer exponent uses ``lax.integer_pow``."""
-    if not isinstance(x, Tracer) and not isinstance(y, Tracer):
-        return np.power(x, y)
+    if not isinstance(x, Tracer):
+        if not isinstance(y, Tracer):
+            return np.power(x, y)
+    elif type(y) is int and x.aval.dtype.kind in "fc":  # the common x ** 2
+        return lax.integer_pow(x, y)
     n = _static_integer(y)
     if n is None:
         return apply_ufunc(np.power, _power, (x, y))
