@@ -165,7 +165,17 @@ def bench_per_example():
           f"{t_loop / t:6.1f}x slower than vmap(grad)")
 
 
-BENCHMARKS = {"chain": bench_chain, "poly": bench_poly, "per_example": bench_per_example}
+def bench_eager():
+    """fad.numpy with nothing traced must cost what NumPy costs."""
+    x = np.linspace(-1, 1, 16)
+    for name, f_np, f_fad in [("sin", lambda: np.sin(x), lambda: fnp.sin(x)),
+                              ("add", lambda: np.add(x, x), lambda: fnp.add(x, x)),
+                              ("sum", lambda: np.sum(x), lambda: fnp.sum(x))]:
+        ref, t = best_time(f_np), best_time(f_fad)
+        row(f"eager fad.numpy.{name} on a length-16 vector", t, ref)
+
+
+BENCHMARKS = {"eager": bench_eager, "chain": bench_chain, "poly": bench_poly, "per_example": bench_per_example}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:]

@@ -39,6 +39,8 @@ def _check_nonempty(a, axes, name):
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
     """Like ``numpy.sum``."""
     if not isinstance(a, Tracer):
+        if initial is None and where is None:
+            return np.sum(a, axis, dtype, out, keepdims)
         return np.sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims,
                       **({} if initial is None else {"initial": initial}),
                       **({} if where is None else {"where": where}))
