@@ -175,7 +175,8 @@ def bench_eager():
         row(f"eager fad.numpy.{name} on a length-16 vector", t, ref)
 
 
-BENCHMARKS = {"eager": bench_eager, "chain": bench_chain, "poly": bench_poly, "per_example": bench_per_example}
+BENCHMARKS = {"eager": bench_eager, "chain": bench_chain, "poly": bench_poly,
+              "per_example": bench_per_example}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:]

@@ -570,7 +570,7 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
             return _assemble(store, [[] for _ in outs], in_tree, single, aux, has_aux)
         columns = []
         for j, a in enumerate(in_avals):
-            def push(t, j=j):
+            def push(t, j=j, a=a):
                 tangents = [t if i == j else Zero(tangent_aval(b)) for i, b in enumerate(in_avals)]
                 outs, out_tangents = jvp_flat(flat_fun, flat_dyn, tangents)
                 n = len(outs) - store["n_aux"]

@@ -35,8 +35,10 @@ def _rand_like(rng, x):
 
 
 def _add_scaled(args, tangents, eps):
-    return tuple(tree_map(lambda a, t: (np.asarray(a) + eps * np.asarray(t)).astype(np.asarray(a).dtype),
-                          x, t) for x, t in zip(args, tangents))
+    def step(a, t):
+        a = np.asarray(a)
+        return (a + eps * np.asarray(t)).astype(a.dtype)
+    return tuple(tree_map(step, x, t) for x, t in zip(args, tangents))
 
 
 def _pairing(x, y):
@@ -156,5 +158,33 @@ def check_jaxpr(f, args, atol=0, rtol=1e-12):
     return closed
 
 
-__all__ = ["check_grads", "check_jvp", "check_vjp", "check_vmap", "check_jaxpr"]
+def check_matches_numpy(f, *args):
+    """Stage ``f`` (type-checked), run the jaxpr, and compare with ``f`` run eagerly on
+    NumPy values: the staged types, and the results' shapes, dtypes and values (floats to
+    a few ulps, everything else exactly)."""
+    with np.errstate(all="ignore"):
+        want, _ = tree_flatten(f(*args))
+        closed = api.make_jaxpr(f)(*args)
+        typecheck_jaxpr(closed)
+        got = api.eval_jaxpr(closed.jaxpr, closed.consts, *tree_flatten(args)[0])
+    if len(got) != len(want):
+        raise AssertionError(f"staged f gives {len(got)} outputs, eager f {len(want)}")
+    for i, (g, w, aval) in enumerate(zip(got, want, closed.out_avals)):
+        g, w = np.asarray(g), np.asarray(w)
+        if (aval.dtype, aval.shape) != (w.dtype, w.shape):
+            raise AssertionError(f"output {i}: staged type {aval}, but NumPy gives "
+                                 f"{w.dtype}{list(w.shape)}")
+        if (g.dtype, g.shape) != (w.dtype, w.shape):
+            raise AssertionError(f"output {i}: evaluated to {g.dtype}{list(g.shape)}, "
+                                 f"NumPy gives {w.dtype}{list(w.shape)}")
+        if w.dtype.kind in "fc":
+            rtol = max(1e-12, 16 * np.finfo(w.dtype).eps)
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=1e-13, equal_nan=True)
+        else:
+            np.testing.assert_array_equal(g, w)
+    return closed
+
+
+__all__ = ["check_grads", "check_matches_numpy", "check_jvp", "check_vjp", "check_vmap",
+           "check_jaxpr"]
 del itertools, tree_unflatten

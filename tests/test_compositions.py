@@ -1,6 +1,5 @@
 """Transformations composed with each other, against Python loops and closed forms."""
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

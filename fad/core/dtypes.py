@@ -33,7 +33,8 @@ def check_dtype(dtype, what: str = "value") -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError as e:
-        raise TypeError(f"fad does not understand the dtype {dtype!r} of this {what}: {e}") from None
+        raise TypeError(
+            f"fad does not understand the dtype {dtype!r} of this {what}: {e}") from None
     if dt.kind not in "biufc" and dt != float0:
         raise TypeError(
             f"fad does not support the dtype {dt} of this {what}; use a boolean, integer, "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextvars
 
-from fad.core.abstract import ShapedArray, get_aval
+from fad.core.abstract import ShapedArray
 from fad.errors import ConcretizationTypeError, TracerArrayConversionError, UnexpectedTracerError
 
 
@@ -141,7 +141,8 @@ class EvalTrace(Trace):
 
 
 eval_trace = EvalTrace(None)
-_current_trace: contextvars.ContextVar[Trace] = contextvars.ContextVar("fad_trace", default=eval_trace)
+_current_trace: contextvars.ContextVar[Trace] = contextvars.ContextVar(
+    "fad_trace", default=eval_trace)
 get_current_trace = _current_trace.get
 
 

@@ -151,11 +151,40 @@ is_finite_p = elementwise("is_finite", np.isfinite, 1, FLOAT_KINDS, out_dtype=np
 not_p = elementwise("not", np.invert, 1, INT_KINDS)
 conj_p = elementwise("conj", np.conjugate, 1, NUMBER_KINDS)
 
-for _p in (neg_p, sin_p, cos_p, tan_p, asin_p, acos_p, atan_p, sinh_p, cosh_p, tanh_p,
-           asinh_p, acosh_p, atanh_p, exp_p, exp2_p, log_p, log1p_p, expm1_p, sqrt_p,
-           rsqrt_p, cbrt_p, logistic_p, erf_p, erfc_p, lgamma_p, digamma_p, square_p,
-           sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, conj_p):
-    globals()[{"not": "bitwise_not"}.get(_p.name, _p.name)] = _unary(_p)
+neg = _unary(neg_p)
+sin = _unary(sin_p)
+cos = _unary(cos_p)
+tan = _unary(tan_p)
+asin = _unary(asin_p)
+acos = _unary(acos_p)
+atan = _unary(atan_p)
+sinh = _unary(sinh_p)
+cosh = _unary(cosh_p)
+tanh = _unary(tanh_p)
+asinh = _unary(asinh_p)
+acosh = _unary(acosh_p)
+atanh = _unary(atanh_p)
+exp = _unary(exp_p)
+exp2 = _unary(exp2_p)
+log = _unary(log_p)
+log1p = _unary(log1p_p)
+expm1 = _unary(expm1_p)
+sqrt = _unary(sqrt_p)
+rsqrt = _unary(rsqrt_p)
+cbrt = _unary(cbrt_p)
+logistic = _unary(logistic_p)
+erf = _unary(erf_p)
+erfc = _unary(erfc_p)
+lgamma = _unary(lgamma_p)
+digamma = _unary(digamma_p)
+square = _unary(square_p)
+sign = _unary(sign_p)
+floor = _unary(floor_p)
+ceil = _unary(ceil_p)
+round = _unary(round_p)
+is_finite = _unary(is_finite_p)
+bitwise_not = _unary(not_p)
+conj = _unary(conj_p)
 
 
 def _real_imag_rule(name):
@@ -219,11 +248,28 @@ complex_p = elementwise("complex", _complex_impl, 2)
 complex_p.def_abstract_eval(lambda x, y: (lambda a: a.update(dtype=_complex_dtype(a.dtype)))(
     _complex_real_rule(x, y)))
 
-for _p in (add_p, sub_p, mul_p, div_p, rem_p, pow_p, max_p, min_p, atan2_p, nextafter_p,
-           and_p, or_p, xor_p, shift_left_p, shift_right_p, eq_p, ne_p, lt_p, le_p, gt_p,
-           ge_p, complex_p):
-    globals()[{"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor"}.get(
-        _p.name, _p.name)] = _binary(_p)
+add = _binary(add_p)
+sub = _binary(sub_p)
+mul = _binary(mul_p)
+div = _binary(div_p)
+rem = _binary(rem_p)
+pow = _binary(pow_p)
+max = _binary(max_p)
+min = _binary(min_p)
+atan2 = _binary(atan2_p)
+nextafter = _binary(nextafter_p)
+bitwise_and = _binary(and_p)
+bitwise_or = _binary(or_p)
+bitwise_xor = _binary(xor_p)
+shift_left = _binary(shift_left_p)
+shift_right = _binary(shift_right_p)
+eq = _binary(eq_p)
+ne = _binary(ne_p)
+lt = _binary(lt_p)
+le = _binary(le_p)
+gt = _binary(gt_p)
+ge = _binary(ge_p)
+complex = _binary(complex_p)
 
 
 def integer_pow(x, y: int):

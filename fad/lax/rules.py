@@ -6,11 +6,11 @@ import numpy as np
 
 from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.ad_util import Zero, add_tangents, tangent_aval
+from fad.core.ad_util import Zero, add_tangents
 from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
-from fad.interpreters.transpose import is_undefined, transpose_rules
+from fad.interpreters.transpose import transpose_rules
 
 # -- shape rules ----------------------------------------------------------------------------
 

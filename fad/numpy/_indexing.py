@@ -165,7 +165,7 @@ def getitem(x, idx):
         return _advanced_getitem(x, entries)
     x = _basic_slices(x, entries)
     out_shape, sliced = [], iter(shape_of(x))
-    for kind, _, d in entries:
+    for kind, _, _ in entries:
         if kind == "new":
             out_shape.append(1)
         else:

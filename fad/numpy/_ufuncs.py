@@ -335,16 +335,19 @@ def _static_integer(y):
 
 
 UFUNCS[np.power] = power
+# NumPy's other names for the same ufuncs (the functions above are made by the loop).
+_f = UFUNCS.__getitem__
+absolute = _f(np.absolute)
 absolute.__name__ = "absolute"
 abs = absolute  # noqa: A001
-conj = conjugate
-mod = remainder
-true_divide = divide
-degrees, radians = rad2deg, deg2rad
-bitwise_not = bitwise_invert = invert
-bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
-acos, asin, atan, atan2 = arccos, arcsin, arctan, arctan2
-acosh, asinh, atanh = arccosh, arcsinh, arctanh
+conj = _f(np.conjugate)
+mod = _f(np.remainder)
+true_divide = _f(np.divide)
+degrees, radians = _f(np.rad2deg), _f(np.deg2rad)
+bitwise_not = bitwise_invert = _f(np.invert)
+bitwise_left_shift, bitwise_right_shift = _f(np.left_shift), _f(np.right_shift)
+acos, asin, atan, atan2 = _f(np.arccos), _f(np.arcsin), _f(np.arctan), _f(np.arctan2)
+acosh, asinh, atanh = _f(np.arccosh), _f(np.arcsinh), _f(np.arctanh)
 pow = power  # noqa: A001
 
 __all__ = sorted({f.__name__ for f in UFUNCS.values()} | {

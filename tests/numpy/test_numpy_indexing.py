@@ -6,25 +6,15 @@ import numpy as np
 import pytest
 
 import fad
+from fad.test_util import check_matches_numpy
 import fad.numpy as fnp
-from fad.core.ir import typecheck_jaxpr
 from fad.test_util import check_grads, check_vmap
-from fad.tree_util import tree_flatten
 
 RNG = np.random.default_rng(3)
 X = RNG.standard_normal((3, 4, 5))
 
 
-def check_numpy(f, *args):
-    """Staged ``f`` (type-checked) against NumPy's eager result: shapes, dtypes, values."""
-    want, _ = tree_flatten(f(*args))
-    closed = fad.make_jaxpr(f)(*args)
-    typecheck_jaxpr(closed)
-    got = fad.eval_jaxpr(closed.jaxpr, closed.consts, *tree_flatten(args)[0])
-    for g, w, aval in zip(got, want, closed.out_avals, strict=True):
-        g, w = np.asarray(g), np.asarray(w)
-        assert (aval.dtype, aval.shape) == (w.dtype, w.shape), (aval, w.dtype, w.shape)
-        np.testing.assert_array_equal(g, w)
+check_numpy = check_matches_numpy
 
 
 INDICES = {

@@ -7,29 +7,16 @@ import pytest
 from numpy.exceptions import AxisError
 
 import fad
+from fad.test_util import check_matches_numpy
 import fad.numpy as fnp
-from fad.core.ir import typecheck_jaxpr
 from fad.scipy import special
 from fad.test_util import check_grads, check_vmap
-from fad.tree_util import tree_flatten
 
 RNG = np.random.default_rng(1)
 X = RNG.standard_normal((3, 4, 2))
 
 
-def check_numpy(f, *args):
-    """Staged ``f`` (type-checked) against NumPy's eager result: shapes, dtypes, values."""
-    with np.errstate(all="ignore"):
-        want, _ = tree_flatten(f(*args))
-        closed = fad.make_jaxpr(f)(*args)
-        typecheck_jaxpr(closed)
-        got = fad.eval_jaxpr(closed.jaxpr, closed.consts, *tree_flatten(args)[0])
-    for g, w, aval in zip(got, want, closed.out_avals, strict=True):
-        g, w = np.asarray(g), np.asarray(w)
-        assert (aval.dtype, aval.shape) == (w.dtype, w.shape), (aval, w.dtype, w.shape)
-        assert (g.dtype, g.shape) == (w.dtype, w.shape)
-        rtol = max(1e-12, 16 * np.finfo(w.dtype).eps) if w.dtype.kind in "fc" else 0
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=1e-13, equal_nan=True)
+check_numpy = check_matches_numpy
 
 
 AXES = [None, 0, 1, -1, (0, 2), (), (2, 0, 1)]

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 import fad
+from fad.test_util import check_matches_numpy
 import fad.numpy as fnp
-from fad.core.ir import typecheck_jaxpr
 from fad.test_util import check_grads, check_vmap
-from fad.tree_util import tree_flatten
 
 RNG = np.random.default_rng(0)
 X = RNG.uniform(-2, 2, (3, 4))
@@ -25,25 +24,7 @@ def _rtol(dtype):
     return max(1e-12, 16 * np.finfo(dtype).eps)
 
 
-def check_numpy(f, *args):
-    """Stage ``f``, type-check it, and compare its evaluation with NumPy's eager result:
-    the same shapes, dtypes and values; also the primal of ``jvp``."""
-    with np.errstate(all="ignore"):
-        want, _ = tree_flatten(f(*args))
-        closed = fad.make_jaxpr(f)(*args)
-        typecheck_jaxpr(closed)
-        got = fad.eval_jaxpr(closed.jaxpr, closed.consts, *tree_flatten(args)[0])
-    assert len(got) == len(want)
-    for g, w, aval in zip(got, want, closed.out_avals):
-        g, w = np.asarray(g), np.asarray(w)
-        assert aval.dtype == w.dtype, f"staged dtype {aval.dtype}, NumPy gives {w.dtype}"
-        assert aval.shape == w.shape and g.shape == w.shape
-        assert g.dtype == w.dtype
-        if w.dtype.kind in "fc":
-            np.testing.assert_allclose(g, w, rtol=_rtol(w.dtype), atol=1e-300, equal_nan=True)
-        else:
-            np.testing.assert_array_equal(g, w)
-    return closed
+check_numpy = check_matches_numpy
 
 
 UNARY = [  # (name, input, differentiable)
