@@ -25,6 +25,7 @@ print("f3(2)   =", f3(2.0), "  (16 + 12 + 4)")
 print("f3'(2)  =", fad.grad(f3)(2.0), "  (4x^3 + 6x + 2)")
 print("f3''(2) =", fad.grad(fad.grad(f3))(2.0), "  (12x^2 + 6)")
 print("f3' over [1, 2, 3] with vmap =", fad.vmap(fad.grad(f3))(np.array([1.0, 2.0, 3.0])))
+print("f3'(2) compiled with jit  =", fad.jit(fad.grad(f3))(2.0))
 
 print("\n== Vector-Jacobian and Jacobian-vector products")
 f4 = lambda x: fnp.stack([x ** 2, x ** 3])  # noqa: E731
