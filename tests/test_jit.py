@@ -83,3 +83,20 @@ def test_pytrees_in_and_out():
     out = jf({"a": np.ones(2), "b": (np.ones(2), np.float64(3.0))})
     np.testing.assert_allclose(out["s"], 2 * np.ones(2))
     assert out["d"] == 6.0
+
+
+def test_lowering_folds_constants_and_drops_dead_code():
+    from fad import lax
+    from fad.interpreters.lowering import lower
+
+    c = np.arange(3.0)
+
+    def f(x):
+        unused = lax.exp(x)  # noqa: F841 - dead code, dropped
+        return x * lax.sin(c) + lax.reduce_sum(lax.cos(c), (0,))
+
+    closed = fad.make_jaxpr(f)(np.ones(3))
+    run = lower(closed)
+    assert len(closed.eqns) == 6
+    assert run.num_instructions == 2          # mul and add; sin, cos, sum folded
+    np.testing.assert_allclose(run(np.ones(3))[0], np.sin(c) + np.cos(c).sum())

@@ -4,7 +4,8 @@ The program is a list of instructions ``(impl, input slots, output slots, params
 one flat list of slots holding the constants, the literals, the inputs and every
 intermediate; running it is one loop of NumPy calls with no tracing, no rule lookups and
 no per-operation type checks, which is where ``jit`` gets its speed in pure Python.
-Dead equations are dropped first.
+Dead equations are dropped first, and equations that read only constants and literals
+are computed once, here (constant folding).
 """
 from __future__ import annotations
 
@@ -26,18 +27,29 @@ def lower(closed: ClosedJaxpr):
     for v, c in zip(jaxpr.constvars, closed.consts):
         slots[v] = len(fixed)
         fixed.append(c)
-    # Literals are interned after the constants; inputs and temporaries follow them, so
-    # their slot numbers are assigned in a second pass once ``fixed`` is complete.
-    pending = []
+    # Literals and folded values are interned after the constants; inputs and temporaries
+    # follow them, so their slot numbers are assigned in a second pass once ``fixed`` is
+    # complete.
+    pending, eqns = [], []
     for eqn in jaxpr.eqns:
-        pending.append([slot_of(a) if type(a) is Literal else a for a in eqn.invars])
-    literal_outs = [slot_of(a) if type(a) is Literal else a for a in jaxpr.outvars]
+        # an int is a slot known now (a constant, a literal or a folded value)
+        ins = [slot_of(a) if type(a) is Literal else slots.get(a, a) for a in eqn.invars]
+        if all(type(a) is int for a in ins):  # constant: fold it
+            out = eqn.primitive.impl(*[fixed[i] for i in ins], **eqn.params)
+            for v, val in zip(eqn.outvars, out if eqn.primitive.multiple_results else [out]):
+                slots[v] = len(fixed)
+                fixed.append(val)
+            continue
+        pending.append(ins)
+        eqns.append(eqn)
+    literal_outs = [slot_of(a) if type(a) is Literal else slots.get(a, a)
+                    for a in jaxpr.outvars]
     n_fixed = len(fixed)
     for i, v in enumerate(jaxpr.invars):
         slots[v] = n_fixed + i
     next_slot = n_fixed + len(jaxpr.invars)
     program = []
-    for eqn, ins in zip(jaxpr.eqns, pending):
+    for eqn, ins in zip(eqns, pending):
         in_slots = tuple(a if type(a) is int else slots[a] for a in ins)
         out_slots = []
         for v in eqn.outvars:
@@ -65,4 +77,5 @@ def lower(closed: ClosedJaxpr):
         return [env[i] for i in out_slots]
 
     run.jaxpr = jaxpr
+    run.num_instructions = len(program)
     return run
