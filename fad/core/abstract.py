@@ -98,11 +98,3 @@ def get_aval(x) -> ShapedArray:
 
 
 from fad.core.trace import Tracer  # noqa: E402  (trace.py imports this module)
-
-
-def is_array_like(x) -> bool:
-    try:
-        get_aval(x)
-    except TypeError:
-        return False
-    return True

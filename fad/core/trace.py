@@ -146,22 +146,6 @@ _current_trace: contextvars.ContextVar[Trace] = contextvars.ContextVar(
 get_current_trace = _current_trace.get
 
 
-class set_current_trace:
-    """Context manager making ``trace`` the current trace for its block."""
-
-    __slots__ = ("trace", "token")
-
-    def __init__(self, trace: Trace):
-        self.trace = trace
-
-    def __enter__(self):
-        self.token = _current_trace.set(self.trace)
-        return self.trace
-
-    def __exit__(self, *exc):
-        _current_trace.reset(self.token)
-
-
 class new_trace:
     """Context manager: a fresh ``cls(parent=current, ...)`` that is current in the block
     and invalidated when the block exits."""
@@ -178,7 +162,3 @@ class new_trace:
     def __exit__(self, *exc):
         _current_trace.reset(self.token)
         self.trace.valid = False
-
-
-def is_tracer(x) -> bool:
-    return isinstance(x, Tracer)

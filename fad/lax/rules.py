@@ -154,12 +154,6 @@ def deflinear(prim, transpose_rule):
     transpose_rules[prim] = transpose_rule
 
 
-def deflinear_in_first(prim, transpose_rule):
-    """Linear in operand 0 only (e.g. ``pad`` in its operand, not its padding value)."""
-    jvp_rules[prim] = _linear_in(prim, 0)
-    transpose_rules[prim] = transpose_rule
-
-
 def _linear_in(prim, i):
     def rule(primals, tangents, **params):
         ans = prim.bind(*primals, **params)

@@ -19,7 +19,9 @@ from fad.core.trace import Tracer
 from fad.lax import convert_element_type
 
 _SCALARS = (bool, int, float, complex)
-_WEAK_TYPES = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
+# bools are NumPy's lowest kind, so a Python bool promotes exactly like ``np.bool_`` (and
+# ``ufunc.resolve_dtypes`` accepts ``int``/``float``/``complex`` but not ``bool``)
+_WEAK_TYPES = {"b": np.dtype(bool), "i": int, "u": int, "f": float, "c": complex}
 
 
 def is_traced(*args) -> bool:
@@ -55,7 +57,7 @@ def asarray(x):
 def dtype_key(x):
     """What NumPy's promotion sees for ``x``: its dtype, or a Python type if weak."""
     if type(x) in _SCALARS:
-        return type(x)
+        return _WEAK_TYPES["b"] if type(x) is bool else type(x)
     aval = get_aval(x)
     if aval.weak_type:
         return _WEAK_TYPES[aval.dtype.kind]

@@ -22,7 +22,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     if b is not None:
         a, b = promote_inexact(a, asarray(b))
         a, b = fnp.broadcast_arrays(a, b)
-    amax = lax.stop_gradient(fnp.max(a, axis=axis, keepdims=True))
+    # an empty reduction is log(0) = -inf, as in SciPy (max needs an initial value there)
+    initial = -np.inf if 0 in fnp.shape(a) else None
+    amax = lax.stop_gradient(fnp.max(a, axis=axis, keepdims=True, initial=initial))
     amax = fnp.where(fnp.isfinite(amax), amax, 0)
     e = fnp.exp(fnp.subtract(a, amax))
     if b is not None:
