@@ -109,8 +109,16 @@ def _split_aux(store, outs):
     return main, tree_unflatten(store["aux_tree"], leaves)
 
 
+def _check_callable(fun, fname):
+    if not callable(fun):
+        raise TypeError(f"{fname} expects a callable (the function to transform) as its "
+                        f"first argument, got {type(fun).__name__} ({fun!r:.60})")
+
+
 def _argnums_tuple(argnums, nargs, fname):
     single = isinstance(argnums, int)
+    if not single and not isinstance(argnums, (tuple, list)):
+        raise TypeError(f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}")
     nums = (argnums,) if single else tuple(argnums)
     for a in nums:
         if not isinstance(a, int):
@@ -118,7 +126,11 @@ def _argnums_tuple(argnums, nargs, fname):
         if not -nargs <= a < nargs:
             raise ValueError(f"{fname}: argnums={argnums!r} but the function was called with "
                              f"{nargs} positional argument(s)")
-    return single, tuple(a % nargs for a in nums)
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"{fname}: argnums={argnums!r} names an argument more than once; "
+                         "list each argument once")
+    return single, nums
 
 
 def _partial_args(fun, args, kwargs, argnums):
@@ -140,6 +152,7 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
     >>> fad.jvp(fnp.sin, (0.0,), (2.0,))
     (np.float64(0.0), np.float64(2.0))
     """
+    _check_callable(fun, "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples (one entry per argument), "
                         f"got {type(primals).__name__} and {type(tangents).__name__}")
@@ -170,6 +183,7 @@ def linearize(fun: Callable, *primals, has_aux: bool = False):
     >>> f_jvp(3.0)
     np.float64(3.0)
     """
+    _check_callable(fun, "linearize")
     flat_primals, in_tree = tree_flatten(primals)
     _check_leaves(flat_primals, "linearize", "primals")
     flat_fun, store = _flatten_fun(fun, in_tree, has_aux, "linearize")
@@ -215,6 +229,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     >>> f_vjp(1.0)
     (np.float64(1.0),)
     """
+    _check_callable(fun, "vjp")
     flat_primals, in_tree = tree_flatten(primals)
     _check_leaves(flat_primals, "vjp", "primals")
     flat_fun, store = _flatten_fun(fun, in_tree, has_aux, "vjp")
@@ -269,6 +284,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
     >>> fad.value_and_grad(lambda x: x ** 3)(2.0)
     (np.float64(8.0), np.float64(12.0))
     """
+    _check_callable(fun, "grad")
     name = getattr(fun, "__name__", "function")
 
     @functools.wraps(fun)
@@ -291,6 +307,11 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
         if aval.shape != ():
             raise TypeError(f"grad requires a scalar output, but {name} returned an array of "
                             f"shape {aval.shape}. Use jacrev or vjp, or reduce it (e.g. .sum()).")
+        if holomorphic and not dtypes.is_complex(aval.dtype):
+            raise TypeError(f"grad with holomorphic=True requires a complex output, but "
+                            f"{name} returned {aval.dtype}; a real-valued function of a "
+                            "complex input is not holomorphic: differentiate it with respect "
+                            "to the real and imaginary parts separately")
         if dtypes.is_complex(aval.dtype) and not holomorphic:
             raise TypeError(f"grad requires a real output, but {name} returned {aval.dtype}. "
                             "Use holomorphic=True for holomorphic functions, or take the real "
@@ -339,6 +360,7 @@ def linear_transpose(fun: Callable, *primals):
     >>> t(1.0)
     (np.float64(2.0),)
     """
+    _check_callable(fun, "linear_transpose")
     flat_primals, in_tree = tree_flatten(primals)
     _check_leaves(flat_primals, "linear_transpose", "primals")
     in_avals = [get_aval(p).strip_weak_type() for p in flat_primals]
@@ -384,6 +406,7 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
     >>> fad.vmap(lambda x, y: x * y, in_axes=(0, None))(np.arange(3.0), 2.0)
     array([0., 2., 4.])
     """
+    _check_callable(fun, "vmap")
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
     name = getattr(fun, "__name__", "function")
@@ -517,8 +540,10 @@ def _is_float0_zero(t):
     return type(t) is Zero and t.aval.dtype == dtypes.float0
 
 
-def _check_jac_input(x, fname, path, holomorphic):
+def _check_jac_input(x, fname, path, holomorphic, allow_int=False):
     dtype = get_aval(x).dtype
+    if allow_int and not dtypes.is_inexact(dtype):
+        return
     if holomorphic and not dtypes.is_complex(dtype):
         raise TypeError(f"{fname} with holomorphic=True needs complex inputs, but {path} "
                         f"has dtype {dtype}; convert it with .astype(complex)")
@@ -531,14 +556,14 @@ def _check_jac_input(x, fname, path, holomorphic):
                     "pass floats (e.g. 2.0 rather than 2, or x.astype(float))")
 
 
-def _jac_setup(fun, argnums, args, kwargs, fname, has_aux, holomorphic):
+def _jac_setup(fun, argnums, args, kwargs, fname, has_aux, holomorphic, allow_int=False):
     """Flatten the differentiated arguments; ``(single, flat_fun, store, flat_dyn, in_tree)``."""
     single, nums = _argnums_tuple(argnums, len(args), fname)
     partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
     flat_dyn, in_tree = tree_flatten(tuple(dyn))
     _check_leaves(flat_dyn, fname, "the arguments")
     for x, path in zip(flat_dyn, _arg_paths(nums, dyn)):
-        _check_jac_input(x, fname, path, holomorphic)
+        _check_jac_input(x, fname, path, holomorphic, allow_int)
     flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, fname)
     return single, flat_fun, store, flat_dyn, in_tree
 
@@ -560,6 +585,7 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
     array([[1., 0.],
            [0., 1.]])
     """
+    _check_callable(fun, "jacfwd")
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
@@ -596,10 +622,11 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
     array([[1., 0.],
            [0., 1.]])
     """
+    _check_callable(fun, "jacrev")
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
-            fun, argnums, args, kwargs, "jacrev", has_aux, holomorphic)
+            fun, argnums, args, kwargs, "jacrev", has_aux, holomorphic, allow_int)
         all_outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn)
         outs, aux = _split_aux(store, all_outs)
         all_avals = [tangent_aval(get_aval(o)) for o in all_outs]
@@ -662,6 +689,7 @@ def make_jaxpr(fun: Callable, static_argnums=()):
         c:f64[] = mul b 2.0:f64[]
       in (c,) }
     """
+    _check_callable(fun, "make_jaxpr")
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
     @functools.wraps(fun)

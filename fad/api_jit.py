@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from typing import Callable
 
 from fad.core.abstract import get_aval
@@ -50,9 +51,12 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
     >>> float(f(0.0))
     0.0
     """
+    if not callable(fun):
+        raise TypeError(f"jit expects a callable, got {type(fun).__name__} ({fun!r:.60})")
     static_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     static_names = ((static_argnames,) if isinstance(static_argnames, str)
                     else tuple(static_argnames))
+    static_nums, static_names = _infer_static(fun, static_nums, static_names)
     cache = {}
 
     @functools.wraps(fun)
@@ -83,6 +87,37 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
 
     jitted._cache = cache
     return jitted
+
+
+def _infer_static(fun, nums, names):
+    """Complete ``static_argnums`` with the positions of the ``static_argnames`` and vice
+    versa (from ``fun``'s signature), so that a static argument stays static whether it
+    is passed by position or by keyword; out-of-range numbers and unknown names raise."""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):   # builtins without a signature: take them as given
+        return nums, names
+    kinds = inspect.Parameter
+    positional = [p.name for p in params
+                  if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)]
+    named = [p.name for p in params
+             if p.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY)]
+    if not any(p.kind == kinds.VAR_POSITIONAL for p in params):
+        for n in nums:
+            if not -len(positional) <= n < len(positional):
+                raise ValueError(f"jit: static_argnums={nums} but the function takes "
+                                 f"{len(positional)} positional argument(s)")
+        nums = [n % len(positional) for n in nums]   # negative: from the signature's end
+    if not any(p.kind == kinds.VAR_KEYWORD for p in params):
+        unknown = [n for n in names if n not in named]
+        if unknown:
+            raise ValueError(f"jit: static_argnames {unknown} are not parameters of the "
+                             f"function (it takes {named})")
+    nums = set(nums) | {positional.index(n) for n in names if n in positional}
+    names = set(names) | {positional[n] for n in nums
+                          if -len(positional) <= n < len(positional) and
+                          positional[n] in named}
+    return tuple(sorted(nums)), tuple(sorted(names))
 
 
 def _trace(fun, args, kwargs, nums, static_names, in_tree, avals):

@@ -137,10 +137,13 @@ def check_vmap(f, args, in_axes=0, out_axes=0, atol=1e-6, rtol=1e-6):
     """``vmap(f, in_axes, out_axes)(*args)`` against a Python loop and ``np.stack``."""
     got = api.vmap(f, in_axes, out_axes)(*args)
     axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
-    size = next(np.shape(a)[ax] for a, ax in zip(args, axes) if ax is not None)
+    size = next(np.shape(tree_flatten(a)[0][0])[ax] for a, ax in zip(args, axes)
+                if ax is not None)
     rows = []
-    for i in range(size):
-        row_args = [a if ax is None else np.take(a, i, axis=ax) for a, ax in zip(args, axes)]
+    for i in range(size):   # an int axis maps every leaf of its (pytree) argument
+        row_args = [a if ax is None else
+                    tree_map(lambda leaf, i=i, ax=ax: np.take(leaf, i, axis=ax), a)
+                    for a, ax in zip(args, axes)]
         rows.append(f(*row_args))
     want = tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs], axis=out_axes), *rows)
     _assert_close("vmap vs a Python loop", got, want, atol, rtol)

@@ -12,7 +12,7 @@ def eval_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, consts=(), *args):
     transformation transforms it: ``eval_jaxpr`` is also how jaxprs are re-traced.
     """
     if isinstance(jaxpr, ClosedJaxpr):
-        if consts is not None and len(consts):
+        if consts is not None and (not isinstance(consts, (tuple, list)) or len(consts)):
             raise TypeError("eval_jaxpr: a ClosedJaxpr carries its own constants; pass "
                             "eval_jaxpr(closed, (), *args) or eval_jaxpr(closed.jaxpr, "
                             "closed.consts, *args)")

@@ -274,6 +274,9 @@ complex = _binary(complex_p)
 
 def integer_pow(x, y: int):
     """``x ** y`` for a static Python integer ``y``."""
+    if type(y) is not int and not (isinstance(y, (int, np.integer)) and not isinstance(y, bool)):
+        raise TypeError(f"integer_pow: the exponent must be a static integer, got {y!r}; "
+                        "use fad.lax.pow for other exponents")
     return integer_pow_p.bind(x, y=int(y))
 
 

@@ -10,8 +10,27 @@ from fad.errors import ConcretizationTypeError
 from fad.numpy._promote import (any_traced, asarray as _asarray, cast, concrete_or_none,
                                 dtype_of, result_type, shape_of)
 
-zeros, ones, empty, eye, identity = np.zeros, np.ones, np.empty, np.eye, np.identity
-tri = np.tri
+
+
+def _static_shape(np_fn):
+    """``np_fn`` (whose arguments are shapes and sizes), with a clear error for a traced
+    shape instead of NumPy's ``TypeError`` about a sequence of integers."""
+    def fn(*args, **kwargs):
+        try:
+            return np_fn(*args, **kwargs)
+        except TypeError:
+            for a in [*args, *kwargs.values()]:
+                for t in (a if isinstance(a, (tuple, list)) else (a,)):
+                    if isinstance(t, Tracer):
+                        _concrete(t, np_fn.__name__)
+            raise
+    fn.__name__ = fn.__qualname__ = np_fn.__name__
+    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}`` (the shape must be concrete)."
+    return fn
+
+
+zeros, ones, empty, eye, identity, tri = map(
+    _static_shape, (np.zeros, np.ones, np.empty, np.eye, np.identity, np.tri))
 
 
 def _shape_dtype(a, dtype, shape):

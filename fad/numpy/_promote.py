@@ -68,6 +68,12 @@ def dtype_key(x):
 def ufunc_dtypes(ufunc, keys):
     """``(input dtypes, output dtypes)`` of the loop NumPy picks for ``ufunc``."""
     resolved = ufunc.resolve_dtypes(keys + (None,) * ufunc.nout)
+    if any(d.kind == "O" for d in resolved):
+        # comparisons of two Python ints resolve to NumPy's object loop (ints may be
+        # unbounded); weak tracers hold int64, so resolve with the default dtypes instead
+        resolved = ufunc.resolve_dtypes(
+            tuple(k if isinstance(k, np.dtype) else np.dtype(k) for k in keys)
+            + (None,) * ufunc.nout)
     return resolved[:ufunc.nin], resolved[ufunc.nin:]
 
 
