@@ -1,5 +1,8 @@
 """The user-facing transformations: pytrees, argnums, checks and errors around the
-flat interpreters in ``fad.interpreters``."""
+flat interpreters in ``fad.interpreters``. Forward and reverse mode and staging live here,
+``vmap`` in ``api_vmap``, Jacobians and Hessians in ``api_jacobians``, ``jit`` in
+``api_jit``; the shared helpers (flattening, argnums, checks) are the private functions
+below."""
 from __future__ import annotations
 
 import functools
@@ -11,8 +14,7 @@ from fad import lax, tree_util
 from fad.core import dtypes
 from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
-from fad.core.trace import Tracer, new_trace
-from fad.interpreters.batching import BatchTrace, BatchTracer
+from fad.core.trace import Tracer
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.jvp import jvp_flat
 from fad.interpreters.partial_eval import linearize_flat
@@ -21,8 +23,7 @@ from fad.interpreters.transpose import UndefinedPrimal, backward_pass
 from fad.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 
 __all__ = ["jvp", "linearize", "vjp", "grad", "value_and_grad", "linear_transpose",
-           "jacfwd", "jacrev", "hessian", "hvp", "vmap", "make_jaxpr", "eval_jaxpr",
-           "stop_gradient"]
+           "make_jaxpr", "eval_jaxpr", "stop_gradient"]
 
 
 # -- flattening helpers -------------------------------------------------------------------------
@@ -251,6 +252,16 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     return (*result, aux) if has_aux else result
 
 
+def _leaf_paths(tree, prefix):
+    """A readable name for each leaf of ``tree``: ``prefix`` followed by its path."""
+    node = tree_util._node_children(tree)
+    if node is None:
+        return [prefix]
+    node_type, aux, children = node
+    return [p for i, c in enumerate(children)
+            for p in _leaf_paths(c, prefix + tree_util._path_entry(node_type, aux, i))]
+
+
 def _arg_paths(nums, dyn):
     """Readable names of the leaves of the differentiated arguments (for errors)."""
     return [p for k, a in zip(nums, dyn) for p in _leaf_paths(a, f"argument {k}")]
@@ -387,293 +398,6 @@ def linear_transpose(fun: Callable, *primals):
 def stop_gradient(x):
     """The identity, with a zero derivative (applied to every leaf of a pytree)."""
     return tree_map(lax.stop_gradient, x)
-
-
-# -- vmap -----------------------------------------------------------------------------------
-
-def _axis_spec_error(fname, spec, what):
-    raise ValueError(f"{fname}: {what} must hold ints or None (a pytree prefix of the "
-                     f"{'arguments' if what == 'in_axes' else 'outputs'}), got {spec!r}")
-
-
-def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
-    """Vectorise ``fun`` over axis ``in_axes`` of its arguments.
-
-    ``in_axes``/``out_axes``: an int, ``None`` (not mapped), or a pytree prefix of the
-    arguments/outputs holding those. Keyword arguments are passed through unmapped.
-
-    >>> import fad, numpy as np
-    >>> fad.vmap(lambda x, y: x * y, in_axes=(0, None))(np.arange(3.0), 2.0)
-    array([0., 2., 4.])
-    """
-    _check_callable(fun, "vmap")
-    if isinstance(in_axes, list):
-        in_axes = tuple(in_axes)
-    name = getattr(fun, "__name__", "function")
-
-    @functools.wraps(fun)
-    def vmapped(*args, **kwargs):
-        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
-            raise ValueError(f"vmap({name}): in_axes has {len(in_axes)} entries but the "
-                             f"function was called with {len(args)} positional argument(s); "
-                             "give one entry per argument (None for an unmapped one)")
-        flat_args, in_tree = tree_flatten(args)
-        _check_leaves(flat_args, "vmap", "the arguments")
-        spec = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
-        try:
-            flat_axes = tree_util.broadcast_prefix(spec, args)
-        except ValueError as e:
-            raise ValueError(f"vmap({name}): in_axes {in_axes!r} does not match the arguments: "
-                             f"{e}") from None
-        arg_paths = [p for i, a in enumerate(args) for p in _leaf_paths(a, f"argument {i}")]
-        size, flat_axes = _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size)
-        flat_fun, store = _flatten_fun(lambda *a: fun(*a, **kwargs), in_tree, False, "vmap")
-        outs, out_dims = _vmap_flat(flat_fun, flat_args, flat_axes, size)
-        out_tree = store["tree"]
-        out_value = tree_unflatten(out_tree, outs)
-        try:
-            flat_out_axes = tree_util.broadcast_prefix(out_axes, out_value)
-        except ValueError as e:
-            raise ValueError(f"vmap({name}): out_axes {out_axes!r} does not match the "
-                             f"output structure {out_tree}: {e}") from None
-        out_paths = _leaf_paths(out_value, "output")
-        results = [_move_batch_axis(name, p, o, d, dst, size)
-                   for p, o, d, dst in zip(out_paths, outs, out_dims, flat_out_axes)]
-        return tree_unflatten(out_tree, results)
-
-    return vmapped
-
-
-def _leaf_paths(tree, prefix):
-    """A readable name for each leaf of ``tree``: ``prefix`` followed by its path."""
-    node = tree_util._node_children(tree)
-    if node is None:
-        return [prefix]
-    node_type, aux, children = node
-    return [p for i, c in enumerate(children)
-            for p in _leaf_paths(c, prefix + tree_util._path_entry(node_type, aux, i))]
-
-
-def _is_axis(ax):
-    return isinstance(ax, (int, np.integer)) and not isinstance(ax, bool)
-
-
-def _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size):
-    """The common size of the mapped axes, and the axes made non-negative."""
-    sizes = {}
-    normalized = []
-    for x, ax, path in zip(flat_args, flat_axes, arg_paths):
-        if ax is None:
-            normalized.append(None)
-            continue
-        if not _is_axis(ax):
-            _axis_spec_error(f"vmap({name})", ax, "in_axes")
-        shape = get_aval(x).shape
-        if not -len(shape) <= ax < len(shape):
-            raise ValueError(f"vmap({name}): in_axes={ax} for {path} of shape {shape} "
-                             f"is out of range (it has {len(shape)} axes)")
-        ax = int(ax) % len(shape)
-        normalized.append(ax)
-        sizes.setdefault(shape[ax], []).append(f"{path} (shape {shape}, axis {ax})")
-    if axis_size is not None:
-        if not _is_axis(axis_size) or axis_size < 0:
-            raise ValueError(f"vmap({name}): axis_size must be a non-negative int, "
-                             f"got {axis_size!r}")
-        sizes.setdefault(int(axis_size), []).append(f"axis_size={axis_size}")
-    if not sizes:
-        raise ValueError(f"vmap({name}): no argument is mapped (all in_axes are None); pass "
-                         "axis_size to say how many times to map")
-    if len(sizes) > 1:
-        found = "; ".join(f"size {s}: {', '.join(w)}" for s, w in sizes.items())
-        raise ValueError(f"vmap({name}) got inconsistent sizes for the mapped axes: {found}")
-    return next(iter(sizes)), normalized
-
-
-def _vmap_flat(flat_fun, flat_args, flat_axes, size):
-    with new_trace(BatchTrace, size) as trace:
-        tracers = [x if ax is None else BatchTracer(trace, x, ax)
-                   for x, ax in zip(flat_args, flat_axes)]
-        outs = flat_fun(*tracers)
-        pairs = [trace.unpack(o) for o in outs]
-    return [v for v, _ in pairs], [d for _, d in pairs]
-
-
-def _move_batch_axis(name, path, x, src, dst, size):
-    """Put the batch axis ``src`` of output ``x`` at ``dst`` (broadcasting if unbatched)."""
-    if dst is None:
-        if src is None:
-            return x
-        raise ValueError(f"vmap({name}): out_axes is None for {path}, but that output "
-                         "depends on the mapped axis; use an integer out_axes for it")
-    if not _is_axis(dst):
-        _axis_spec_error(f"vmap({name})", dst, "out_axes")
-    aval = get_aval(x)
-    ndim = aval.ndim + (src is None)
-    if not -ndim <= dst < ndim:
-        raise ValueError(f"vmap({name}): out_axes={dst} is out of range for {path}, "
-                         f"which has {ndim} axes when batched (shape {aval.shape} per element)")
-    dst = int(dst) % ndim
-    if src is None:
-        x = lax.broadcast_in_dim(x, (size, *aval.shape), tuple(range(1, ndim)))
-        src = 0
-    return lax.moveaxis(x, src, dst)
-
-
-# -- Jacobians ------------------------------------------------------------------------------
-#
-# Each Jacobian is built one leaf at a time: ``jacfwd`` maps ``jvp`` over the standard basis
-# of one input leaf (the other tangents are symbolic zeros), ``jacrev`` maps the pullback over
-# the standard basis of one output leaf. The blocks then only need reshaping, never slicing.
-
-def _basis(aval):
-    """The standard basis of the space of ``aval``: shape ``(aval.size, *aval.shape)``."""
-    return np.eye(aval.size, dtype=aval.dtype).reshape((aval.size, *aval.shape))
-
-
-def _zero_block(out_aval, in_aval):
-    """The Jacobian block of a non-differentiable (integer or boolean) output."""
-    dtype = in_aval.dtype if dtypes.is_inexact(in_aval.dtype) else np.float64
-    return np.zeros((*out_aval.shape, *in_aval.shape), dtype)
-
-
-def _is_float0_zero(t):
-    return type(t) is Zero and t.aval.dtype == dtypes.float0
-
-
-def _check_jac_input(x, fname, path, holomorphic, allow_int=False):
-    dtype = get_aval(x).dtype
-    if allow_int and not dtypes.is_inexact(dtype):
-        return
-    if holomorphic and not dtypes.is_complex(dtype):
-        raise TypeError(f"{fname} with holomorphic=True needs complex inputs, but {path} "
-                        f"has dtype {dtype}; convert it with .astype(complex)")
-    if dtypes.is_float(dtype) or (holomorphic and dtypes.is_complex(dtype)):
-        return
-    if dtypes.is_complex(dtype):
-        raise TypeError(f"{fname}: {path} is complex ({dtype}); pass holomorphic=True "
-                        "for a holomorphic function, or split real and imaginary parts")
-    raise TypeError(f"{fname} needs floating-point inputs, but {path} has dtype {dtype}; "
-                    "pass floats (e.g. 2.0 rather than 2, or x.astype(float))")
-
-
-def _jac_setup(fun, argnums, args, kwargs, fname, has_aux, holomorphic, allow_int=False):
-    """Flatten the differentiated arguments; ``(single, flat_fun, store, flat_dyn, in_tree)``."""
-    single, nums = _argnums_tuple(argnums, len(args), fname)
-    partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
-    flat_dyn, in_tree = tree_flatten(tuple(dyn))
-    _check_leaves(flat_dyn, fname, "the arguments")
-    for x, path in zip(flat_dyn, _arg_paths(nums, dyn)):
-        _check_jac_input(x, fname, path, holomorphic, allow_int)
-    flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, fname)
-    return single, flat_fun, store, flat_dyn, in_tree
-
-
-def _assemble(store, blocks, in_tree, single, aux, has_aux):
-    """``blocks[k][j]``: the block of output leaf ``k`` and input leaf ``j``."""
-    per_out = [tree_unflatten(in_tree, row) for row in blocks]
-    result = tree_unflatten(store["tree"], [t[0] if single else t for t in per_out])
-    return (result, aux) if has_aux else result
-
-
-def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
-    """The Jacobian by forward mode: ``vmap`` of ``jvp`` over the standard basis.
-
-    For input leaf shape ``I`` and output leaf shape ``O`` the block has shape ``O + I``.
-
-    >>> import fad, fad.numpy as fnp, numpy as np
-    >>> fad.jacfwd(fnp.sin)(np.zeros(2))
-    array([[1., 0.],
-           [0., 1.]])
-    """
-    _check_callable(fun, "jacfwd")
-    @functools.wraps(fun)
-    def jac(*args, **kwargs):
-        single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
-            fun, argnums, args, kwargs, "jacfwd", has_aux, holomorphic)
-        in_avals = [get_aval(x) for x in flat_dyn]
-        if not in_avals:
-            outs, aux = _split_aux(store, flat_fun())
-            return _assemble(store, [[] for _ in outs], in_tree, single, aux, has_aux)
-        columns = []
-        for j, a in enumerate(in_avals):
-            def push(t, j=j, a=a):
-                tangents = [t if i == j else Zero(tangent_aval(b)) for i, b in enumerate(in_avals)]
-                outs, out_tangents = jvp_flat(flat_fun, flat_dyn, tangents)
-                n = len(outs) - store["n_aux"]
-                return outs, [np.zeros(np.shape(o), a.dtype) if _is_float0_zero(t)
-                              else instantiate(t) for o, t in zip(outs[:n], out_tangents)]
-            outs, tangents = vmap(push, out_axes=(None, -1))(_basis(a))
-            columns.append([lax.reshape(t, (*np.shape(o), *a.shape))
-                            for o, t in zip(outs, tangents)])
-        outs, aux = _split_aux(store, outs)
-        blocks = [list(row) for row in zip(*columns)]
-        return _assemble(store, blocks, in_tree, single, aux, has_aux)
-
-    return jac
-
-
-def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
-           allow_int: bool = False):
-    """The Jacobian by reverse mode: ``vmap`` of the VJP over the standard basis of the
-    output. Same layout as ``jacfwd``.
-
-    >>> import fad, fad.numpy as fnp, numpy as np
-    >>> fad.jacrev(fnp.sin)(np.zeros(2))
-    array([[1., 0.],
-           [0., 1.]])
-    """
-    _check_callable(fun, "jacrev")
-    @functools.wraps(fun)
-    def jac(*args, **kwargs):
-        single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
-            fun, argnums, args, kwargs, "jacrev", has_aux, holomorphic, allow_int)
-        all_outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn)
-        outs, aux = _split_aux(store, all_outs)
-        all_avals = [tangent_aval(get_aval(o)) for o in all_outs]
-        in_avals = [get_aval(x) for x in flat_dyn]
-        blocks = []
-        for k, a in enumerate(all_avals[:len(outs)]):
-            if a.dtype == dtypes.float0:
-                blocks.append([_zero_block(a, b) for b in in_avals])
-                continue
-
-            def pull(c, k=k):
-                cts = [c if i == k else Zero(b) for i, b in enumerate(all_avals)]
-                return [instantiate(x) for x in pullback(cts)]
-            cts = vmap(pull)(_basis(a)) if in_avals else []
-            blocks.append([lax.reshape(ct, (*a.shape, *b.shape))
-                           for ct, b in zip(cts, in_avals)])
-        return _assemble(store, blocks, in_tree, single, aux, has_aux)
-
-    return jac
-
-
-jacobian = jacrev
-
-
-def hessian(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
-    """``jacfwd(jacrev(fun))``: for input shape ``I`` and scalar output, shape ``I + I``."""
-    return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
-                  has_aux=has_aux, holomorphic=holomorphic)
-
-
-def hvp(fun: Callable, primals, tangents):
-    """Hessian-vector product by forward-over-reverse: ``jvp(grad(fun), primals, tangents)[1]``.
-
-    ``primals`` and ``tangents`` are tuples with one entry per argument; the result has the
-    structure of the single argument, or is a tuple for several.
-
-    >>> import fad, fad.numpy as fnp, numpy as np
-    >>> fad.hvp(lambda x: fnp.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
-    array([6., 0.])
-    """
-    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("hvp: primals and tangents must be tuples (one entry per argument), "
-                        f"got {type(primals).__name__} and {type(tangents).__name__}")
-    if len(primals) != len(tangents):
-        raise ValueError(f"hvp: got {len(primals)} primal(s) but {len(tangents)} tangent(s)")
-    argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
-    return jvp(grad(fun, argnums=argnums), tuple(primals), tuple(tangents))[1]
 
 
 # -- staging --------------------------------------------------------------------------------

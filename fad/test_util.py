@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from fad import api
+import fad
 from fad.core import dtypes
 from fad.core.ir import typecheck_jaxpr
 from fad.tree_util import tree_flatten, tree_map, tree_unflatten
@@ -75,7 +75,7 @@ def check_jvp(f, args, eps=None, atol=None, rtol=None, rng=None):
     eps = _tol(args, eps, _DEFAULT_EPS)
     atol, rtol = _tol(args, atol, _DEFAULT_TOL), _tol(args, rtol, _DEFAULT_TOL)
     tangents = tuple(tree_map(lambda x: _rand_like(rng, x), a) for a in args)
-    _, t_out = api.jvp(f, args, tangents)
+    _, t_out = fad.jvp(f, args, tangents)
     f_plus = f(*_add_scaled(args, tangents, eps / 2))
     f_minus = f(*_add_scaled(args, tangents, -eps / 2))
     t_fd = tree_map(lambda p, m: (np.asarray(p) - np.asarray(m)) / eps, f_plus, f_minus)
@@ -87,14 +87,14 @@ def check_vjp(f, args, eps=None, atol=None, rtol=None, rng=None):
     the JVP against finite differences."""
     rng = rng or np.random.default_rng(1)
     atol, rtol = _tol(args, atol, _DEFAULT_TOL), _tol(args, rtol, _DEFAULT_TOL)
-    out, f_vjp = api.vjp(f, *args)
+    out, f_vjp = fad.vjp(f, *args)
     tangents = tuple(tree_map(lambda x: _rand_like(rng, x), a) for a in args)
     cts = tree_map(lambda y: _rand_like(rng, y), out)
     # fad's transposes are plain (unconjugated) linear transposes, as JAX's are; the
     # adjoint with respect to Re <., .> is conj(vjp(conj(ct))).
     cts_in = _conj(f_vjp(_conj(cts)))
     check_jvp(f, args, eps, atol, rtol, rng)
-    _, t_out = api.jvp(f, args, tangents)
+    _, t_out = fad.jvp(f, args, tangents)
     lhs = _pairing(cts, t_out)
     rhs = _pairing(cts_in, tangents)
     if not np.isclose(lhs, rhs, atol=atol * 10, rtol=rtol * 10):
@@ -120,7 +120,7 @@ def check_grads(f, args, order: int = 1, modes=("fwd", "rev"), eps=None, atol=No
                              for a in args)
 
             def f_jvp(*primals):
-                return api.jvp(f, primals, tangents)[1]
+                return fad.jvp(f, primals, tangents)[1]
             check_grads(f_jvp, args, order - 1, ("fwd",), eps, atol, rtol)
     if "rev" in modes:
         check_vjp(f, args, eps, atol, rtol)
@@ -129,13 +129,13 @@ def check_grads(f, args, order: int = 1, modes=("fwd", "rev"), eps=None, atol=No
             cts = tree_map(lambda y: _rand_like(np.random.default_rng(3), y), out)
 
             def f_vjp(*primals):
-                return api.vjp(f, *primals)[1](cts)
+                return fad.vjp(f, *primals)[1](cts)
             check_grads(f_vjp, args, order - 1, ("rev",), eps, atol, rtol)
 
 
 def check_vmap(f, args, in_axes=0, out_axes=0, atol=1e-6, rtol=1e-6):
     """``vmap(f, in_axes, out_axes)(*args)`` against a Python loop and ``np.stack``."""
-    got = api.vmap(f, in_axes, out_axes)(*args)
+    got = fad.vmap(f, in_axes, out_axes)(*args)
     axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
     size = next(np.shape(tree_flatten(a)[0][0])[ax] for a, ax in zip(args, axes)
                 if ax is not None)
@@ -151,10 +151,10 @@ def check_vmap(f, args, in_axes=0, out_axes=0, atol=1e-6, rtol=1e-6):
 
 def check_jaxpr(f, args, atol=0, rtol=1e-12):
     """Stage ``f``, type-check the jaxpr, and compare its evaluation with eager ``f``."""
-    closed = api.make_jaxpr(f)(*args)
+    closed = fad.make_jaxpr(f)(*args)
     typecheck_jaxpr(closed)
     flat, _ = tree_flatten(args)
-    got = api.eval_jaxpr(closed.jaxpr, closed.consts, *flat)
+    got = fad.eval_jaxpr(closed.jaxpr, closed.consts, *flat)
     want, _ = tree_flatten(f(*args))
     _assert_close("eval_jaxpr(make_jaxpr(f)) vs f", got, [np.asarray(w) for w in want],
                   atol, rtol)
@@ -167,9 +167,9 @@ def check_matches_numpy(f, *args):
     a few ulps, everything else exactly)."""
     with np.errstate(all="ignore"):
         want, _ = tree_flatten(f(*args))
-        closed = api.make_jaxpr(f)(*args)
+        closed = fad.make_jaxpr(f)(*args)
         typecheck_jaxpr(closed)
-        got = api.eval_jaxpr(closed.jaxpr, closed.consts, *tree_flatten(args)[0])
+        got = fad.eval_jaxpr(closed.jaxpr, closed.consts, *tree_flatten(args)[0])
     if len(got) != len(want):
         raise AssertionError(f"staged f gives {len(got)} outputs, eager f {len(want)}")
     for i, (g, w, aval) in enumerate(zip(got, want, closed.out_avals)):

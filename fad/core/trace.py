@@ -113,7 +113,9 @@ class Tracer:
         raise TracerArrayConversionError(
             f"{self!r} cannot be converted to a NumPy array: NumPy cannot follow "
             "derivatives or batch dimensions through it. Use fad.numpy instead of numpy "
-            "for this operation (or an operation fad supports through __array_function__).")
+            "for this operation (or an operation fad supports through __array_function__). "
+            "To index a NumPy array with a traced index, write fad.numpy.take(a, i, axis=0) "
+            "instead of a[i].")
 
     def __hash__(self):
         raise TypeError(f"unhashable type: {self!r} (arrays are not hashable)")
