@@ -275,10 +275,8 @@ def _check_grad_input(x, fname, path, allow_int, holomorphic):
                             f"has dtype {dtype}; convert it with .astype(complex)")
         return True
     if dtypes.is_complex(dtype):
-        if not holomorphic:
-            raise TypeError(f"{fname}: {path} is complex ({dtype}); pass holomorphic=True "
-                            "to differentiate a holomorphic function, or split real and "
-                            "imaginary parts")
+        # A real function of complex inputs: the gradient follows JAX's convention (the
+        # conjugate of the direction of steepest ascent), e.g. grad(|z|^2) = 2 conj(z).
         return True
     if allow_int:
         return False

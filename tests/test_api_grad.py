@@ -397,3 +397,14 @@ def test_make_jaxpr_pytrees_and_static_argnums():
     closed = fad.make_jaxpr(lambda d, n: d["a"] * n, static_argnums=1)({"a": X3}, 3)
     assert len(closed.jaxpr.invars) == 1
     np.testing.assert_allclose(fad.eval_jaxpr(closed, (), X3)[0], 3 * X3)
+
+
+def test_grad_of_real_function_of_complex_input_follows_jax_convention():
+    """grad returns the conjugate of the direction of steepest ascent, as JAX does:
+    d|z|^2 -> 2 conj(z); Re(z^2) = x^2 - y^2 -> conj(2x - 2y i)."""
+    z = 1.0 + 1.0j
+    assert fad.grad(lambda z: fnp.abs(z) ** 2)(z) == pytest.approx(2 * np.conj(z))
+    assert fad.grad(lambda z: fnp.real(z * z))(1.0 + 2.0j) == pytest.approx(2.0 + 4.0j)
+    zs = np.array([1 + 2j, 3 - 1j])
+    np.testing.assert_allclose(fad.grad(lambda z: fnp.sum(fnp.abs(z) ** 2))(zs),
+                               2 * np.conj(zs))
