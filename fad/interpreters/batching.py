@@ -20,18 +20,23 @@ not_mapped = None
 
 
 class BatchTracer(Tracer):
-    __slots__ = ("val", "bdim")
+    __slots__ = ("val", "bdim", "_aval")
 
     def __init__(self, trace, val, bdim: int):
         self._trace = trace
         self.val = val
         self.bdim = bdim
+        self._aval = None
 
     @property
     def aval(self):
-        aval = get_aval(self.val)
-        shape = aval.shape
-        return ShapedArray(shape[:self.bdim] + shape[self.bdim + 1:], aval.dtype, aval.weak_type)
+        aval = self._aval
+        if aval is None:
+            full = get_aval(self.val)
+            shape = full.shape
+            aval = self._aval = ShapedArray(shape[:self.bdim] + shape[self.bdim + 1:],
+                                            full.dtype, full.weak_type)
+        return aval
 
 
 class BatchTrace(Trace):
