@@ -227,21 +227,25 @@ def make_batch_elementwise(prim):
     return rule
 
 
+def all_batched_at_front(args, dims):
+    """Every operand with its batch axis first; unbatched ones are broadcast along it."""
+    from fad.lax.structural import broadcast_in_dim
+    size = next(get_aval(x).shape[d] for x, d in zip(args, dims) if d is not None)
+    moved = []
+    for x, d in zip(args, dims):
+        if d is None:
+            shape = get_aval(x).shape
+            x = broadcast_in_dim(x, (size, *shape), tuple(range(1, len(shape) + 1)))
+        else:
+            x = moveaxis_to_front(x, d)
+        moved.append(x)
+    return moved
+
+
 def batch_same_shape(prim):
-    """Batching for elementwise ops without broadcasting (e.g. ``add_any``): unbatched
-    operands are broadcast along the batch axis."""
+    """Batching for elementwise ops without broadcasting (e.g. ``add_any``)."""
     def rule(args, dims, **params):
-        from fad.lax.structural import broadcast_in_dim
-        size = next(get_aval(x).shape[d] for x, d in zip(args, dims) if d is not None)
-        moved = []
-        for x, d in zip(args, dims):
-            if d is None:
-                shape = get_aval(x).shape
-                x = broadcast_in_dim(x, (size, *shape), tuple(range(1, len(shape) + 1)))
-            else:
-                x = moveaxis_to_front(x, d)
-            moved.append(x)
-        return prim.bind(*moved, **params), 0
+        return prim.bind(*all_batched_at_front(args, dims), **params), 0
     return rule
 
 

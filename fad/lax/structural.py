@@ -11,7 +11,7 @@ from fad.core.ad_util import Zero
 from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.transpose import is_undefined
-from fad.lax.rules import deflinear, unbroadcast
+from fad.lax.rules import all_batched_at_front, deflinear, unbroadcast
 
 _pyslice = builtins.slice
 
@@ -411,14 +411,7 @@ def _concatenate_transpose(ct, *xs, dimension):
 
 
 def _concatenate_batch(args, dims, *, dimension):
-    size = next(get_aval(x).shape[d] for x, d in zip(args, dims) if d is not None)
-    moved = []
-    for x, d in zip(args, dims):
-        if d is None:
-            shape = get_aval(x).shape
-            x = broadcast_in_dim(x, (size, *shape), tuple(range(1, len(shape) + 1)))
-        moved.append(_move_to_front(x, 0 if d is None else d))
-    return concatenate_p.bind(*moved, dimension=dimension + 1), 0
+    return concatenate_p.bind(*all_batched_at_front(args, dims), dimension=dimension + 1), 0
 
 
 concatenate_p = Primitive("concatenate")
