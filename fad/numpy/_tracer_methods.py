@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 import fad.numpy as fnp
+from fad import lax
 from fad.core.trace import Tracer
 from fad.numpy._indexing import IndexUpdateHelper, getitem
 from fad.numpy._ufuncs import UFUNCS
@@ -27,6 +28,23 @@ def _binop(fn, reflected=False):
     return op
 
 
+def _arith(fn, prim, reflected=False):
+    """An arithmetic operator with a shortcut for the commonest case, a strongly typed
+    float tracer with a Python float or int (``x * 2.0``): NumPy's promotion keeps the
+    tracer's dtype, so the scalar is converted and the primitive bound directly."""
+    general = _binop(fn, reflected)
+
+    def op(self, other):
+        if type(other) is float or type(other) is int:
+            aval = self.aval
+            dtype = aval.dtype
+            if dtype.kind == "f" and not aval.weak_type:
+                other = dtype.type(other)
+                return prim.bind(other, self) if reflected else prim.bind(self, other)
+        return general(self, other)
+    return op
+
+
 _BINARY_OPERATORS = {
     "add": fnp.add, "sub": fnp.subtract, "mul": fnp.multiply, "truediv": fnp.true_divide,
     "floordiv": fnp.floor_divide, "mod": fnp.remainder, "divmod": fnp.divmod,
@@ -36,6 +54,10 @@ _BINARY_OPERATORS = {
 for _name, _fn in _BINARY_OPERATORS.items():
     setattr(Tracer, f"__{_name}__", _binop(_fn))
     setattr(Tracer, f"__r{_name}__", _binop(_fn, reflected=True))
+for _name, _prim in {"add": lax.add_p, "sub": lax.sub_p, "mul": lax.mul_p,
+                     "truediv": lax.div_p}.items():
+    setattr(Tracer, f"__{_name}__", _arith(_BINARY_OPERATORS[_name], _prim))
+    setattr(Tracer, f"__r{_name}__", _arith(_BINARY_OPERATORS[_name], _prim, reflected=True))
 for _name, _fn in {"lt": fnp.less, "le": fnp.less_equal, "gt": fnp.greater,
                    "ge": fnp.greater_equal, "eq": fnp.equal, "ne": fnp.not_equal}.items():
     setattr(Tracer, f"__{_name}__", _binop(_fn))
