@@ -7,6 +7,7 @@ An atom is a ``Var`` or a ``Literal`` (a scalar constant written inline). A
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any, NamedTuple
 
@@ -45,6 +46,11 @@ class JaxprEqn(NamedTuple):
     invars: list
     outvars: list
     params: dict
+
+
+# ``new_eqn((prim, invars, outvars, params))``: a JaxprEqn built in C (the NamedTuple
+# constructor is a Python function, and staging builds one per operation).
+new_eqn = functools.partial(tuple.__new__, JaxprEqn)
 
 
 class Jaxpr:

@@ -7,7 +7,7 @@ Arrays go to ``bind`` positionally, static parameters by keyword.
 """
 from __future__ import annotations
 
-from fad.core.trace import get_current_trace
+from fad.core.trace import Tracer, eval_trace, get_current_trace, raise_escaped
 
 
 class Primitive:
@@ -20,7 +20,13 @@ class Primitive:
         self.abstract_eval = self._missing_abstract_eval
 
     def bind(self, *args, **params):
-        return get_current_trace().process_primitive(self, args, params)
+        trace = get_current_trace()
+        if trace is eval_trace:  # EvalTrace.process_primitive, inlined: the hot path
+            for x in args:
+                if isinstance(x, Tracer):
+                    raise_escaped(x)
+            return self.impl(*args, **params)
+        return trace.process_primitive(self, args, params)
 
     def def_impl(self, impl):
         self.impl = impl

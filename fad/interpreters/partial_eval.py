@@ -7,18 +7,86 @@ tangent operation touches an unknown, so it is recorded. The result is the prima
 and a *linear* jaxpr from input tangents to output tangents whose constants are the
 residuals the tangent computation needs: a tape, in the form of a program that the
 transpose interpreter can run backwards.
+
+Layering the two interpreters costs a trip through both for every primitive. Primitives
+with a *linearization rule* (``linearize_rules``) take a shortcut: ``LinearizeTrace``
+hands the rule the primal values and the tangents (variables of the linear jaxpr), and
+the rule computes the primal result on the level below and records the tangent
+equations into the jaxpr directly. The rules are derived from the same derivative
+definitions as the JVP rules (``fad.lax.rules``), so the two paths cannot disagree; any
+case a rule does not cover goes through the layered path.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, dce_jaxpr
-from fad.core.trace import new_trace
+from fad.core.trace import Tracer, _current_trace, new_trace
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.jvp import JVPTrace, JVPTracer
-from fad.interpreters.staging import StagingTrace
+from fad.interpreters.staging import StagingTrace, StagingTracer
+
+# primitive -> rule(pe, primals, tangents, **params) -> (primal_out, tangent_out), or
+# ``None`` to decline (before computing anything). ``pe`` is the partial evaluator,
+# ``tangents[i]`` is one of its tracers or ``None`` (a zero tangent), and the rule runs
+# with the level below ``pe`` current, where the primal values live. ``tangent_out`` is
+# a tracer of ``pe`` (usually from ``pe.emit``) or ``None``. Single-result primitives.
+linearize_rules: dict = {}
+
+
+class LinearizeTrace(JVPTrace):
+    """The JVP trace of ``linearize``: its parent is the partial evaluator, and
+    primitives with a linearization rule bypass the layered JVP-over-staging path."""
+
+    name = "JVPTrace"
+    __slots__ = ()
+
+    def process_primitive(self, prim, args, params):
+        rule = linearize_rules.get(prim)
+        if rule is None:
+            return JVPTrace.process_primitive(self, prim, args, params)
+        pe = self.parent
+        primals, tangents = [], []
+        own = False
+        for x in args:
+            if type(x) is JVPTracer and x._trace is self:
+                t = x.tangent
+                if type(t) is not StagingTracer or t._trace is not pe:
+                    # a known or symbolically zero tangent: the general path handles it
+                    return JVPTrace.process_primitive(self, prim, args, params)
+                primals.append(x.primal)
+                tangents.append(t)
+                own = True
+            else:
+                if isinstance(x, Tracer):
+                    if x._trace is pe:  # a tangent used as a primal: not a fast case
+                        return JVPTrace.process_primitive(self, prim, args, params)
+                    self.check_foreign(x)
+                primals.append(x)
+                tangents.append(None)
+        if not own:
+            return pe.process_primitive(prim, args, params)
+        token = _current_trace.set(pe.parent)
+        try:
+            out = rule(pe, primals, tangents, **params)
+        finally:
+            _current_trace.reset(token)
+        if out is None:
+            return JVPTrace.process_primitive(self, prim, args, params)
+        primal_out, tangent_out = out
+        if tangent_out is None:
+            return primal_out
+        tracer = JVPTracer(self, primal_out, tangent_out)
+        if type(primal_out) is np.ndarray:  # its type is usually the tangent's: skip get_aval
+            ta = tangent_out.ir_var.aval
+            if (ta.shape == primal_out.shape and ta.dtype == primal_out.dtype
+                    and not ta.weak_type):
+                tracer._aval = ta
+        return tracer
 
 
 class Linearized(NamedTuple):
@@ -52,7 +120,7 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
         differentiable = [True] * len(primals)
     with new_trace(StagingTrace, fold_known=True) as pe:
         tangent_args = [pe.new_arg(a) for a in in_avals]
-        with new_trace(JVPTrace) as jt:
+        with new_trace(LinearizeTrace) as jt:
             args = [JVPTracer(jt, p, t) if d else p
                     for p, t, d in zip(primals, tangent_args, differentiable)]
             outs = fun(*args)
@@ -66,4 +134,4 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     return out_primals, Linearized(linear, in_avals, nonzero, out_avals)
 
 
-__all__ = ["Linearized", "linearize_flat", "Jaxpr"]
+__all__ = ["LinearizeTrace", "Linearized", "linearize_flat", "linearize_rules", "Jaxpr"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
+from fad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, new_eqn
 from fad.core.trace import Trace, Tracer, eval_trace, new_trace
 
 
@@ -61,6 +61,14 @@ class StagingTrace(Trace):
             self.consts.append(x)
         return var
 
+    def const_var(self, x, aval):
+        """The constvar for the array ``x``, whose type ``aval`` the caller knows."""
+        var = self.constvars.get(id(x))
+        if var is None:
+            var = self.constvars[id(x)] = Var(aval)
+            self.consts.append(x)
+        return var
+
     def process_primitive(self, prim, args, params):
         if self.fold_known:
             foreign = False
@@ -78,10 +86,17 @@ class StagingTrace(Trace):
         out_aval = prim.abstract_eval(*[v.aval for v in invars], **params)
         if prim.multiple_results:
             outvars = [Var(a) for a in out_aval]
-            self.eqns.append(JaxprEqn(prim, invars, outvars, params))
+            self.eqns.append(new_eqn((prim, invars, outvars, params)))
             return [StagingTracer(self, v) for v in outvars]
         outvar = Var(out_aval)
-        self.eqns.append(JaxprEqn(prim, invars, [outvar], params))
+        self.eqns.append(new_eqn((prim, invars, [outvar], params)))
+        return StagingTracer(self, outvar)
+
+    def emit(self, prim, invars, aval, params):
+        """Record ``prim`` applied to the atoms ``invars`` with result type ``aval`` (known
+        to the caller, so no shape rule runs): the fast path of linearization rules."""
+        outvar = Var(aval)
+        self.eqns.append(new_eqn((prim, invars, [outvar], params)))
         return StagingTracer(self, outvar)
 
     def to_jaxpr(self, in_tracers, outs) -> ClosedJaxpr:

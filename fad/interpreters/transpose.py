@@ -34,8 +34,8 @@ def is_undefined(x) -> bool:
     return type(x) is UndefinedPrimal
 
 
-def backward_pass(jaxpr: Jaxpr, consts, args, cts_out, all_linear: bool = False):
-    """Cotangents of ``jaxpr``'s inputs; ``args[i]`` is an ``UndefinedPrimal`` for each
+def backward_pass(jaxpr: Jaxpr, consts, in_args, cts_out, all_linear: bool = False):
+    """Cotangents of ``jaxpr``'s inputs; ``in_args[i]`` is an ``UndefinedPrimal`` for each
     linear input (its cotangent is returned; ``Zero`` if none reaches it) and a value
     otherwise (``None`` is returned in its place).
 
@@ -44,7 +44,7 @@ def backward_pass(jaxpr: Jaxpr, consts, args, cts_out, all_linear: bool = False)
     """
     # ``env`` holds the non-linear values; every variable not in it is linear.
     env = dict(zip(jaxpr.constvars, consts))
-    for v, x in zip(jaxpr.invars, args):
+    for v, x in zip(jaxpr.invars, in_args):
         if type(x) is not UndefinedPrimal:
             env[v] = x
 
@@ -67,25 +67,17 @@ def backward_pass(jaxpr: Jaxpr, consts, args, cts_out, all_linear: bool = False)
                            else ((eqn.outvars[0], outs),))
 
     ct_env = {}
-
-    def write_ct(v, ct):
-        if ct is None or type(ct) is Zero or type(v) is Literal or v in env:
-            return
-        prev = ct_env.get(v)
-        ct_env[v] = ct if prev is None else add_tangents(prev, ct)
-
     for v, ct in zip(jaxpr.outvars, cts_out):
-        write_ct(v, ct)
+        _write_ct(ct_env, env, v, ct)
 
-    for eqn in reversed(linear_eqns):
-        prim = eqn.primitive
+    for prim, invars, outvars, params in reversed(linear_eqns):
         if prim.multiple_results:
-            cts = [ct_env.pop(v, None) for v in eqn.outvars]
+            cts = [ct_env.pop(v, None) for v in outvars]
             if all(c is None for c in cts):
                 continue
-            cts = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, cts)]
+            cts = [Zero(v.aval) if c is None else c for v, c in zip(outvars, cts)]
         else:
-            cts = ct_env.pop(eqn.outvars[0], None)
+            cts = ct_env.pop(outvars[0], None)
             if cts is None:
                 continue
         rule = transpose_rules.get(prim)
@@ -93,12 +85,24 @@ def backward_pass(jaxpr: Jaxpr, consts, args, cts_out, all_linear: bool = False)
             raise NotImplementedError(
                 f"fad cannot transpose the primitive '{prim.name}': it is not linear in "
                 "the inputs being differentiated, or it has no transpose rule")
-        cts_in = rule(cts, *map(read, eqn.invars), **eqn.params)
-        for v, ct in zip(eqn.invars, cts_in):
-            write_ct(v, ct)
+        args = [env[a] if a in env else a.val if type(a) is Literal else UndefinedPrimal(a.aval)
+                for a in invars]   # read(), inlined
+        for v, ct in zip(invars, rule(cts, *args, **params)):
+            # inline: the commonest case is a fresh cotangent for a linear variable
+            if ct is None or type(ct) is Zero or type(v) is Literal or v in env:
+                continue
+            prev = ct_env.get(v)
+            ct_env[v] = ct if prev is None else add_tangents(prev, ct)
 
     return [ct_env.get(v, Zero(v.aval)) if type(x) is UndefinedPrimal else None
-            for v, x in zip(jaxpr.invars, args)]
+            for v, x in zip(jaxpr.invars, in_args)]
+
+
+def _write_ct(ct_env, env, v, ct):
+    if ct is None or type(ct) is Zero or type(v) is Literal or v in env:
+        return
+    prev = ct_env.get(v)
+    ct_env[v] = ct if prev is None else add_tangents(prev, ct)
 
 
 _MISSING = object()

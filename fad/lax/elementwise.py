@@ -40,13 +40,12 @@ from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ad_util import Zero, add_any_p
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
-from fad.interpreters.transpose import is_undefined, transpose_rules
+from fad.interpreters.transpose import UndefinedPrimal, is_undefined, transpose_rules
 from fad.lax import special
-from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, INT_KINDS, NUMBER_KINDS, REAL_FLOAT_KINDS,
-                           REAL_KINDS, batch_same_shape, broadcast_shapes,
-                           broadcast_to_like, defjvp,
-                           defjvp_zero, deflinear, elementwise, elementwise_rule,
-                           unbroadcast)
+from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, IDENTITY, INT_KINDS, NEGATE, NUMBER_KINDS,
+                           REAL_FLOAT_KINDS, REAL_KINDS, batch_same_shape, broadcast_shapes,
+                           broadcast_to_like, defderiv, defjvp, defjvp_zero, deflinear,
+                           elementwise, elementwise_rule, unbroadcast)
 
 _SCALARS = (bool, int, float, complex)
 
@@ -300,43 +299,45 @@ def _integer_pow_rule(x, *, y):
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)   # a Python float: weak, adopts x's dtype
 
-# -- JVP rules: the derivative table ------------------------------------------------------------
-defjvp(neg_p, lambda g, ans, x: neg(g))
-defjvp(sin_p, lambda g, ans, x: mul(g, cos(x)))
-defjvp(cos_p, lambda g, ans, x: neg(mul(g, sin(x))))
-defjvp(tan_p, lambda g, ans, x: mul(g, add(1, square(ans))))
-defjvp(asin_p, lambda g, ans, x: mul(g, rsqrt(sub(1, square(x)))))
-defjvp(acos_p, lambda g, ans, x: neg(mul(g, rsqrt(sub(1, square(x))))))
-defjvp(atan_p, lambda g, ans, x: div(g, add(1, square(x))))
-defjvp(sinh_p, lambda g, ans, x: mul(g, cosh(x)))
-defjvp(cosh_p, lambda g, ans, x: mul(g, sinh(x)))
-defjvp(tanh_p, lambda g, ans, x: mul(g, sub(1, square(ans))))
-defjvp(asinh_p, lambda g, ans, x: mul(g, rsqrt(add(square(x), 1))))
-defjvp(acosh_p, lambda g, ans, x: div(g, mul(sqrt(sub(x, 1)), sqrt(add(x, 1)))))
-defjvp(atanh_p, lambda g, ans, x: div(g, sub(1, square(x))))
-defjvp(exp_p, lambda g, ans, x: mul(g, ans))
-defjvp(exp2_p, lambda g, ans, x: mul(g, mul(ans, np.log(2).astype(get_aval(x).dtype))))
-defjvp(log_p, lambda g, ans, x: div(g, x))
-defjvp(log1p_p, lambda g, ans, x: div(g, add(x, 1)))
-defjvp(expm1_p, lambda g, ans, x: mul(g, add(ans, 1)))
-defjvp(sqrt_p, lambda g, ans, x: div(g, mul(2, ans)))
-defjvp(rsqrt_p, lambda g, ans, x: mul(g, mul(-0.5, div(ans, x))))
-defjvp(cbrt_p, lambda g, ans, x: div(g, mul(3, square(ans))))
-defjvp(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(1, ans))))
-defjvp(erf_p, lambda g, ans, x: mul(g, mul(_TWO_OVER_SQRT_PI, exp(neg(square(x))))))
-defjvp(erfc_p, lambda g, ans, x: mul(g, mul(-_TWO_OVER_SQRT_PI, exp(neg(square(x))))))
-defjvp(lgamma_p, lambda g, ans, x: mul(g, digamma(x)))
-defjvp(square_p, lambda g, ans, x: mul(g, mul(2, x)))
-defjvp(integer_pow_p, lambda g, ans, x, *, y: _integer_pow_jvp(g, x, y))
+# -- the derivative table ----------------------------------------------------------------------
+# defderiv(prim, partial derivative per operand): coefficients as functions of
+# (ans, *operands); IDENTITY/NEGATE for tangents that pass through (negated).
+defderiv(neg_p, NEGATE)
+defderiv(sin_p, lambda ans, x: cos(x))
+defderiv(cos_p, lambda ans, x: neg(sin(x)))
+defderiv(tan_p, lambda ans, x: add(1, square(ans)))
+defderiv(asin_p, lambda ans, x: rsqrt(sub(1, square(x))))
+defderiv(acos_p, lambda ans, x: neg(rsqrt(sub(1, square(x)))))
+defderiv(atan_p, lambda ans, x: div(1, add(1, square(x))))
+defderiv(sinh_p, lambda ans, x: cosh(x))
+defderiv(cosh_p, lambda ans, x: sinh(x))
+defderiv(tanh_p, lambda ans, x: sub(1, square(ans)))
+defderiv(asinh_p, lambda ans, x: rsqrt(add(square(x), 1)))
+defderiv(acosh_p, lambda ans, x: div(1, mul(sqrt(sub(x, 1)), sqrt(add(x, 1)))))
+defderiv(atanh_p, lambda ans, x: div(1, sub(1, square(x))))
+defderiv(exp_p, lambda ans, x: ans)
+defderiv(exp2_p, lambda ans, x: mul(ans, np.log(2).astype(get_aval(x).dtype)))
+defderiv(log_p, lambda ans, x: div(1, x))
+defderiv(log1p_p, lambda ans, x: div(1, add(x, 1)))
+defderiv(expm1_p, lambda ans, x: add(ans, 1))
+defderiv(sqrt_p, lambda ans, x: div(0.5, ans))
+defderiv(rsqrt_p, lambda ans, x: mul(-0.5, div(ans, x)))
+defderiv(cbrt_p, lambda ans, x: div(1, mul(3, square(ans))))
+defderiv(logistic_p, lambda ans, x: mul(ans, sub(1, ans)))
+defderiv(erf_p, lambda ans, x: mul(_TWO_OVER_SQRT_PI, exp(neg(square(x)))))
+defderiv(erfc_p, lambda ans, x: mul(-_TWO_OVER_SQRT_PI, exp(neg(square(x)))))
+defderiv(lgamma_p, lambda ans, x: digamma(x))
+defderiv(square_p, lambda ans, x: mul(2, x))
+defderiv(integer_pow_p, lambda ans, x, *, y: _integer_pow_derivative(x, y))
 for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, and_p, or_p, xor_p,
            shift_left_p, shift_right_p, eq_p, ne_p, lt_p, le_p, gt_p, ge_p, nextafter_p):
     defjvp_zero(_p)
 
 
-def _integer_pow_jvp(g, x, y):
+def _integer_pow_derivative(x, y):
     if y == 0:
-        return mul(g, 0)
-    return mul(g, mul(y, x if y == 2 else integer_pow(x, y - 1)))
+        return mul(x, 0)
+    return mul(y, x if y == 2 else integer_pow(x, y - 1))
 
 
 def polygamma(m: int, x):
@@ -346,8 +347,8 @@ def polygamma(m: int, x):
 
 polygamma_p = elementwise("polygamma", lambda x, *, m: special.polygamma(m, x), 1,
                           REAL_FLOAT_KINDS)
-defjvp(digamma_p, lambda g, ans, x: mul(g, polygamma(1, x)))
-defjvp(polygamma_p, lambda g, ans, x, *, m: mul(g, polygamma(m + 1, x)))
+defderiv(digamma_p, lambda ans, x: polygamma(1, x))
+defderiv(polygamma_p, lambda ans, x, *, m: polygamma(m + 1, x))
 
 
 def _abs_jvp(g, ans, x):
@@ -381,18 +382,17 @@ def _lexicographic(cmp):
 
 _max_weight = _half_at_ties(_lexicographic(gt), eq)
 _min_weight = _half_at_ties(_lexicographic(lt), eq)
-defjvp(max_p, lambda g, ans, x, y: mul(g, _max_weight(x, y, get_aval(g).dtype)),
-       lambda g, ans, x, y: mul(g, _max_weight(y, x, get_aval(g).dtype)))
-defjvp(min_p, lambda g, ans, x, y: mul(g, _min_weight(x, y, get_aval(g).dtype)),
-       lambda g, ans, x, y: mul(g, _min_weight(y, x, get_aval(g).dtype)))
-defjvp(add_p, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
-defjvp(sub_p, lambda g, ans, x, y: g, lambda g, ans, x, y: neg(g))
-defjvp(mul_p, lambda g, ans, x, y: mul(g, y), lambda g, ans, x, y: mul(x, g))
-defjvp(div_p, lambda g, ans, x, y: div(g, y), lambda g, ans, x, y: mul(neg(g), div(ans, y)))
-defjvp(rem_p, lambda g, ans, x, y: g,
-       lambda g, ans, x, y: mul(neg(g), _trunc(div(sub(x, ans), y))))
-defjvp(atan2_p, lambda g, ans, x, y: mul(g, div(y, add(square(x), square(y)))),
-       lambda g, ans, x, y: mul(g, div(neg(x), add(square(x), square(y)))))
+defderiv(max_p, lambda ans, x, y: _max_weight(x, y, get_aval(ans).dtype),
+         lambda ans, x, y: _max_weight(y, x, get_aval(ans).dtype))
+defderiv(min_p, lambda ans, x, y: _min_weight(x, y, get_aval(ans).dtype),
+         lambda ans, x, y: _min_weight(y, x, get_aval(ans).dtype))
+defderiv(add_p, IDENTITY, IDENTITY)
+defderiv(sub_p, IDENTITY, NEGATE)
+defderiv(mul_p, lambda ans, x, y: y, lambda ans, x, y: x)
+defderiv(div_p, lambda ans, x, y: div(1, y), lambda ans, x, y: neg(div(ans, y)))
+defderiv(rem_p, IDENTITY, lambda ans, x, y: neg(_trunc(div(sub(x, ans), y))))
+defderiv(atan2_p, lambda ans, x, y: div(y, add(square(x), square(y))),
+         lambda ans, x, y: div(neg(x), add(square(x), square(y))))
 defjvp(complex_p, lambda g, ans, x, y: complex(g, mul(g, 0)),
        lambda g, ans, x, y: complex(mul(g, 0), g))
 defjvp(real_p, lambda g, ans, x: real(g))
@@ -404,20 +404,20 @@ def _trunc(x):
     return select_n(lt(x, 0), floor(x), ceil(x))
 
 
-def _pow_jvp_base(g, ans, x, y):
+def _pow_derivative_base(ans, x, y):
     # d/dx x**y = y x**(y-1); written with pow so that x = 0 gives 0 for y > 1, not nan.
-    return mul(g, mul(y, pow(x, sub(y, 1))))
+    return mul(y, pow(x, sub(y, 1)))
 
 
-def _pow_jvp_exponent(g, ans, x, y):
+def _pow_derivative_exponent(ans, x, y):
     # d/dy x**y = log(x) x**y, taken as 0 where x == 0 (the limit for y > 0).
     dtype = get_aval(ans).dtype
     zero = np.zeros((), dtype)[()]
     safe_log = log(select_n(eq(x, 0), x, np.ones((), dtype)[()]))
-    return mul(g, select_n(eq(x, 0), mul(safe_log, ans), zero))
+    return select_n(eq(x, 0), mul(safe_log, ans), zero)
 
 
-defjvp(pow_p, _pow_jvp_base, _pow_jvp_exponent)
+defderiv(pow_p, _pow_derivative_base, _pow_derivative_exponent)
 
 # -- transpose rules of the linear ones ---------------------------------------------------------
 
@@ -433,11 +433,13 @@ def _transpose_sub(ct, x, y):
 
 
 def _transpose_mul(ct, x, y):
-    if is_undefined(x) and is_undefined(y):
-        raise TypeError("mul is not linear in both of its operands at once")
-    if is_undefined(x):
-        return [unbroadcast(mul(ct, y), x.aval), None]
-    return [None, unbroadcast(mul(x, ct), y.aval)]
+    if type(x) is UndefinedPrimal:
+        if type(y) is UndefinedPrimal:
+            raise TypeError("mul is not linear in both of its operands at once")
+        r = mul_p.bind(ct, y)
+        return [r if r.shape == x.aval.shape else unbroadcast(r, x.aval), None]
+    r = mul_p.bind(x, ct)
+    return [None, r if r.shape == y.aval.shape else unbroadcast(r, y.aval)]
 
 
 def _transpose_div(ct, x, y):
@@ -550,16 +552,16 @@ clamp_p = elementwise("clamp", lambda lo, x, hi: np.minimum(np.maximum(x, lo), h
 
 def _clamp_weight(i):
     """Share of operand ``i`` of (lo, x, hi) in ``min(max(x, lo), hi)``, ties split equally."""
-    def jvp(g, ans, lo, x, hi):
-        dtype = get_aval(g).dtype
+    def weight(ans, lo, x, hi):
+        dtype = get_aval(ans).dtype
         m = max(x, lo)
-        w = (_min_weight(hi, m, dtype) if i == 2 else
-             mul(_max_weight((lo, x)[i], (x, lo)[i], dtype), _min_weight(m, hi, dtype)))
-        return mul(g, w)
-    return jvp
+        if i == 2:
+            return _min_weight(hi, m, dtype)
+        return mul(_max_weight((lo, x)[i], (x, lo)[i], dtype), _min_weight(m, hi, dtype))
+    return weight
 
 
-defjvp(clamp_p, _clamp_weight(0), _clamp_weight(1), _clamp_weight(2))
+defderiv(clamp_p, _clamp_weight(0), _clamp_weight(1), _clamp_weight(2))
 
 
 # -- dtype conversion -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from fad.core.ad_util import Zero, add_tangents
 from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
+from fad.interpreters.partial_eval import linearize_rules
 from fad.interpreters.transpose import transpose_rules
 
 # -- shape rules ----------------------------------------------------------------------------
@@ -132,6 +133,102 @@ def defjvp(prim, *jvp_fns):
     jvp_rules[prim] = rule
 
 
+# Markers for ``defderiv``: the operand's tangent passes through unchanged / negated.
+IDENTITY = "identity"
+NEGATE = "negate"
+
+
+def defderiv(prim, *partials):
+    """The derivative of an elementwise primitive as one partial derivative per operand:
+    ``fn(ans, *primals, **params)`` returning the coefficient that operand's tangent is
+    multiplied by, ``IDENTITY`` (add's operands), ``NEGATE`` (sub's second), or ``None``
+    (no dependence). Contributions are broadcast to the output's shape and summed.
+
+    From this one table entry come the JVP rule and the linearization rule, which
+    computes the coefficients from the primal values once and records only the
+    multiplications by them in the linear program."""
+    from fad.lax.elementwise import mul, mul_p, neg, neg_p
+
+    def contribution(d):
+        if d is None:
+            return None
+        if d is IDENTITY:
+            return lambda g, ans, *primals, **params: g
+        if d is NEGATE:
+            return lambda g, ans, *primals, **params: neg(g)
+        return lambda g, ans, *primals, **params: mul(g, d(ans, *primals, **params))
+
+    defjvp(prim, *map(contribution, partials))
+
+    unary = len(partials) == 1
+
+    def linearize_rule(pe, primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        out = None
+        for d, t in zip(partials, tangents):
+            if t is None or d is None:
+                continue
+            if d is IDENTITY:
+                c = t
+            elif d is NEGATE:
+                c = pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
+            else:
+                c = _emit_scale(pe, mul_p, t.ir_var, d(ans, *primals, **params))
+            out = c if out is None else _emit_add(pe, out, c)
+        if out is not None and not unary and out.ir_var.aval.shape != ans.shape:
+            out = _staged(pe, broadcast_to_like, out, ans)  # an operand was broadcast
+        return ans, out
+
+    linearize_rules[prim] = linearize_rule
+
+
+def _emit_scale(pe, mul_p, tv, coef):
+    """Record ``tv * coef`` (``tv`` a variable of the linear program, ``coef`` known)."""
+    ta = tv.aval
+    if (type(coef) is np.ndarray and coef.shape == ta.shape and coef.dtype == ta.dtype
+            and not ta.weak_type):   # the common case: the type is the tangent's
+        cv = pe.const_var(coef, ta)
+        return pe.emit(mul_p, [tv, cv], ta, {})
+    cv = pe.atom(coef)
+    return pe.emit(mul_p, [tv, cv], mul_p.abstract_eval(ta, cv.aval), {})
+
+
+def _emit_add(pe, a, b):
+    """Record ``a + b`` for two tangents, broadcasting one to the other if needed."""
+    sa, sb = a.ir_var.aval.shape, b.ir_var.aval.shape
+    if sa != sb:
+        shape = broadcast_shapes("add_any", sa, sb)
+        from fad.lax.structural import broadcast_to
+        a = _staged(pe, broadcast_to, a, shape) if sa != shape else a
+        b = _staged(pe, broadcast_to, b, shape) if sb != shape else b
+    from fad.core.ad_util import add_any_p
+    return pe.emit(add_any_p, [a.ir_var, b.ir_var], a.ir_var.aval, {})
+
+
+def _staged(pe, fn, *args):
+    """Run ``fn`` with the partial evaluator current, so that what it binds on tangents
+    is recorded (the general path, for the rare cases a fast rule does not spell out)."""
+    from fad.core.trace import _current_trace
+    token = _current_trace.set(pe)
+    try:
+        return fn(*args)
+    finally:
+        _current_trace.reset(token)
+
+
+def def_linear_linearization(prim):
+    """Linearization rule of a primitive linear in its operands: apply it to the
+    primals and, in the linear program, to the tangents (when every operand has one)."""
+    def linearize_rule(pe, primals, tangents, **params):
+        if None in tangents:
+            return None  # some operands are constants: the general rule instantiates zeros
+        ans = prim.bind(*primals, **params)
+        invars = [t.ir_var for t in tangents]
+        aval = prim.abstract_eval(*[v.aval for v in invars], **params)
+        return ans, pe.emit(prim, invars, aval, params)
+    linearize_rules[prim] = linearize_rule
+
+
 def defjvp_zero(prim):
     """The output is piecewise constant (comparisons, floor, sign, argmax, ...)."""
     def rule(primals, tangents, **params):
@@ -152,6 +249,8 @@ def deflinear(prim, transpose_rule):
         return ans, prim.bind(*tangents, **params)
     jvp_rules[prim] = rule
     transpose_rules[prim] = transpose_rule
+    if not prim.multiple_results:
+        def_linear_linearization(prim)
 
 
 def _linear_in(prim, i):
