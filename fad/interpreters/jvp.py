@@ -21,20 +21,13 @@ jvp_rules: dict = {}
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent", "_aval")
+    __slots__ = ("primal", "tangent", "aval")
 
-    def __init__(self, trace, primal, tangent):
+    def __init__(self, trace, primal, tangent, aval=None):
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
-        self._aval = None
-
-    @property
-    def aval(self):
-        aval = self._aval
-        if aval is None:
-            aval = self._aval = get_aval(self.primal)
-        return aval
+        self.aval = get_aval(primal) if aval is None else aval
 
     def concrete_value(self):
         p = self.primal

@@ -80,13 +80,12 @@ class LinearizeTrace(JVPTrace):
         primal_out, tangent_out = out
         if tangent_out is None:
             return primal_out
-        tracer = JVPTracer(self, primal_out, tangent_out)
         if type(primal_out) is np.ndarray:  # its type is usually the tangent's: skip get_aval
             ta = tangent_out.ir_var.aval
             if (ta.shape == primal_out.shape and ta.dtype == primal_out.dtype
                     and not ta.weak_type):
-                tracer._aval = ta
-        return tracer
+                return JVPTracer(self, primal_out, tangent_out, ta)
+        return JVPTracer(self, primal_out, tangent_out)
 
 
 class Linearized(NamedTuple):

@@ -28,11 +28,13 @@ class StagingTracer(Tracer):
 
 
 _SCALAR_TYPES = (bool, int, float, complex, np.generic)
+_NUMPY_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128, np.complex64,
+                            np.longdouble})
 
 
 class StagingTrace(Trace):
     name = "StagingTrace"
-    __slots__ = ("fold_known", "eqns", "invars", "constvars", "consts")
+    __slots__ = ("fold_known", "eqns", "invars", "constvars", "consts", "scalings")
 
     def __init__(self, parent, fold_known: bool = False):
         super().__init__(parent)
@@ -41,6 +43,7 @@ class StagingTrace(Trace):
         self.invars: list[Var] = []
         self.constvars: dict[int, Var] = {}   # id(value) -> Var
         self.consts: list = []               # keeps the values (and so their ids) alive
+        self.scalings: dict = {}             # Var -> (Var, coefficient): see emit_scaled
 
     def new_arg(self, aval: ShapedArray) -> StagingTracer:
         var = Var(aval)
@@ -97,6 +100,37 @@ class StagingTrace(Trace):
         to the caller, so no shape rule runs): the fast path of linearization rules."""
         outvar = Var(aval)
         self.eqns.append(new_eqn((prim, invars, [outvar], params)))
+        return StagingTracer(self, outvar)
+
+    def emit_scaled(self, mul_p, tv: Var, coef):
+        """Record ``tv * coef`` for a variable ``tv`` and a known coefficient ``coef``.
+
+        When ``tv`` was itself recorded here as ``src * c`` and both coefficients are
+        NumPy values of ``tv``'s type, record ``src * (c * coef)`` instead: a chain of
+        elementwise operations then linearizes to one multiplication, not one per
+        operation, and reverse mode transposes one equation. (The equation for ``tv``
+        stays; it is dead unless something else reads ``tv``.)"""
+        ta = tv.aval
+        tc = type(coef)
+        if ((tc is np.ndarray and coef.shape == ta.shape or tc in _NUMPY_SCALARS)
+                and coef.dtype == ta.dtype and not ta.weak_type):
+            prev = self.scalings.get(tv)
+            if prev is not None:
+                tv, c = prev
+                coef = c * coef
+            if type(coef) is np.ndarray:
+                cv = self.constvars.get(id(coef))   # self.const_var, inlined
+                if cv is None:
+                    cv = self.constvars[id(coef)] = Var(ta)
+                    self.consts.append(coef)
+            else:
+                cv = Literal(coef, ta)
+            outvar = Var(ta)
+            self.scalings[outvar] = (tv, coef)
+        else:
+            cv = self.atom(coef)
+            outvar = Var(mul_p.abstract_eval(ta, cv.aval))
+        self.eqns.append(new_eqn((mul_p, [tv, cv], [outvar], {})))
         return StagingTracer(self, outvar)
 
     def to_jaxpr(self, in_tracers, outs) -> ClosedJaxpr:

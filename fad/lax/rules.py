@@ -8,6 +8,7 @@ from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ad_util import Zero, add_tangents
 from fad.core.primitive import Primitive
+from fad.core.trace import eval_trace
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.partial_eval import linearize_rules
@@ -163,7 +164,9 @@ def defderiv(prim, *partials):
     unary = len(partials) == 1
 
     def linearize_rule(pe, primals, tangents, **params):
-        ans = prim.bind(*primals, **params)
+        # The primal result, on the level below (directly with NumPy at the bottom).
+        ans = (prim.impl(*primals, **params) if pe.parent is eval_trace
+               else prim.bind(*primals, **params))
         out = None
         for d, t in zip(partials, tangents):
             if t is None or d is None:
@@ -173,24 +176,13 @@ def defderiv(prim, *partials):
             elif d is NEGATE:
                 c = pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
             else:
-                c = _emit_scale(pe, mul_p, t.ir_var, d(ans, *primals, **params))
+                c = pe.emit_scaled(mul_p, t.ir_var, d(ans, *primals, **params))
             out = c if out is None else _emit_add(pe, out, c)
         if out is not None and not unary and out.ir_var.aval.shape != ans.shape:
             out = _staged(pe, broadcast_to_like, out, ans)  # an operand was broadcast
         return ans, out
 
     linearize_rules[prim] = linearize_rule
-
-
-def _emit_scale(pe, mul_p, tv, coef):
-    """Record ``tv * coef`` (``tv`` a variable of the linear program, ``coef`` known)."""
-    ta = tv.aval
-    if (type(coef) is np.ndarray and coef.shape == ta.shape and coef.dtype == ta.dtype
-            and not ta.weak_type):   # the common case: the type is the tangent's
-        cv = pe.const_var(coef, ta)
-        return pe.emit(mul_p, [tv, cv], ta, {})
-    cv = pe.atom(coef)
-    return pe.emit(mul_p, [tv, cv], mul_p.abstract_eval(ta, cv.aval), {})
 
 
 def _emit_add(pe, a, b):
@@ -220,7 +212,7 @@ def def_linear_linearization(prim):
     """Linearization rule of a primitive linear in its operands: apply it to the
     primals and, in the linear program, to the tangents (when every operand has one)."""
     def linearize_rule(pe, primals, tangents, **params):
-        if None in tangents:
+        if any(t is None for t in tangents):
             return None  # some operands are constants: the general rule instantiates zeros
         ans = prim.bind(*primals, **params)
         invars = [t.ir_var for t in tangents]

@@ -1,0 +1,95 @@
+"""The linearization shortcut (``LinearizeTrace`` + ``linearize_rules``): it must record the
+same linear map as the layered JVP-over-partial-evaluation path, fold chains of scalings
+into one equation, and step aside for the cases it does not cover."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fad
+import fad.numpy as fnp
+from fad import lax
+from fad.core.ir import typecheck_jaxpr
+from fad.interpreters import partial_eval
+from fad.interpreters.partial_eval import linearize_flat, linearize_rules
+from fad.test_util import check_grads
+
+
+def _linear_jaxpr(f, *primals):
+    _, lin = linearize_flat(lambda *a: [f(*a)], list(primals))
+    return lin.jaxpr
+
+
+def _without_shortcut(monkeypatch):
+    monkeypatch.setattr(partial_eval, "linearize_rules", {})
+
+
+CASES = {
+    "chain": lambda x: fnp.sum(fnp.tanh(fnp.sin(x) * 1.01) + 0.1),
+    "reused_intermediate": lambda x: fnp.sum(fnp.sin(x) * 2.0 + fnp.sin(x) * fnp.cos(x)),
+    "binary_tangents": lambda x: fnp.sum(x * fnp.exp(x) - x / (1.5 + x * x)),
+    "broadcasting": lambda x: fnp.sum(x[:, None] * fnp.ones((3, 4)) + fnp.log1p(x * x)[:, None]),
+    "float32": lambda x: fnp.sum(fnp.sin(x.astype(np.float32)) * np.float32(3)),
+    "max_min_pow": lambda x: fnp.sum(fnp.maximum(x, 0.1) ** 3 + fnp.minimum(x, 0.2)),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_shortcut_gives_the_layered_paths_gradient(name, monkeypatch):
+    f = CASES[name]
+    x = np.linspace(-0.9, 0.8, 3)
+    fast = fad.grad(f)(x)
+    if name != "float32":   # finite differences are too coarse in float32
+        check_grads(f, (x,), order=2, modes=("rev",))
+    _without_shortcut(monkeypatch)
+    slow = fad.grad(f)(x)
+    np.testing.assert_allclose(fast, slow, rtol=1e-13, atol=1e-15)
+    assert np.asarray(fast).dtype == np.asarray(slow).dtype
+
+
+def test_a_chain_of_elementwise_operations_linearizes_to_one_multiplication():
+    def chain(x):
+        for _ in range(20):
+            x = fnp.tanh(fnp.sin(x) * 1.01) + 0.1
+        return x
+    x = np.linspace(-1, 1, 5)
+    jaxpr = _linear_jaxpr(chain, x)           # dead equations removed (dce)
+    typecheck_jaxpr(jaxpr.jaxpr)
+    assert [e.primitive.name for e in jaxpr.eqns] == ["mul"]
+    t = np.arange(5.0)
+    _, jvp_out = fad.jvp(chain, (x,), (t,))
+    np.testing.assert_allclose(fad.linearize(chain, x)[1](t), jvp_out, rtol=1e-13)
+
+
+def test_folding_keeps_intermediates_that_are_read_again():
+    def f(x):
+        y = fnp.sin(x)
+        return fnp.exp(y) * y          # y's own tangent is needed besides exp's
+    x = np.array([0.3, -0.4])
+    expected = np.cos(x) * np.exp(np.sin(x)) * (np.sin(x) + 1)
+    np.testing.assert_allclose(fad.grad(lambda x: fnp.sum(f(x)))(x), expected, rtol=1e-14)
+
+
+def test_no_folding_across_dtypes():
+    x = np.linspace(0.1, 0.9, 4).astype(np.float32)
+    f = lambda x: fnp.sin(fnp.sin(x) * np.float64(2.0).astype(np.float32))  # noqa: E731
+    jaxpr = _linear_jaxpr(f, x)
+    typecheck_jaxpr(jaxpr.jaxpr)
+    assert all(v.aval.dtype == np.float32 for e in jaxpr.eqns for v in e.outvars)
+
+
+def test_shortcut_steps_aside_under_other_transformations():
+    # Under vmap and under an outer grad the primal values are tracers: the rules either
+    # run on them through bind or decline; results must match closed forms.
+    f = lambda x: fnp.sin(x) * fnp.cos(x)  # noqa: E731
+    xs = np.linspace(-1, 1, 4)
+    per_example = fad.vmap(fad.grad(f))(xs)
+    np.testing.assert_allclose(per_example, np.cos(2 * xs), rtol=1e-14)
+    second = fad.grad(fad.grad(f))(0.3)
+    np.testing.assert_allclose(second, -2 * np.sin(0.6), rtol=1e-14)
+
+
+def test_every_registered_rule_is_for_a_single_result_primitive():
+    assert linearize_rules
+    assert not [p for p in linearize_rules if p.multiple_results]
+    assert lax.sin_p in linearize_rules and lax.reduce_sum_p in linearize_rules
