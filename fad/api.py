@@ -79,9 +79,13 @@ def _flatten_fun(fun, in_tree, has_aux=False, fname="function"):
     transformation unpacks them like outputs (no tracer escapes through them); other aux
     leaves (strings, ...) are kept aside unchanged. ``_split_aux`` puts them back."""
     store = {"n_aux": 0}
+    args_are_leaves = in_tree == _tuple_of_leaves(in_tree.num_leaves)
 
     def flat_fun(*flat_args):
-        out = fun(*tree_unflatten(in_tree, flat_args))
+        out = fun(*(flat_args if args_are_leaves else tree_unflatten(in_tree, flat_args)))
+        if not has_aux and (type(out) in _LEAF_TYPES or isinstance(out, Tracer)):
+            store["tree"] = _SCALAR_TREE   # one array out: the common case, fast
+            return [out]
         aux_leaves = []
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
@@ -97,6 +101,18 @@ def _flatten_fun(fun, in_tree, has_aux=False, fname="function"):
         return leaves + aux_leaves
 
     return flat_fun, store
+
+
+# Types that are array leaves for sure (the fast paths below skip the general checks).
+_LEAF_TYPES = frozenset({np.ndarray, float, np.float64, np.float32, np.float16,
+                         np.complex128, np.complex64})
+_FLOAT_TYPES = frozenset({float, np.float64, np.float32, np.float16})
+
+
+@functools.lru_cache(maxsize=64)
+def _tuple_of_leaves(n):
+    """The treedef of a tuple of ``n`` leaves."""
+    return tree_structure((0,) * n)
 
 
 def _split_aux(store, outs):
@@ -267,6 +283,11 @@ def _arg_paths(nums, dyn):
     return [p for k, a in zip(nums, dyn) for p in _leaf_paths(a, f"argument {k}")]
 
 
+def _is_float_leaf(x):
+    t = type(x)
+    return t in _FLOAT_TYPES or (t is np.ndarray and x.dtype.kind == "f")
+
+
 def _check_grad_input(x, fname, path, allow_int, holomorphic):
     dtype = get_aval(x).dtype
     if dtypes.is_float(dtype):
@@ -300,10 +321,15 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
     def value_and_grad_f(*args, **kwargs):
         single, nums = _argnums_tuple(argnums, len(args), "grad")
         partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
-        flat_dyn, in_tree = tree_flatten(tuple(dyn))
-        _check_leaves(flat_dyn, "grad", "the arguments")
-        differentiable = [_check_grad_input(x, "grad", p, allow_int, holomorphic)
-                          for x, p in zip(flat_dyn, _arg_paths(nums, dyn))]
+        if not holomorphic and all(_is_float_leaf(x) for x in dyn):
+            # The common case (float arrays and scalars): no pytree to walk, no checks.
+            flat_dyn, in_tree = dyn, _tuple_of_leaves(len(dyn))
+            differentiable = [True] * len(dyn)
+        else:
+            flat_dyn, in_tree = tree_flatten(tuple(dyn))
+            _check_leaves(flat_dyn, "grad", "the arguments")
+            differentiable = [_check_grad_input(x, "grad", p, allow_int, holomorphic)
+                              for x, p in zip(flat_dyn, _arg_paths(nums, dyn))]
         flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, "grad")
         outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn, differentiable)
         outs, aux = _split_aux(store, outs)
@@ -329,7 +355,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
             raise TypeError(f"grad requires a floating-point output, but {name} returned "
                             f"{aval.dtype}, which has no derivative; compute the output in "
                             "floating point (e.g. .astype(float) on the value that matters)")
-        cts = pullback([np.ones((), aval.dtype)[()]])
+        cts = pullback([aval.dtype.type(1)])
         grads = [instantiate(c) if d else np.zeros(get_aval(x).shape, dtypes.float0)
                  for c, d, x in zip(cts, differentiable, flat_dyn)]
         grads = tree_unflatten(in_tree, grads)
