@@ -7,7 +7,9 @@ from typing import Callable
 import numpy as np
 
 from fad import lax, tree_util
-from fad.api import _check_callable, _check_leaves, _flatten_fun, _leaf_paths
+from fad.api import (_LEAF_TYPES, _check_callable, _check_leaves, _flatten_fun, _leaf_paths,
+                     _tuple_of_leaves)
+from fad.api import _SCALAR_TREE as _LEAF_TREE
 from fad.core.abstract import get_aval
 from fad.core.trace import new_trace
 from fad.interpreters.batching import BatchTrace, BatchTracer
@@ -44,19 +46,29 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
             raise ValueError(f"vmap({name}): in_axes has {len(in_axes)} entries but the "
                              f"function was called with {len(args)} positional argument(s); "
                              "give one entry per argument (None for an unmapped one)")
-        flat_args, in_tree = tree_flatten(args)
-        _check_leaves(flat_args, "vmap", "the arguments")
         spec = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
-        try:
-            flat_axes = tree_util.broadcast_prefix(spec, args)
-        except ValueError as e:
-            raise ValueError(f"vmap({name}): in_axes {in_axes!r} does not match the arguments: "
-                             f"{e}") from None
-        arg_paths = [p for i, a in enumerate(args) for p in _leaf_paths(a, f"argument {i}")]
+        if all(type(a) in _LEAF_TYPES for a in args) and all(
+                ax is None or type(ax) is int for ax in spec):
+            # Array arguments with one axis each: the common case, no pytrees to match.
+            flat_args, in_tree, flat_axes = list(args), _tuple_of_leaves(len(args)), spec
+        else:
+            flat_args, in_tree = tree_flatten(args)
+            _check_leaves(flat_args, "vmap", "the arguments")
+            try:
+                flat_axes = tree_util.broadcast_prefix(spec, args)
+            except ValueError as e:
+                raise ValueError(f"vmap({name}): in_axes {in_axes!r} does not match the "
+                                 f"arguments: {e}") from None
+
+        def arg_paths():
+            return [p for i, a in enumerate(args) for p in _leaf_paths(a, f"argument {i}")]
+
         size, flat_axes = _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size)
         flat_fun, store = _flatten_fun(lambda *a: fun(*a, **kwargs), in_tree, False, "vmap")
         outs, out_dims = _vmap_flat(flat_fun, flat_args, flat_axes, size)
         out_tree = store["tree"]
+        if out_tree == _LEAF_TREE and (out_axes is None or type(out_axes) is int):
+            return _move_batch_axis(name, "output", outs[0], out_dims[0], out_axes, size)
         out_value = tree_unflatten(out_tree, outs)
         try:
             flat_out_axes = tree_util.broadcast_prefix(out_axes, out_value)
@@ -76,10 +88,12 @@ def _is_axis(ax):
 
 
 def _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size):
-    """The common size of the mapped axes, and the axes made non-negative."""
-    sizes = {}
+    """The common size of the mapped axes, and the axes made non-negative.
+    ``arg_paths()`` names the arguments (computed only for an error message)."""
+    size = None
+    consistent = True
     normalized = []
-    for x, ax, path in zip(flat_args, flat_axes, arg_paths):
+    for i, (x, ax) in enumerate(zip(flat_args, flat_axes)):
         if ax is None:
             normalized.append(None)
             continue
@@ -87,23 +101,34 @@ def _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size):
             _axis_spec_error(f"vmap({name})", ax, "in_axes")
         shape = get_aval(x).shape
         if not -len(shape) <= ax < len(shape):
-            raise ValueError(f"vmap({name}): in_axes={ax} for {path} of shape {shape} "
-                             f"is out of range (it has {len(shape)} axes)")
+            raise ValueError(f"vmap({name}): in_axes={ax} for {arg_paths()[i]} of shape "
+                             f"{shape} is out of range (it has {len(shape)} axes)")
         ax = int(ax) % len(shape)
         normalized.append(ax)
-        sizes.setdefault(shape[ax], []).append(f"{path} (shape {shape}, axis {ax})")
+        if size is None:
+            size = shape[ax]
+        consistent = consistent and shape[ax] == size
     if axis_size is not None:
         if not _is_axis(axis_size) or axis_size < 0:
             raise ValueError(f"vmap({name}): axis_size must be a non-negative int, "
                              f"got {axis_size!r}")
-        sizes.setdefault(int(axis_size), []).append(f"axis_size={axis_size}")
-    if not sizes:
+        if size is None:
+            size = int(axis_size)
+        consistent = consistent and axis_size == size
+    if size is None:
         raise ValueError(f"vmap({name}): no argument is mapped (all in_axes are None); pass "
                          "axis_size to say how many times to map")
-    if len(sizes) > 1:
+    if not consistent:
+        sizes = {}
+        for x, ax, path in zip(flat_args, normalized, arg_paths()):
+            if ax is not None:
+                shape = get_aval(x).shape
+                sizes.setdefault(shape[ax], []).append(f"{path} (shape {shape}, axis {ax})")
+        if axis_size is not None:
+            sizes.setdefault(int(axis_size), []).append(f"axis_size={axis_size}")
         found = "; ".join(f"size {s}: {', '.join(w)}" for s, w in sizes.items())
         raise ValueError(f"vmap({name}) got inconsistent sizes for the mapped axes: {found}")
-    return next(iter(sizes)), normalized
+    return size, normalized
 
 
 def _vmap_flat(flat_fun, flat_args, flat_axes, size):
