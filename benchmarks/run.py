@@ -25,16 +25,33 @@ except ImportError:  # optional peer
     autograd = None
 
 
+def _loop_size(fn):
+    fn()
+    number, t = 1, 0.0
+    while t < 0.02:
+        number *= 2
+        t = timeit.timeit(fn, number=number, timer=time.process_time)
+    return number
+
+
 def best_time(fn, number=None, repeat=5):
     """Seconds per call of ``fn``: the best of ``repeat`` timed loops."""
-    fn()
-    if number is None:
-        number, t = 1, 0.0
-        while t < 0.05:
-            number *= 2
-            t = timeit.timeit(fn, number=number, timer=time.process_time)
+    number = number or _loop_size(fn)
     return min(timeit.repeat(fn, number=number, repeat=repeat,
                              timer=time.process_time)) / number
+
+
+def best_times(*fns, repeat=9):
+    """Seconds per call of each of ``fns``, timed in turns (short loops, round after
+    round), so that a slow spell of the machine hits all of them alike: each time is the
+    best of its ``repeat`` loops."""
+    numbers = [_loop_size(fn) for fn in fns]
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, (fn, number) in enumerate(zip(fns, numbers)):
+            t = timeit.timeit(fn, number=number, timer=time.process_time) / number
+            best[i] = min(best[i], t)
+    return best
 
 
 # -- workload 1: a chain of 600 small elementwise operations ----------------------------------
@@ -108,14 +125,13 @@ def bench_chain():
     x = np.linspace(-1, 1, 16)
     g_fad = fad.grad(chain_fad)
     assert np.allclose(g_fad(x), chain_numpy_grad(x))
-    ref = best_time(lambda: chain_numpy_grad(x))
-    t = best_time(lambda: g_fad(x))
-    peers = []
+    g_jit = fad.jit(g_fad)
+    fns = [lambda: chain_numpy_grad(x), lambda: g_fad(x), lambda: g_jit(x)]
     if autograd is not None:
         g_ag = autograd.grad(make_chain(anp))
-        peers.append(("autograd", best_time(lambda: g_ag(x))))
-    g_jit = fad.jit(g_fad)
-    t_jit = best_time(lambda: g_jit(x))
+        fns.append(lambda: g_ag(x))
+    ref, t, t_jit, *rest = best_times(*fns)
+    peers = [("autograd", rest[0])] if rest else []
     print(f"{'numpy forward+backward (reference)':<44s} {ref * 1e6:10.1f} us")
     row("grad of a 600-op chain, length-16 vector", t, ref, peers)
     row("  jit(grad(...)) of the same", t_jit, ref)
@@ -126,14 +142,13 @@ def bench_chain():
 def bench_poly():
     g = fad.grad(poly)
     assert np.isclose(g(2.0), 46.0)
-    ref = best_time(lambda: poly_numpy_grad(2.0))
-    t = best_time(lambda: g(2.0))
-    peers = []
+    g_jit = fad.jit(g)
+    fns = [lambda: poly_numpy_grad(2.0), lambda: g(2.0), lambda: g_jit(2.0)]
     if autograd is not None:
         g_ag = autograd.grad(poly)
-        peers.append(("autograd", best_time(lambda: g_ag(2.0))))
-    g_jit = fad.jit(g)
-    t_jit = best_time(lambda: g_jit(2.0))
+        fns.append(lambda: g_ag(2.0))
+    ref, t, t_jit, *rest = best_times(*fns)
+    peers = [("autograd", rest[0])] if rest else []
     row("grad of x**4 + 3x**2 + 2x at a scalar", t, ref, peers)
     row("  jit(grad(...)) of the same", t_jit, ref)
     for pname, pt in peers:
@@ -149,12 +164,11 @@ def bench_per_example():
     per_ex = fad.vmap(fad.grad(logistic_loss), in_axes=(None, 0, 0))
     want = logistic_numpy_per_example(w, X, Y)
     assert np.allclose(per_ex(w, X, Y), want)
-    ref = best_time(lambda: logistic_numpy_per_example(w, X, Y))
-    t = best_time(lambda: per_ex(w, X, Y))
+    per_ex_jit = fad.jit(per_ex)
+    ref, t, t_jit = best_times(lambda: logistic_numpy_per_example(w, X, Y),
+                               lambda: per_ex(w, X, Y), lambda: per_ex_jit(w, X, Y))
     g = fad.grad(logistic_loss)
     t_loop = best_time(lambda: [g(w, X[i], Y[i]) for i in range(n)], number=1, repeat=3)
-    per_ex_jit = fad.jit(per_ex)
-    t_jit = best_time(lambda: per_ex_jit(w, X, Y))
     print(f"{'hand-vectorised numpy (reference)':<44s} {ref * 1e6:10.1f} us")
     row("vmap(grad) logistic regression, d=100 n=512", t, ref)
     row("  jit(vmap(grad)) of the same", t_jit, ref)
@@ -168,7 +182,7 @@ def bench_eager():
     for name, f_np, f_fad in [("sin", lambda: np.sin(x), lambda: fnp.sin(x)),
                               ("add", lambda: np.add(x, x), lambda: fnp.add(x, x)),
                               ("sum", lambda: np.sum(x), lambda: fnp.sum(x))]:
-        ref, t = best_time(f_np), best_time(f_fad)
+        ref, t = best_times(f_np, f_fad)
         row(f"eager fad.numpy.{name} on a length-16 vector", t, ref)
 
 
