@@ -7,3 +7,4 @@ from fad.lax.dot import *  # noqa: F401,F403
 from fad.lax.sort import *  # noqa: F401,F403
 from fad.lax.misc import *  # noqa: F401,F403
 from fad.lax.indexing import *  # noqa: F401,F403
+from fad.lax.logaddexp import *  # noqa: F401,F403

@@ -11,6 +11,7 @@ dimension (both operands batched) or a free dimension (one operand batched).
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -121,6 +122,8 @@ def _dot_general_impl(lhs, rhs, *, dimension_numbers, preferred_element_type):
                         f"{rhs.dtype}; convert them with fad.lax.convert_element_type")
     (lc, rc), (lb, rb) = dimension_numbers
     try:
+        if not lc:
+            return _products(lhs, rhs, lb, rb)
         if lb:
             return _batched_matmul(lhs, rhs, lc, rc, lb, rb)
         return _contract(lhs, rhs, lc, rc)
@@ -130,29 +133,66 @@ def _dot_general_impl(lhs, rhs, *, dimension_numbers, preferred_element_type):
         raise
 
 
+def _products(lhs, rhs, lb, rb):
+    """No contracting dimensions: each result entry is one product, so the contraction
+    is a broadcasting multiply of the operands laid out as (batch, lhs free, 1 ...) and
+    (batch, 1 ..., rhs free). Outer products, per-example outer products."""
+    nb = len(lb)
+    if nb:
+        lhs = _to_front(lhs, lb)
+        rhs = _to_front(rhs, rb)
+    n_lfree, n_rfree = lhs.ndim - nb, rhs.ndim - nb
+    if n_rfree:
+        lhs = lhs.reshape(lhs.shape + (1,) * n_rfree)
+    if n_lfree:
+        rhs = rhs.reshape(rhs.shape[:nb] + (1,) * n_lfree + rhs.shape[nb:])
+    return np.multiply(lhs, rhs)
+
+
+def _to_front(x, axes):
+    """``x`` with ``axes`` first (in that order), the others after them in order."""
+    if axes == tuple(range(len(axes))):
+        return x
+    return x.transpose(list(axes) + [i for i in range(x.ndim) if i not in axes])
+
+
 def _contract(lhs, rhs, lc, rc):
     """No batch dimensions: matrix products through BLAS where the layout allows."""
-    if len(lc) == 1 and rhs.ndim <= 2 and lhs.ndim <= 2:
+    if len(lc) == 1 and rhs.ndim <= 2:
         (i,), (j,) = lc, rc
-        if lhs.ndim == 2 and i == 0:
-            lhs = lhs.T
-        if rhs.ndim == 2 and j == 1:
-            rhs = rhs.T
-        return np.dot(lhs, rhs)
+        if lhs.ndim <= 2:
+            if lhs.ndim == 2 and i == 0:
+                lhs = lhs.T
+            if rhs.ndim == 2 and j == 1:
+                rhs = rhs.T
+            return np.dot(lhs, rhs)
+        if i == lhs.ndim - 1 and j == 0:   # (..., k) x (k, n): one matrix product
+            out = np.dot(lhs.reshape(math.prod(lhs.shape[:-1]), lhs.shape[-1]), rhs)
+            return out.reshape(lhs.shape[:-1] + rhs.shape[1:])
     return np.tensordot(lhs, rhs, (lc, rc))
 
 
 def _batched_matmul(lhs, rhs, lc, rc, lb, rb):
-    """Batch dimensions: lay both operands out as (batch, free, contract) and matmul."""
+    """Batch dimensions: one ``np.matmul`` of the operands laid out as (batch, m, k) and
+    (batch, k, n), directly when they already are (up to a transposed matrix)."""
+    nb = len(lb)
+    if len(lc) == 1 and lhs.ndim == rhs.ndim == nb + 2 and lb == rb == tuple(range(nb)):
+        (i,), (j,) = lc, rc
+        return np.matmul(lhs if i == nb + 1 else lhs.swapaxes(-1, -2),
+                         rhs if j == nb else rhs.swapaxes(-1, -2))
+    return _general(lhs, rhs, lc, rc, lb, rb)
+
+
+def _general(lhs, rhs, lc, rc, lb, rb):
+    """Any dimension numbers: transpose and reshape both operands to (batch, free,
+    contract) and (batch, contract, free), matmul, and reshape to the result's axes."""
     lfree = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
     rfree = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
     batch_shape = tuple(lhs.shape[i] for i in lb)
     lfree_shape = tuple(lhs.shape[i] for i in lfree)
     rfree_shape = tuple(rhs.shape[i] for i in rfree)
-    nb, k = int(np.prod(batch_shape, dtype=np.int64)), int(
-        np.prod([lhs.shape[i] for i in lc], dtype=np.int64))
-    m = int(np.prod(lfree_shape, dtype=np.int64))
-    n = int(np.prod(rfree_shape, dtype=np.int64))
+    k = math.prod(lhs.shape[i] for i in lc)
+    nb, m, n = math.prod(batch_shape), math.prod(lfree_shape), math.prod(rfree_shape)
     a = lhs.transpose(list(lb) + lfree + list(lc)).reshape(nb, m, k)
     b = rhs.transpose(list(rb) + list(rc) + rfree).reshape(nb, k, n)
     return np.matmul(a, b).reshape(batch_shape + lfree_shape + rfree_shape)
@@ -187,19 +227,27 @@ def _transpose_one(ct, other, aval, dims, other_ndim, swapped):
     if swapped:
         lc, rc, lb, rb = rc, lc, rb, lb
     # ct's axes: batch, then lhs free, then rhs free.
-    nb, n_mine = len(lb), len(_free(aval.ndim, lc, lb))
+    my_free = _free(aval.ndim, lc, lb)
+    nb = len(lb)
     other_free = tuple(_free(other_ndim, rc, rb))
-    start = nb if swapped else nb + n_mine
+    start = nb if swapped else nb + len(my_free)
     ct_other_free = tuple(range(start, start + len(other_free)))
     ct_dtype = get_aval(ct).dtype
     if get_aval(other).dtype != ct_dtype:
         other = convert_element_type(other, ct_dtype)
-    res = dot_general_p.bind(ct, other, dimension_numbers=(
-        (ct_other_free, other_free), (tuple(range(nb)), tuple(rb))), preferred_element_type=None)
-    # res's axes: batch, my free axes, then my contracting axes in the ascending order of
-    # the other operand's contracting axes they pair with.
-    layout = list(lb) + _free(aval.ndim, lc, lb) + [lc[rc.index(r)] for r in sorted(rc)]
-    res = transpose(res, np.argsort(layout))
+    # The result's axes: batch, then my free axes (ct first) or my contracting axes (other
+    # first), these in the ascending order of the other operand's axes they pair with.
+    # Of the two orders, take one that is my layout already, if either is.
+    paired = [lc[rc.index(r)] for r in sorted(rc)]
+    layout = list(lb) + my_free + paired
+    ct_batch = tuple(range(nb))
+    if layout != sorted(layout) and list(lb) + paired + my_free == sorted(layout):
+        res = dot_general_p.bind(other, ct, dimension_numbers=(
+            (other_free, ct_other_free), (tuple(rb), ct_batch)), preferred_element_type=None)
+    else:
+        res = dot_general_p.bind(ct, other, dimension_numbers=(
+            (ct_other_free, other_free), (ct_batch, tuple(rb))), preferred_element_type=None)
+        res = transpose(res, np.argsort(layout))
     return convert_element_type(res, aval.dtype) if ct_dtype != aval.dtype else res
 
 

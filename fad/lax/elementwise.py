@@ -32,12 +32,14 @@ bitwise ops, ``nextafter``                                       output or zero)
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
 from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ad_util import Zero, add_any_p
+from fad.core.trace import Tracer
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import UndefinedPrimal, is_undefined, transpose_rules
@@ -110,8 +112,8 @@ def _np_rsqrt(x):
 def _np_logistic(x):
     if np.iscomplexobj(x):
         return 1 / (1 + np.exp(-x))
-    e = np.exp(-np.abs(x))           # never overflows
-    return np.where(np.asarray(x) >= 0, 1 / (1 + e), e / (1 + e))[()]
+    with np.errstate(over="ignore"):  # exp(-x) = inf for x << 0 gives the right 0
+        return 1 / (1 + np.exp(-x))
 
 
 # -- unary ----------------------------------------------------------------------------------
@@ -210,10 +212,28 @@ abs_p.def_abstract_eval(lambda x: ShapedArray(
     x.shape, np.empty((), x.dtype).real.dtype if x.dtype.kind == "c" else x.dtype, x.weak_type))
 
 # -- binary ---------------------------------------------------------------------------------
-add_p = elementwise("add", np.add, 2, NUMBER_KINDS)
-sub_p = elementwise("sub", np.subtract, 2, NUMBER_KINDS)
-mul_p = elementwise("mul", np.multiply, 2, NUMBER_KINDS + "b")
-div_p = elementwise("div", np.true_divide, 2, FLOAT_KINDS)
+# NumPy's float scalars do arithmetic through their operators ~10x faster than through
+# ufuncs (which convert them to 0-d arrays and back), with the same result: scalar code
+# (grad at a point, the inner loops of user code) takes the operator.
+_FLOAT_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128, np.complex64})
+_SCALAR_OPERANDS = _FLOAT_SCALARS | {float}
+
+
+def _scalar_fast(ufunc, op):
+    def impl(x, y):
+        tx, ty = type(x), type(y)
+        if (tx in _FLOAT_SCALARS and ty in _SCALAR_OPERANDS) or (
+                ty in _FLOAT_SCALARS and tx is float):
+            return op(x, y)
+        return ufunc(x, y)
+    impl.__name__ = ufunc.__name__
+    return impl
+
+
+add_p = elementwise("add", _scalar_fast(np.add, operator.add), 2, NUMBER_KINDS)
+sub_p = elementwise("sub", _scalar_fast(np.subtract, operator.sub), 2, NUMBER_KINDS)
+mul_p = elementwise("mul", _scalar_fast(np.multiply, operator.mul), 2, NUMBER_KINDS + "b")
+div_p = elementwise("div", _scalar_fast(np.true_divide, operator.truediv), 2, FLOAT_KINDS)
 rem_p = elementwise("rem", np.fmod, 2, REAL_KINDS)
 pow_p = elementwise("pow", np.power, 2, FLOAT_KINDS)
 max_p = elementwise("max", np.maximum, 2, ALL_KINDS)
@@ -280,9 +300,12 @@ def integer_pow(x, y: int):
 
 
 def _integer_pow_impl(x, *, y):
-    if y < 0 and np.asarray(x).dtype.kind in "iu":
+    if type(x) is not np.ndarray and type(x) not in _FLOAT_SCALARS:
+        x = np.asarray(x)[()]   # Python scalars and the rest: NumPy values
+    if y < 0 and x.dtype.kind in "iu":
         raise TypeError(f"integer_pow: integers cannot be raised to the negative power {y}")
-    return np.power(x, np.asarray(y, np.asarray(x).dtype)[()]) if y >= 0 else 1 / np.power(x, -y)
+    # the operator: fast for NumPy scalars; a Python int exponent keeps x's dtype (NEP 50)
+    return x ** y if y >= 0 else 1 / x ** -y
 
 
 integer_pow_p = elementwise("integer_pow", _integer_pow_impl, 1, NUMBER_KINDS)
@@ -436,10 +459,21 @@ def _transpose_mul(ct, x, y):
     if type(x) is UndefinedPrimal:
         if type(y) is UndefinedPrimal:
             raise TypeError("mul is not linear in both of its operands at once")
-        r = mul_p.bind(ct, y)
+        r = y if _is_unit_seed(ct, y) else mul_p.bind(ct, y)
         return [r if r.shape == x.aval.shape else unbroadcast(r, x.aval), None]
-    r = mul_p.bind(x, ct)
+    r = x if _is_unit_seed(ct, x) else mul_p.bind(x, ct)
     return [None, r if r.shape == y.aval.shape else unbroadcast(r, y.aval)]
+
+
+def _is_unit_seed(ct, c):
+    """Whether ``ct * c`` is ``c`` unchanged and ``c`` may be returned as it is: ``ct`` a
+    concrete real 1 (grad's seed) of ``c``'s dtype, and ``c`` an immutable value (a
+    tracer or a NumPy scalar; a NumPy array could be the caller's own, so it is not
+    handed back as a result)."""
+    if isinstance(ct, np.floating) and ct == 1 and isinstance(c, (Tracer, np.generic)):
+        a = get_aval(c)
+        return a.dtype == ct.dtype and not a.weak_type
+    return False
 
 
 def _transpose_div(ct, x, y):

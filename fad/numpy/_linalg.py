@@ -41,22 +41,22 @@ def matmul(x1, x2, /):
     if not sa or not sb:
         raise ValueError("matmul: Input operand does not have enough dimensions (a scalar "
                          f"cannot be matrix-multiplied), got shapes {sa} and {sb}")
-    a2 = lax.expand_dims(a, (0,)) if len(sa) == 1 else a
-    b2 = lax.expand_dims(b, (1,)) if len(sb) == 1 else b
-    sa2, sb2 = shape_of(a2), shape_of(b2)
+    sa2 = (1,) + sa if len(sa) == 1 else sa     # a vector as a matrix
+    sb2 = sb + (1,) if len(sb) == 1 else sb
     if sa2[-1] != sb2[-2]:
         raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, "
                          f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size {sb2[-2]} is "
                          f"different from {sa2[-1]}); operand shapes are {sa} and {sb}")
+    if len(sa) == 1 or len(sb) == 1:
+        # with a vector, matmul is one contraction whose result axes are already
+        # matmul's: no expanding, broadcasting or squeezing
+        return _dot_general(a, b, ((len(sa) - 1,), (len(sb2) - 2,)))
     try:
-        batch = np.broadcast_shapes(sa2[:-2], sb2[:-2])
+        batch = np.broadcast_shapes(sa[:-2], sb[:-2])
     except ValueError:
         raise ValueError(f"matmul: operands could not be broadcast together, shapes {sa} and "
                          f"{sb}") from None
-    out = _batched_matmul(a2, b2, batch)
-    nb = len(batch)
-    drop = ((nb,) if len(sa) == 1 else ()) + ((nb + 1,) if len(sb) == 1 else ())
-    return lax.squeeze(out, drop) if drop else out
+    return _batched_matmul(a, b, batch)
 
 
 def _batched_matmul(a, b, batch):

@@ -242,19 +242,6 @@ def _hypot(x, y):
     return lax.select_n(either_inf, r, const(r, np.inf))
 
 
-def _logaddexp_with(exp_fn, log_scale):
-    def impl(x, y):
-        amax = lax.max(x, y)
-        delta = lax.sub(x, y)
-        both_inf = lax.bitwise_and(lax.eq(x, y), _isinf(x))
-        delta = lax.select_n(both_inf, delta, const(delta, 0))
-        soft = lax.log1p(exp_fn(lax.neg(lax.abs(delta))))
-        if log_scale != 1:
-            soft = lax.div(soft, const(soft, log_scale))
-        return lax.select_n(both_inf, lax.add(amax, soft), x)
-    return impl
-
-
 def _heaviside(x, h):
     zero = const(x, 0)
     out = lax.select_n(lax.eq(x, zero), x, h)          # nan stays nan
@@ -290,7 +277,7 @@ _IMPLS = {
     np.fmax: _fmax_fmin(lax.max), np.fmin: _fmax_fmin(lax.min),
     np.arctan2: lax.atan2, np.hypot: _hypot, np.copysign: _copysign,
     np.nextafter: lax.nextafter, np.heaviside: _heaviside,
-    np.logaddexp: _logaddexp_with(lax.exp, 1), np.logaddexp2: _logaddexp_with(lax.exp2, np.log(2)),
+    np.logaddexp: lax.logaddexp, np.logaddexp2: lax.logaddexp2,
     np.equal: lax.eq, np.not_equal: lax.ne, np.less: lax.lt, np.less_equal: lax.le,
     np.greater: lax.gt, np.greater_equal: lax.ge,
     np.logical_and: _logical(lax.bitwise_and), np.logical_or: _logical(lax.bitwise_or),

@@ -163,3 +163,99 @@ def test_dot_general_errors():
     with pytest.raises(TypeError, match=r"dot_general: contracting .*\(2, 3\).*\(4, 5\)"):
         fad.vmap(lambda a, b: lax.dot_general(a, b, (((1,), (0,)), ((), ()))))(
             np.ones((7, 2, 3)), np.ones((7, 4, 5)))
+
+
+# -- the impl's fast paths against its general path -----------------------------------------
+
+@st.composite
+def fast_path_problems(draw):
+    """(lhs, rhs, dimension_numbers) shaped for one of the impl's fast paths (or none):
+    no contracting axes; matmul's (batch, m, k) x (batch, k, n) layout with either matrix
+    transposed; a (..., k) array times a vector or (k, n) matrix; arbitrary axes."""
+    kind = draw(st.sampled_from(["products", "matmul", "nd_by_2d", "any"]))
+    dtype = draw(st.sampled_from(["float64", "float32", "complex128", "int32", "bool"]))
+    sizes = st.integers(0, 3)
+    nb = draw(st.integers(0, 2))
+    letters = iter(string.ascii_lowercase)
+    axes = lambda n: [(next(letters), draw(sizes)) for _ in range(n)]  # noqa: E731
+    batch = axes(nb)
+    if kind == "products":
+        contract, lfree, rfree = [], axes(draw(st.integers(0, 2))), axes(draw(st.integers(0, 2)))
+        lhs_axes = draw(st.permutations(batch + lfree))
+        rhs_axes = draw(st.permutations(batch + rfree))
+    elif kind == "matmul":
+        contract, lfree, rfree = axes(1), axes(1), axes(1)
+        lhs_axes = batch + draw(st.permutations(lfree + contract))
+        rhs_axes = batch + draw(st.permutations(contract + rfree))
+    elif kind == "nd_by_2d":
+        batch = []
+        contract, lfree = axes(1), axes(draw(st.integers(1, 3)))
+        rfree = axes(draw(st.integers(0, 1)))
+        lhs_axes = lfree + contract
+        rhs_axes = draw(st.permutations(contract + rfree))
+    else:
+        contract = axes(draw(st.integers(0, 2)))
+        lfree, rfree = axes(draw(st.integers(0, 2))), axes(draw(st.integers(0, 2)))
+        lhs_axes = draw(st.permutations(batch + contract + lfree))
+        rhs_axes = draw(st.permutations(batch + contract + rfree))
+    lpos = {c: i for i, (c, _) in enumerate(lhs_axes)}
+    rpos = {c: i for i, (c, _) in enumerate(rhs_axes)}
+    dims = ((tuple(lpos[c] for c, _ in contract), tuple(rpos[c] for c, _ in contract)),
+            (tuple(lpos[c] for c, _ in batch), tuple(rpos[c] for c, _ in batch)))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+
+    def sample(shape):
+        if dtype == "bool":
+            return rng.random(shape) < 0.5
+        if dtype == "int32":
+            return rng.integers(-3, 4, shape).astype(np.int32)
+        x = rng.standard_normal(shape)
+        if dtype == "complex128":
+            x = x + 1j * rng.standard_normal(shape)
+        return x.astype(dtype)
+    return sample([n for _, n in lhs_axes]), sample([n for _, n in rhs_axes]), dims
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=fast_path_problems())
+def test_dot_general_impl_fast_paths_match_the_general_path(problem):
+    from fad.lax.dot import _dot_general_impl, _general
+    lhs, rhs, dims = problem
+    got = _dot_general_impl(lhs, rhs, dimension_numbers=dims, preferred_element_type=None)
+    (lc, rc), (lb, rb) = dims
+    want = _general(lhs, rhs, lc, rc, lb, rb)
+    assert np.shape(got) == want.shape and np.asarray(got).dtype == want.dtype
+    if lhs.dtype.kind in "biu" or (not lc and lhs.dtype.kind == "f"):
+        np.testing.assert_array_equal(got, want)   # exact integers, or one real product
+    else:
+        tol = 1e-5 if lhs.dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    # and the primitive agrees with its shape rule
+    aval = fad.make_jaxpr(lambda a, b: lax.dot_general(a, b, dims))(lhs, rhs).out_avals[0]
+    assert aval.shape == want.shape and aval.dtype == want.dtype
+
+
+@pytest.mark.parametrize("lshape,rshape,dims", [
+    ((512,), (512, 100), (((), ()), ((0,), (0,)))),           # per-example outer product
+    ((3,), (5,), (((), ()), ((), ()))),                        # outer product
+    ((4, 2, 3), (3, 4, 5), (((), ()), ((0,), (1,)))),          # batch axes anywhere
+    ((3, 4), (4, 5), (((1,), (0,)), ((), ()))),                # matrix-matrix
+    ((3, 4), (4,), (((1,), (0,)), ((), ()))),                  # matrix-vector
+    ((2, 3, 4), (4, 5), (((2,), (0,)), ((), ()))),             # (..., k) x (k, n)
+    ((6, 2, 3, 4), (6, 2, 4, 5), (((3,), (2,)), ((0, 1), (0, 1)))),  # batched matmul
+    ((6, 3, 4), (6, 5, 4), (((2,), (2,)), ((0,), (0,)))),      # batched A B^T
+])
+def test_dot_general_common_cases_take_a_fast_path(lshape, rshape, dims, monkeypatch):
+    import sys
+    dot_module = sys.modules["fad.lax.dot"]
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(lshape), rng.standard_normal(rshape)
+    want = dot_module._general(a, b, *dims[0], *dims[1])
+
+    def no_general(*args):
+        raise AssertionError("the general path ran")
+    monkeypatch.setattr(dot_module, "_general", no_general)
+    monkeypatch.setattr(np, "tensordot", no_general)
+    got = lax.dot_general(a, b, dims)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)

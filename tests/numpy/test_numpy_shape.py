@@ -147,6 +147,7 @@ PRODUCTS = {
     "matmul_mv": (fnp.matmul, (X, V)), "matmul_batch": (fnp.matmul, (X, M.T)),
     "matmul_bcast": (fnp.matmul, (X[:, None], np.stack([M.T] * 5)[None])),
     "matmul_left": (fnp.matmul, (M.T, X)), "vdot": (fnp.vdot, (M, M)),
+    "matmul_vv": (fnp.matmul, (V, V)), "matmul_v_nd": (fnp.matmul, (M[:, 0], X)),
     "inner": (fnp.inner, (X, M)), "outer": (fnp.outer, (V, M)),
     "tensordot": (fnp.tensordot, (X, M)),
     "tensordot1": (lambda a, b: fnp.tensordot(a, b, 1), (X, M.T)),
@@ -211,6 +212,8 @@ def test_product_errors():
         fad.make_jaxpr(lambda a: fnp.tensordot(a, a, ([0], [1])))(M)
     with pytest.raises(ValueError, match="broadcast"):
         fad.make_jaxpr(fnp.matmul)(np.ones((2, 3, 4)), np.ones((3, 4, 2)))
+    with pytest.raises(ValueError, match=r"mismatch.*\(4,\) and \(2, 3, 4\)"):
+        fad.make_jaxpr(fnp.matmul)(V, X)
 
 
 def test_product_dtypes():
