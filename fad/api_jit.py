@@ -12,12 +12,21 @@ import functools
 import inspect
 from typing import Callable
 
+import numpy as np
+
 from fad.core.abstract import get_aval
 from fad.core.trace import Tracer, eval_trace, get_current_trace
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.lowering import lower
 from fad.interpreters.staging import trace_to_jaxpr
-from fad.tree_util import tree_flatten, tree_unflatten
+from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
+
+_LEAF = tree_structure(0)
+# Argument types the fast cache keys on: type, shape and dtype fix the abstract value.
+_FAST_ARG_TYPES = frozenset({np.ndarray, float, int, bool, complex, np.float64, np.float32,
+                             np.float16, np.complex128, np.complex64, np.int64, np.int32,
+                             np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.uint64,
+                             np.bool_})
 
 _jit_disabled = [False]
 
@@ -58,11 +67,23 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
                     else tuple(static_argnames))
     static_nums, static_names = _infer_static(fun, static_nums, static_names)
     cache = {}
+    # Arrays and scalars in, no static arguments, at the top level: the common call goes
+    # by a cheaper key (types, shapes, dtypes) to the lowered program.
+    fast_cache = {}
+    fast_ok = not static_nums and not static_names
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
         if _jit_disabled[0]:
             return fun(*args, **kwargs)
+        if fast_ok and not kwargs:
+            key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
+                         for a in args])
+            entry = fast_cache.get(key)
+            if entry is not None and get_current_trace() is eval_trace:
+                run, out_tree, single = entry
+                outs = run(*args)
+                return outs[0] if single else tree_unflatten(out_tree, outs)
         nargs = len(args)
         nums = tuple(sorted({n % nargs for n in static_nums if -nargs <= n < nargs}))
         static = tuple((i, _static_key(args[i], f"argument {i}")) for i in nums)
@@ -80,6 +101,10 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
                 cache[key] = entry  # a program closing over tracers is used once
         closed, out_tree, run = entry
         if get_current_trace() is eval_trace and not any(isinstance(x, Tracer) for x in leaves):
+            if fast_ok and not kwargs and key in cache and all(
+                    type(a) in _FAST_ARG_TYPES for a in args):
+                fast_cache[tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
+                                  for a in args])] = (run, out_tree, out_tree == _LEAF)
             outs = run(*leaves)
         else:
             outs = eval_jaxpr(closed.jaxpr, closed.consts, *leaves)

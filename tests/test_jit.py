@@ -100,3 +100,33 @@ def test_lowering_folds_constants_and_drops_dead_code():
     assert len(closed.eqns) == 6
     assert run.num_instructions == 2          # mul and add; sin, cos, sum folded
     np.testing.assert_allclose(run(np.ones(3))[0], np.sin(c) + np.cos(c).sum())
+
+
+def test_fast_cache_keys_on_type_shape_and_dtype():
+    traces = []
+
+    def f(x, y):
+        traces.append(1)
+        return x * y + 1
+
+    jf = fad.jit(f)
+    cases = [(np.arange(3.0), 2.0), (np.arange(3.0), np.float64(2.0)),
+             (np.arange(3, dtype=np.float32), 2.0), (np.arange(3, dtype=np.float32), 2),
+             (np.arange(4.0), 2.0), (1.5, 2.0), (np.float32(1.5), 2.0), (3, 4)]
+    for _ in range(3):                  # the second and third rounds hit the caches
+        for x, y in cases:
+            got, want = jf(x, y), f(x, y)
+            assert np.asarray(got).dtype == np.asarray(want).dtype, (x, y)
+            np.testing.assert_array_equal(got, want)
+    assert len(traces) == 3 * len(cases) + len(cases)   # eager calls + one trace each
+
+
+def test_fast_path_returns_pytrees_and_steps_aside_for_tracers():
+    jf = fad.jit(lambda x: (x, {"twice": 2 * x}))
+    for _ in range(2):
+        out = jf(np.ones(2))
+        assert isinstance(out, tuple) and set(out[1]) == {"twice"}
+    g = fad.grad(lambda x: fnp.sum(fad.jit(lambda y: fnp.sin(y) * 3.0)(x)))
+    x = np.linspace(0, 1, 3)
+    for _ in range(2):
+        np.testing.assert_allclose(g(x), 3 * np.cos(x))

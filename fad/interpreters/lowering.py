@@ -12,6 +12,9 @@ from __future__ import annotations
 from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr
 
 
+_GENERAL, _UNARY, _BINARY = "general", "unary", "binary"
+
+
 def lower(closed: ClosedJaxpr):
     """A function running ``closed`` on NumPy values (flat list in, flat list out)."""
     jaxpr = dce_jaxpr(closed.jaxpr)
@@ -57,8 +60,14 @@ def lower(closed: ClosedJaxpr):
             out_slots.append(next_slot)
             next_slot += 1
         multiple = eqn.primitive.multiple_results
-        program.append((eqn.primitive.impl, in_slots,
-                        tuple(out_slots) if multiple else out_slots[0], eqn.params, multiple))
+        impl = eqn.primitive.impl
+        if all(a.aval.shape for a in eqn.invars):
+            # No scalar operands: an impl with a scalar fast path has a plain array one.
+            impl = getattr(impl, "array_impl", impl)
+        kind = (_GENERAL if multiple or eqn.params or len(in_slots) > 2
+                else _UNARY if len(in_slots) == 1 else _BINARY)
+        program.append((impl, in_slots, tuple(out_slots) if multiple else out_slots[0],
+                        eqn.params, kind))
     out_slots = [a if type(a) is int else slots[a] for a in literal_outs]
     n_args = len(jaxpr.invars)
     n_temps = next_slot - n_fixed - n_args
@@ -67,13 +76,18 @@ def lower(closed: ClosedJaxpr):
         if len(args) != n_args:
             raise TypeError(f"the compiled program takes {n_args} arguments, got {len(args)}")
         env = fixed + list(args) + [None] * n_temps
-        for impl, ins, outs, params, multiple in program:
-            result = impl(*[env[i] for i in ins], **params)
-            if multiple:
-                for i, r in zip(outs, result):
-                    env[i] = r
+        for impl, ins, outs, params, kind in program:
+            if kind is _BINARY:       # the commonest instructions, without packing
+                env[outs] = impl(env[ins[0]], env[ins[1]])
+            elif kind is _UNARY:
+                env[outs] = impl(env[ins[0]])
             else:
-                env[outs] = result
+                result = impl(*[env[i] for i in ins], **params)
+                if type(outs) is tuple:
+                    for i, r in zip(outs, result):
+                        env[i] = r
+                else:
+                    env[outs] = result
         return [env[i] for i in out_slots]
 
     run.jaxpr = jaxpr

@@ -227,6 +227,7 @@ def _scalar_fast(ufunc, op):
             return op(x, y)
         return ufunc(x, y)
     impl.__name__ = ufunc.__name__
+    impl.array_impl = ufunc   # for programs that know their operands are arrays
     return impl
 
 
