@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fad
+from fad.core.ir import Literal
 import fad.numpy as fnp
 from fad import tree_util
 from fad.errors import ConcretizationTypeError, UnexpectedTracerError
@@ -196,3 +197,18 @@ def test_vmap_tracer_does_not_leak():
 def test_python_control_flow_on_batched_value_raises():
     with pytest.raises(ConcretizationTypeError, match="cond|where|select"):
         fad.vmap(lambda v: v if v > 0 else -v)(np.ones(3))
+
+
+def test_unbatched_scalars_do_not_move_the_batch_axis():
+    f = fad.vmap(lambda x: fnp.exp(1.0 - fnp.tanh(x) * 2.0), in_axes=1, out_axes=1)
+    x = np.linspace(-1, 1, 12).reshape(3, 4)
+    closed = fad.make_jaxpr(f)(x)
+    assert "transpose" not in [e.primitive.name for e in closed.eqns], closed
+    np.testing.assert_allclose(f(x), np.exp(1.0 - np.tanh(x) * 2.0))
+
+
+def test_weak_operands_get_literals_of_their_own_dtype():
+    closed = fad.make_jaxpr(fad.grad(fnp.tanh))(1.0)   # a weakly typed Python float
+    kinds = {np.asarray(a.val).dtype.kind for e in closed.eqns for a in e.invars
+             if isinstance(a, Literal)}
+    assert kinds == {"f"}, closed

@@ -54,6 +54,7 @@ _SCALARS = (bool, int, float, complex)
 
 _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _SCALAR_KIND = {bool: "b", int: "i", float: "f", complex: "c"}
+_PY_TYPE_OF_KIND = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
 
 
 def _scalar_like(name, v, other):
@@ -64,6 +65,8 @@ def _scalar_like(name, v, other):
     if type(v) is float and dtype.kind in "fc" and not aval.weak_type:
         return dtype.type(v)  # the common case, e.g. x * 2.0
     if aval.weak_type:       # both weak (e.g. a traced Python scalar): stay weak, as in NumPy
+        if _KIND_RANK[_SCALAR_KIND[type(v)]] < _KIND_RANK.get(dtype.kind, 0):
+            return _PY_TYPE_OF_KIND[dtype.kind](v)   # 1 -> 1.0 for a float: one dtype
         return v
     exact_kind = _KIND_RANK[_SCALAR_KIND[type(v)]] <= _KIND_RANK.get(dtype.kind, 3)
     try:

@@ -300,11 +300,20 @@ def make_batch_elementwise(prim):
         from fad.lax.structural import expand_dims
         if len(args) == 1:
             return prim.bind(args[0], **params), dims[0]
-        d0 = dims[0]
-        if d0 is not None and all(d == d0 for d in dims):
-            ndim = get_aval(args[0]).ndim  # same rank and batch axis: nothing to move
-            if all(get_aval(x).ndim == ndim for x in args[1:]):
-                return prim.bind(*args, **params), d0
+        # Batched operands of one rank with the batch axis in one place, and unbatched
+        # scalars (which broadcast against anything): nothing to move.
+        d0, ndim = None, None
+        for x, d in zip(args, dims):
+            n = get_aval(x).ndim
+            if d is None:
+                if n:
+                    break
+            elif d0 is None:
+                d0, ndim = d, n
+            elif d != d0 or n != ndim:
+                break
+        else:
+            return prim.bind(*args, **params), d0
         ranks = [get_aval(x).ndim - (d is not None) for x, d in zip(args, dims)]
         rank = max(ranks)
         moved = []
