@@ -32,10 +32,45 @@ from fad.interpreters.staging import StagingTrace, StagingTracer
 
 # primitive -> rule(pe, primals, tangents, **params) -> (primal_out, tangent_out), or
 # ``None`` to decline (before computing anything). ``pe`` is the partial evaluator,
-# ``tangents[i]`` is one of its tracers or ``None`` (a zero tangent), and the rule runs
-# with the level below ``pe`` current, where the primal values live. ``tangent_out`` is
-# a tracer of ``pe`` (usually from ``pe.emit``) or ``None``. Single-result primitives.
+# ``tangents[i]`` is one of its tracers, a ``Scaled`` tangent or ``None`` (a zero
+# tangent), and the rule runs with the level below ``pe`` current, where the primal
+# values live. ``tangent_out`` is a tracer of ``pe``, a ``Scaled`` or ``None``.
+# Single-result primitives only.
 linearize_rules: dict = {}
+
+
+class Scaled:
+    """A tangent not recorded yet: ``src * coef``, for a tangent ``src`` (a tracer of the
+    partial evaluator) and a known NumPy coefficient ``coef`` of its type.
+
+    A chain of elementwise operations multiplies its derivatives into ``coef`` as it
+    goes, and the one multiplication is recorded only when something else reads the
+    tangent (``materialize``), once however many tracers share it. So the chain
+    linearizes to a single equation, and reverse mode transposes one."""
+
+    __slots__ = ("src", "coef", "mul_p", "recorded")
+
+    def __init__(self, src, coef, mul_p):
+        self.src = src
+        self.coef = coef
+        self.mul_p = mul_p
+        self.recorded = None
+
+    @property
+    def aval(self):
+        return self.src.ir_var.aval
+
+    def materialize(self):
+        t = self.recorded
+        if t is None:
+            t = self.recorded = self.src._trace.emit_scaled(self.mul_p, self.src.ir_var,
+                                                            self.coef)
+        return t
+
+
+def materialize(t):
+    """``t`` as a tracer of the partial evaluator (recording a ``Scaled`` tangent)."""
+    return t.materialize() if type(t) is Scaled else t
 
 
 class LinearizeTrace(JVPTrace):
@@ -48,23 +83,23 @@ class LinearizeTrace(JVPTrace):
     def process_primitive(self, prim, args, params):
         rule = linearize_rules.get(prim)
         if rule is None:
-            return JVPTrace.process_primitive(self, prim, args, params)
+            return self.general(prim, args, params)
         pe = self.parent
         primals, tangents = [], []
         own = False
         for x in args:
             if type(x) is JVPTracer and x._trace is self:
                 t = x.tangent
-                if type(t) is not StagingTracer or t._trace is not pe:
+                if type(t) is not Scaled and (type(t) is not StagingTracer or t._trace is not pe):
                     # a known or symbolically zero tangent: the general path handles it
-                    return JVPTrace.process_primitive(self, prim, args, params)
+                    return self.general(prim, args, params)
                 primals.append(x.primal)
                 tangents.append(t)
                 own = True
             else:
                 if isinstance(x, Tracer):
                     if x._trace is pe:  # a tangent used as a primal: not a fast case
-                        return JVPTrace.process_primitive(self, prim, args, params)
+                        return self.general(prim, args, params)
                     self.check_foreign(x)
                 primals.append(x)
                 tangents.append(None)
@@ -76,16 +111,29 @@ class LinearizeTrace(JVPTrace):
         finally:
             _current_trace.reset(token)
         if out is None:
-            return JVPTrace.process_primitive(self, prim, args, params)
+            return self.general(prim, args, params)
         primal_out, tangent_out = out
         if tangent_out is None:
             return primal_out
         if type(primal_out) is np.ndarray:  # its type is usually the tangent's: skip get_aval
-            ta = tangent_out.ir_var.aval
+            ta = tangent_out.aval
             if (ta.shape == primal_out.shape and ta.dtype == primal_out.dtype
                     and not ta.weak_type):
                 return JVPTracer(self, primal_out, tangent_out, ta)
         return JVPTracer(self, primal_out, tangent_out)
+
+    def general(self, prim, args, params):
+        """The layered path (the primitive's JVP rule over the partial evaluator), which
+        reads tangents as tracers: record the pending scalings first."""
+        for x in args:
+            if type(x) is JVPTracer and x._trace is self and type(x.tangent) is Scaled:
+                x.tangent = x.tangent.materialize()   # the same value, recorded
+        return JVPTrace.process_primitive(self, prim, args, params)
+
+    def unpack(self, x):
+        if type(x) is JVPTracer and x._trace is self and type(x.tangent) is Scaled:
+            x.tangent = x.tangent.materialize()
+        return JVPTrace.unpack(self, x)
 
 
 class Linearized(NamedTuple):
@@ -133,4 +181,5 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     return out_primals, Linearized(linear, in_avals, nonzero, out_avals)
 
 
-__all__ = ["LinearizeTrace", "Linearized", "linearize_flat", "linearize_rules", "Jaxpr"]
+__all__ = ["LinearizeTrace", "Linearized", "Scaled", "linearize_flat", "linearize_rules",
+           "materialize", "Jaxpr"]

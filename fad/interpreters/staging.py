@@ -34,7 +34,7 @@ _NUMPY_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128, n
 
 class StagingTrace(Trace):
     name = "StagingTrace"
-    __slots__ = ("fold_known", "eqns", "invars", "constvars", "consts", "scalings")
+    __slots__ = ("fold_known", "eqns", "invars", "constvars", "consts")
 
     def __init__(self, parent, fold_known: bool = False):
         super().__init__(parent)
@@ -43,7 +43,6 @@ class StagingTrace(Trace):
         self.invars: list[Var] = []
         self.constvars: dict[int, Var] = {}   # id(value) -> Var
         self.consts: list = []               # keeps the values (and so their ids) alive
-        self.scalings: dict = {}             # Var -> (Var, coefficient): see emit_scaled
 
     def new_arg(self, aval: ShapedArray) -> StagingTracer:
         var = Var(aval)
@@ -103,22 +102,13 @@ class StagingTrace(Trace):
         return StagingTracer(self, outvar)
 
     def emit_scaled(self, mul_p, tv: Var, coef):
-        """Record ``tv * coef`` for a variable ``tv`` and a known coefficient ``coef``.
-
-        When ``tv`` was itself recorded here as ``src * c`` and both coefficients are
-        NumPy values of ``tv``'s type, record ``src * (c * coef)`` instead: a chain of
-        elementwise operations then linearizes to one multiplication, not one per
-        operation, and reverse mode transposes one equation. (The equation for ``tv``
-        stays; it is dead unless something else reads ``tv``.)"""
+        """Record ``tv * coef`` for a variable ``tv`` and a known coefficient ``coef``."""
         ta = tv.aval
         tc = type(coef)
         if ((tc is np.ndarray and coef.shape == ta.shape or tc in _NUMPY_SCALARS)
                 and coef.dtype == ta.dtype and not ta.weak_type):
-            prev = self.scalings.get(tv)
-            if prev is not None:
-                tv, c = prev
-                coef = c * coef
-            if type(coef) is np.ndarray:
+            # the common case: the result has the tangent's type
+            if tc is np.ndarray:
                 cv = self.constvars.get(id(coef))   # self.const_var, inlined
                 if cv is None:
                     cv = self.constvars[id(coef)] = Var(ta)
@@ -126,7 +116,6 @@ class StagingTrace(Trace):
             else:
                 cv = Literal(coef, ta)
             outvar = Var(ta)
-            self.scalings[outvar] = (tv, coef)
         else:
             cv = self.atom(coef)
             outvar = Var(mul_p.abstract_eval(ta, cv.aval))

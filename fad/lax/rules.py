@@ -11,7 +11,7 @@ from fad.core.primitive import Primitive
 from fad.core.trace import eval_trace
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
-from fad.interpreters.partial_eval import linearize_rules
+from fad.interpreters.partial_eval import Scaled, linearize_rules, materialize
 from fad.interpreters.transpose import transpose_rules
 
 # -- shape rules ----------------------------------------------------------------------------
@@ -174,15 +174,35 @@ def defderiv(prim, *partials):
             if d is IDENTITY:
                 c = t
             elif d is NEGATE:
-                c = pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
+                if type(t) is Scaled:
+                    c = Scaled(t.src, -t.coef, mul_p)
+                else:
+                    c = pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
             else:
-                c = pe.emit_scaled(mul_p, t.ir_var, d(ans, *primals, **params))
-            out = c if out is None else _emit_add(pe, out, c)
-        if out is not None and not unary and out.ir_var.aval.shape != ans.shape:
-            out = _staged(pe, broadcast_to_like, out, ans)  # an operand was broadcast
+                c = _scale(pe, mul_p, t, d(ans, *primals, **params))
+            out = c if out is None else _emit_add(pe, materialize(out), materialize(c))
+        if out is not None and not unary and out.aval.shape != ans.shape:
+            out = _staged(pe, broadcast_to_like, materialize(out), ans)  # operand broadcast
         return ans, out
 
     linearize_rules[prim] = linearize_rule
+
+
+def _scale(pe, mul_p, t, coef):
+    """The tangent ``t * coef`` for a known coefficient: deferred (a ``Scaled``, folding
+    into ``t``'s pending coefficient) when ``coef`` is a NumPy value of the tangent's
+    type, else recorded now."""
+    src = t.src if type(t) is Scaled else t
+    ta = src.ir_var.aval
+    tc = type(coef)
+    if ((tc is np.ndarray and coef.shape == ta.shape or tc in _NUMPY_FLOAT_SCALARS)
+            and coef.dtype == ta.dtype and not ta.weak_type):
+        return Scaled(src, t.coef * coef if type(t) is Scaled else coef, mul_p)
+    return pe.emit_scaled(mul_p, materialize(t).ir_var, coef)
+
+
+_NUMPY_FLOAT_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128,
+                                  np.complex64, np.longdouble})
 
 
 def _emit_add(pe, a, b):
@@ -215,7 +235,7 @@ def def_linear_linearization(prim):
         if any(t is None for t in tangents):
             return None  # some operands are constants: the general rule instantiates zeros
         ans = prim.bind(*primals, **params)
-        invars = [t.ir_var for t in tangents]
+        invars = [materialize(t).ir_var for t in tangents]
         aval = prim.abstract_eval(*[v.aval for v in invars], **params)
         return ans, pe.emit(prim, invars, aval, params)
     linearize_rules[prim] = linearize_rule

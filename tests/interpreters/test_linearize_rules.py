@@ -93,3 +93,25 @@ def test_every_registered_rule_is_for_a_single_result_primitive():
     assert linearize_rules
     assert not [p for p in linearize_rules if p.multiple_results]
     assert lax.sin_p in linearize_rules and lax.reduce_sum_p in linearize_rules
+
+
+def test_a_pending_scaling_shared_by_tracers_is_recorded_once():
+    def f(x):
+        y = fnp.sin(x)
+        z = y + 0.5            # add passes y's tangent through: z shares it
+        return y, z
+    x = np.array([0.1, 0.2])
+    _, lin = linearize_flat(lambda x: list(f(x)), [x])
+    assert [e.primitive.name for e in lin.jaxpr.eqns] == ["mul"]
+    ty, tz = lin(np.ones(2))
+    np.testing.assert_allclose(ty, np.cos(x))
+    np.testing.assert_allclose(tz, np.cos(x))
+
+
+def test_pending_scalings_meet_the_general_path():
+    # cumsum and sort have no linearization rule: the scaled tangent is recorded first
+    def f(x):
+        y = fnp.exp(fnp.sin(x) * 2.0)
+        return fnp.sum(fnp.cumsum(y) * fnp.sort(y))
+    x = np.linspace(-1, 1, 5)
+    check_grads(f, (x,), order=2, modes=("fwd", "rev"))
