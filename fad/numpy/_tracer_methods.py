@@ -29,9 +29,10 @@ def _binop(fn, reflected=False):
 
 
 def _arith(fn, prim, reflected=False):
-    """An arithmetic operator with a shortcut for the commonest case, a strongly typed
-    float tracer with a Python float or int (``x * 2.0``): NumPy's promotion keeps the
-    tracer's dtype, so the scalar is converted and the primitive bound directly."""
+    """An arithmetic operator with shortcuts for the commonest cases, a strongly typed
+    float tracer with a Python float or int (``x * 2.0``) or with another tracer of its
+    dtype (``x * y``): NumPy's promotion keeps the tracer's dtype, so the primitive is
+    bound directly (after converting the scalar)."""
     general = _binop(fn, reflected)
 
     def op(self, other):
@@ -40,6 +41,12 @@ def _arith(fn, prim, reflected=False):
             dtype = aval.dtype
             if dtype.kind == "f" and not aval.weak_type:
                 other = dtype.type(other)
+                return prim.bind(other, self) if reflected else prim.bind(self, other)
+        elif isinstance(other, Tracer):
+            # two tracers of one strongly typed float dtype: no promotion to work out
+            a, b = self.aval, other.aval
+            if (a.dtype is b.dtype or a.dtype == b.dtype) and a.dtype.kind == "f" and not (
+                    a.weak_type or b.weak_type):
                 return prim.bind(other, self) if reflected else prim.bind(self, other)
         return general(self, other)
     return op
