@@ -79,7 +79,8 @@ def _flatten_fun(fun, in_tree, has_aux=False, fname="function"):
     transformation unpacks them like outputs (no tracer escapes through them); other aux
     leaves (strings, ...) are kept aside unchanged. ``_split_aux`` puts them back."""
     store = {"n_aux": 0}
-    args_are_leaves = in_tree == _tuple_of_leaves(in_tree.num_leaves)
+    args_are_leaves = in_tree is _tuple_of_leaves(in_tree.num_leaves) or (
+        in_tree == _tuple_of_leaves(in_tree.num_leaves))
 
     def flat_fun(*flat_args):
         out = fun(*(flat_args if args_are_leaves else tree_unflatten(in_tree, flat_args)))
@@ -229,7 +230,8 @@ def _vjp_flat(flat_fun, flat_primals, differentiable=None):
     outs, lin = linearize_flat(flat_fun, flat_primals, differentiable, dce=False)
 
     def pullback(flat_cts):
-        cts = [ct for ct, nz in zip(flat_cts, lin.out_nonzero) if nz]
+        nonzero = lin.out_nonzero
+        cts = flat_cts if all(nonzero) else [ct for ct, nz in zip(flat_cts, nonzero) if nz]
         jaxpr = lin.jaxpr
         args = [UndefinedPrimal(a) for a in lin.in_tangent_avals]
         return backward_pass(jaxpr.jaxpr, jaxpr.consts, args, cts, all_linear=True)
@@ -317,14 +319,19 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
     _check_callable(fun, "grad")
     name = getattr(fun, "__name__", "function")
 
+    argnums_for = {}   # number of positional arguments -> (single, argnums normalised)
+
     @functools.wraps(fun)
     def value_and_grad_f(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), "grad")
+        checked = argnums_for.get(len(args))
+        if checked is None:
+            checked = argnums_for[len(args)] = _argnums_tuple(argnums, len(args), "grad")
+        single, nums = checked
         partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
         if not holomorphic and all(_is_float_leaf(x) for x in dyn):
             # The common case (float arrays and scalars): no pytree to walk, no checks.
             flat_dyn, in_tree = dyn, _tuple_of_leaves(len(dyn))
-            differentiable = [True] * len(dyn)
+            differentiable = None
         else:
             flat_dyn, in_tree = tree_flatten(tuple(dyn))
             _check_leaves(flat_dyn, "grad", "the arguments")
@@ -333,33 +340,27 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
         flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, "grad")
         outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn, differentiable)
         outs, aux = _split_aux(store, outs)
-        if len(outs) != 1 or store["tree"] != _SCALAR_TREE:
+        tree = store["tree"]
+        if len(outs) != 1 or (tree is not _SCALAR_TREE and tree != _SCALAR_TREE):
             raise TypeError(f"grad requires a function with a single scalar output, but "
                             f"{name} returned {tree_unflatten(store['tree'], outs)!r:.100}. "
                             "Use jacrev/jacobian or vjp for non-scalar outputs, or sum them.")
         out = outs[0]
         aval = get_aval(out)
-        if aval.shape != ():
-            raise TypeError(f"grad requires a scalar output, but {name} returned an array of "
-                            f"shape {aval.shape}. Use jacrev or vjp, or reduce it (e.g. .sum()).")
-        if holomorphic and not dtypes.is_complex(aval.dtype):
-            raise TypeError(f"grad with holomorphic=True requires a complex output, but "
-                            f"{name} returned {aval.dtype}; a real-valued function of a "
-                            "complex input is not holomorphic: differentiate it with respect "
-                            "to the real and imaginary parts separately")
-        if dtypes.is_complex(aval.dtype) and not holomorphic:
-            raise TypeError(f"grad requires a real output, but {name} returned {aval.dtype}. "
-                            "Use holomorphic=True for holomorphic functions, or take the real "
-                            "part / absolute value.")
-        if not dtypes.is_inexact(aval.dtype):
-            raise TypeError(f"grad requires a floating-point output, but {name} returned "
-                            f"{aval.dtype}, which has no derivative; compute the output in "
-                            "floating point (e.g. .astype(float) on the value that matters)")
+        kind = aval.dtype.kind
+        if aval.shape or kind != "f" or holomorphic:
+            _check_grad_output(name, aval, holomorphic)
         cts = pullback([aval.dtype.type(1)])
-        grads = [instantiate(c) if d else np.zeros(get_aval(x).shape, dtypes.float0)
-                 for c, d, x in zip(cts, differentiable, flat_dyn)]
-        grads = tree_unflatten(in_tree, grads)
-        g = grads[0] if single else grads
+        if differentiable is None:
+            grads = [instantiate(c) for c in cts]
+        else:
+            grads = [instantiate(c) if d else np.zeros(get_aval(x).shape, dtypes.float0)
+                     for c, d, x in zip(cts, differentiable, flat_dyn)]
+        if single:
+            g = grads[0] if in_tree is _tuple_of_leaves(1) else tree_unflatten(in_tree, grads)[0]
+        else:
+            g = tuple(grads) if in_tree is _tuple_of_leaves(len(grads)) else tree_unflatten(
+                in_tree, grads)
         value = (out, aux) if has_aux else out
         return value, g
 
@@ -367,6 +368,26 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
 
 
 _SCALAR_TREE = tree_structure(0)
+
+
+def _check_grad_output(name, aval, holomorphic):
+    """A ``TypeError`` saying what to do unless ``aval`` is a valid output for ``grad``."""
+    if aval.shape != ():
+        raise TypeError(f"grad requires a scalar output, but {name} returned an array of "
+                        f"shape {aval.shape}. Use jacrev or vjp, or reduce it (e.g. .sum()).")
+    if holomorphic and not dtypes.is_complex(aval.dtype):
+        raise TypeError(f"grad with holomorphic=True requires a complex output, but "
+                        f"{name} returned {aval.dtype}; a real-valued function of a "
+                        "complex input is not holomorphic: differentiate it with respect "
+                        "to the real and imaginary parts separately")
+    if dtypes.is_complex(aval.dtype) and not holomorphic:
+        raise TypeError(f"grad requires a real output, but {name} returned {aval.dtype}. "
+                        "Use holomorphic=True for holomorphic functions, or take the real "
+                        "part / absolute value.")
+    if not dtypes.is_inexact(aval.dtype):
+        raise TypeError(f"grad requires a floating-point output, but {name} returned "
+                        f"{aval.dtype}, which has no derivative; compute the output in "
+                        "floating point (e.g. .astype(float) on the value that matters)")
 
 
 def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,

@@ -162,20 +162,23 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     ``dce=False`` keeps equations no output needs: the transpose skips them anyway, so
     ``vjp`` saves the pass.
     """
-    in_avals = [tangent_aval(get_aval(p)) for p in primals]
-    if differentiable is None:
-        differentiable = [True] * len(primals)
+    primal_avals = [get_aval(p) for p in primals]
+    in_avals = [tangent_aval(a) for a in primal_avals]
     with new_trace(StagingTrace, fold_known=True) as pe:
         tangent_args = [pe.new_arg(a) for a in in_avals]
         with new_trace(LinearizeTrace) as jt:
-            args = [JVPTracer(jt, p, t) if d else p
-                    for p, t, d in zip(primals, tangent_args, differentiable)]
+            if differentiable is None:
+                args = [JVPTracer(jt, p, t, a)
+                        for p, t, a in zip(primals, tangent_args, primal_avals)]
+            else:
+                args = [JVPTracer(jt, p, t, a) if d else p
+                        for p, t, a, d in zip(primals, tangent_args, primal_avals,
+                                              differentiable)]
             outs = fun(*args)
             pairs = [jt.unpack(o) for o in outs]
         out_primals = [p for p, _ in pairs]
-        out_tangents = [t for _, t in pairs]
-        nonzero = [type(t) is not Zero for t in out_tangents]
-        closed = pe.to_jaxpr(tangent_args, [t for t in out_tangents if type(t) is not Zero])
+        nonzero = [type(t) is not Zero for _, t in pairs]
+        closed = pe.to_jaxpr(tangent_args, [t for _, t in pairs if type(t) is not Zero])
     linear = ClosedJaxpr(dce_jaxpr(closed.jaxpr), closed.consts) if dce else closed
     out_avals = [tangent_aval(get_aval(p)) for p in out_primals]
     return out_primals, Linearized(linear, in_avals, nonzero, out_avals)
