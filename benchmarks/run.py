@@ -90,6 +90,34 @@ def chain_numpy_grad(x):
     return g
 
 
+def make_mixed_chain(xnp):
+    """A chain whose operations combine two traced values (no elementwise folding)."""
+    def chain(x):
+        for _ in range(N_BLOCKS):
+            x = xnp.sin(x) * x
+            x = xnp.tanh(x) + x
+        return xnp.sum(x)
+    return chain
+
+
+mixed_chain_fad = make_mixed_chain(fnp)
+
+
+def mixed_chain_numpy_grad(x):
+    saved = []
+    for _ in range(N_BLOCKS):
+        s = np.sin(x)
+        x1 = s * x
+        t = np.tanh(x1)
+        saved.append((x, s, t))
+        x = t + x1
+    g = np.ones_like(x)
+    for x, s, t in reversed(saved):
+        g = g * (2 - t * t)                 # through x2 = tanh(x1) + x1
+        g = g * (s + x * np.cos(x))         # through x1 = sin(x) * x
+    return g
+
+
 # -- workload 2: a scalar polynomial --------------------------------------------------------
 
 def poly(x):
@@ -139,6 +167,20 @@ def bench_chain():
         print(f"{'  ' + pname:<44s} {pt * 1e6:10.1f} us  {pt / ref:6.1f}x numpy")
 
 
+def bench_mixed_chain():
+    x = np.linspace(-1, 1, 16)
+    g_fad = fad.grad(mixed_chain_fad)
+    assert np.allclose(g_fad(x), mixed_chain_numpy_grad(x))
+    fns = [lambda: mixed_chain_numpy_grad(x), lambda: g_fad(x)]
+    if autograd is not None:
+        g_ag = autograd.grad(make_mixed_chain(anp))
+        fns.append(lambda: g_ag(x))
+    ref, t, *rest = best_times(*fns)
+    peers = [("autograd", rest[0])] if rest else []
+    print(f"{'numpy forward+backward (reference)':<44s} {ref * 1e6:10.1f} us")
+    row("grad of a 600-op chain of binary operations", t, ref, peers)
+
+
 def bench_poly():
     g = fad.grad(poly)
     assert np.isclose(g(2.0), 46.0)
@@ -186,7 +228,8 @@ def bench_eager():
         row(f"eager fad.numpy.{name} on a length-16 vector", t, ref)
 
 
-BENCHMARKS = {"eager": bench_eager, "chain": bench_chain, "poly": bench_poly,
+BENCHMARKS = {"eager": bench_eager, "chain": bench_chain, "mixed_chain": bench_mixed_chain,
+              "poly": bench_poly,
               "per_example": bench_per_example}
 
 if __name__ == "__main__":

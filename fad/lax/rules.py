@@ -180,7 +180,7 @@ def defderiv(prim, *partials):
                     c = pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
             else:
                 c = _scale(pe, mul_p, t, d(ans, *primals, **params))
-            out = c if out is None else _emit_add(pe, materialize(out), materialize(c))
+            out = c if out is None else _add_linear(pe, mul_p, out, c)
         if out is not None and not unary and out.aval.shape != ans.shape:
             out = _staged(pe, broadcast_to_like, materialize(out), ans)  # operand broadcast
         return ans, out
@@ -203,6 +203,20 @@ def _scale(pe, mul_p, t, coef):
 
 _NUMPY_FLOAT_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128,
                                   np.complex64, np.longdouble})
+
+
+def _add_linear(pe, mul_p, a, b):
+    """The tangent ``a + b``. Two scalings of one tangent add their coefficients
+    (``src * p + src * q = src * (p + q)``; ``src`` itself counts as ``src * 1``), so an
+    elementwise function of one variable linearizes to one multiplication however it
+    combines its intermediate values; anything else is recorded as an addition."""
+    sa = a.src if type(a) is Scaled else a
+    sb = b.src if type(b) is Scaled else b
+    if sa is sb and (type(a) is Scaled or type(b) is Scaled):
+        pa = a.coef if type(a) is Scaled else 1
+        pb = b.coef if type(b) is Scaled else 1
+        return Scaled(sa, pa + pb, mul_p)
+    return _emit_add(pe, materialize(a), materialize(b))
 
 
 def _emit_add(pe, a, b):

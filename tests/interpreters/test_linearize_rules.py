@@ -115,3 +115,28 @@ def test_pending_scalings_meet_the_general_path():
         return fnp.sum(fnp.cumsum(y) * fnp.sort(y))
     x = np.linspace(-1, 1, 5)
     check_grads(f, (x,), order=2, modes=("fwd", "rev"))
+
+
+def test_an_elementwise_function_of_one_variable_linearizes_to_one_multiplication():
+    def f(x):
+        for _ in range(5):
+            x = fnp.sin(x) * x            # both operands carry x's tangent
+            x = fnp.tanh(x) + x - 0.5 * x
+        return x
+    x = np.linspace(-1, 1, 4)
+    jaxpr = _linear_jaxpr(f, x)
+    assert [e.primitive.name for e in jaxpr.eqns] == ["mul"]
+    t = np.linspace(0.5, 2, 4)
+    np.testing.assert_allclose(fad.linearize(f, x)[1](t), fad.jvp(f, (x,), (t,))[1],
+                               rtol=1e-13)
+    check_grads(lambda x: fnp.sum(f(x)), (x,), order=2, modes=("rev",))
+
+
+def test_sums_of_different_tangents_are_recorded():
+    f = lambda x, y: fnp.sin(x) * y + fnp.cos(y) * x  # noqa: E731
+    x, y = np.array([0.3, 0.7]), np.array([1.1, -0.2])
+    _, lin = linearize_flat(lambda x, y: [f(x, y)], [x, y])
+    assert "add_any" in [e.primitive.name for e in lin.jaxpr.eqns]
+    gx, gy = fad.grad(lambda x, y: fnp.sum(f(x, y)), argnums=(0, 1))(x, y)
+    np.testing.assert_allclose(gx, np.cos(x) * y + np.cos(y), rtol=1e-14)
+    np.testing.assert_allclose(gy, np.sin(x) - np.sin(y) * x, rtol=1e-14)
