@@ -48,17 +48,23 @@ class Scaled:
     tangent (``materialize``), once however many tracers share it. So the chain
     linearizes to a single equation, and reverse mode transposes one."""
 
-    __slots__ = ("src", "coef", "mul_p", "recorded")
+    __slots__ = ("src", "coef", "mul_p", "recorded", "_aval")
 
     def __init__(self, src, coef, mul_p):
         self.src = src
         self.coef = coef
         self.mul_p = mul_p
         self.recorded = None
+        self._aval = None
 
     @property
     def aval(self):
-        return self.src.ir_var.aval
+        a = self.src.ir_var.aval
+        if a.weak_type:   # times a (strongly typed) NumPy coefficient, it becomes strong
+            a = self._aval
+            if a is None:
+                a = self._aval = self.src.ir_var.aval.strip_weak_type()
+        return a
 
     def materialize(self):
         t = self.recorded

@@ -196,7 +196,7 @@ def _scale(pe, mul_p, t, coef):
     ta = src.ir_var.aval
     tc = type(coef)
     if ((tc is np.ndarray and coef.shape == ta.shape or tc in _NUMPY_FLOAT_SCALARS)
-            and coef.dtype == ta.dtype and not ta.weak_type):
+            and coef.dtype == ta.dtype):
         return Scaled(src, t.coef * coef if type(t) is Scaled else coef, mul_p)
     return pe.emit_scaled(mul_p, materialize(t).ir_var, coef)
 

@@ -15,6 +15,7 @@ from fad.core.trace import Tracer
 from fad.numpy._indexing import IndexUpdateHelper, getitem
 from fad.numpy._ufuncs import UFUNCS
 
+_F64 = np.dtype(np.float64)
 _OPERAND_TYPES = (Tracer, np.ndarray, np.generic, bool, int, float, complex, list, tuple)
 
 
@@ -39,8 +40,10 @@ def _arith(fn, prim, reflected=False):
         if type(other) is float or type(other) is int:
             aval = self.aval
             dtype = aval.dtype
-            if dtype.kind == "f" and not aval.weak_type:
-                other = dtype.type(other)
+            if dtype.kind == "f" and (not aval.weak_type or dtype == _F64):
+                # strong: the scalar takes the tracer's dtype; weak (a traced Python
+                # float): both stay weak, as Python floats
+                other = float(other) if aval.weak_type else dtype.type(other)
                 return prim.bind(other, self) if reflected else prim.bind(self, other)
         elif isinstance(other, Tracer):
             # two tracers of one strongly typed float dtype: no promotion to work out
