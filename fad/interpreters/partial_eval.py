@@ -38,6 +38,8 @@ from fad.interpreters.staging import StagingTrace, StagingTracer
 # Single-result primitives only.
 linearize_rules: dict = {}
 
+_NUMPY_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128, np.complex64})
+
 
 class Scaled:
     """A tangent not recorded yet: ``src * coef``, for a tangent ``src`` (a tracer of the
@@ -121,8 +123,8 @@ class LinearizeTrace(JVPTrace):
         primal_out, tangent_out = out
         if tangent_out is None:
             return primal_out
-        if type(primal_out) is np.ndarray:  # its type is usually the tangent's: skip get_aval
-            ta = tangent_out.aval
+        if type(primal_out) is np.ndarray or type(primal_out) in _NUMPY_SCALARS:
+            ta = tangent_out.aval   # the primal's type, usually: skip get_aval
             if (ta.shape == primal_out.shape and ta.dtype == primal_out.dtype
                     and not ta.weak_type):
                 return JVPTracer(self, primal_out, tangent_out, ta)
@@ -170,6 +172,9 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     """
     primal_avals = [get_aval(p) for p in primals]
     in_avals = [tangent_aval(a) for a in primal_avals]
+    # Python floats compute as NumPy scalars (their operators are fast); the tracers keep
+    # their weak type.
+    primals = [np.float64(p) if type(p) is float else p for p in primals]
     with new_trace(StagingTrace, fold_known=True) as pe:
         tangent_args = [pe.new_arg(a) for a in in_avals]
         with new_trace(LinearizeTrace) as jt:

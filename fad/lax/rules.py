@@ -195,12 +195,15 @@ def _scale(pe, mul_p, t, coef):
     src = t.src if type(t) is Scaled else t
     ta = src.ir_var.aval
     tc = type(coef)
+    if tc is float and ta.dtype == _F64:   # a Python float coefficient (x * 2.0)
+        coef, tc = np.float64(coef), np.float64
     if ((tc is np.ndarray and coef.shape == ta.shape or tc in _NUMPY_FLOAT_SCALARS)
             and coef.dtype == ta.dtype):
         return Scaled(src, t.coef * coef if type(t) is Scaled else coef, mul_p)
     return pe.emit_scaled(mul_p, materialize(t).ir_var, coef)
 
 
+_F64 = np.dtype(np.float64)
 _NUMPY_FLOAT_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128,
                                   np.complex64, np.longdouble})
 
