@@ -140,3 +140,72 @@ def test_sums_of_different_tangents_are_recorded():
     gx, gy = fad.grad(lambda x, y: fnp.sum(f(x, y)), argnums=(0, 1))(x, y)
     np.testing.assert_allclose(gx, np.cos(x) * y + np.cos(y), rtol=1e-14)
     np.testing.assert_allclose(gy, np.sin(x) - np.sin(y) * x, rtol=1e-14)
+
+
+# -- random elementwise programs: the shortcut against the layered path ----------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_UNARY = [fnp.sin, fnp.cos, fnp.tanh, fnp.exp, lambda v: fnp.log1p(v * v), fnp.negative,
+          lambda v: v ** 2, lambda v: v ** 3, lambda v: fnp.sqrt(v * v + 1.0),
+          lambda v: fnp.logaddexp(v, 0.3), lambda v: fnp.maximum(v, 0.1)]
+_BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b,
+           lambda a, b: a / (b * b + 1.0), lambda a, b: fnp.minimum(a, b)]
+_CONSTANTS = [2.0, 3, np.float64(0.5), np.linspace(0.5, 1.5, 3), np.array(1.25),
+              np.linspace(-1, 1, 6).reshape(2, 3)]
+
+
+@st.composite
+def _programs(draw):
+    steps = []
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(["unary", "binary", "const"]))
+        if kind == "unary":
+            steps.append(("unary", draw(st.integers(0, len(_UNARY) - 1)),
+                          draw(st.integers(0, 20))))
+        elif kind == "binary":
+            steps.append(("binary", draw(st.integers(0, len(_BINARY) - 1)),
+                          draw(st.integers(0, 20)), draw(st.integers(0, 20))))
+        else:
+            steps.append(("const", draw(st.integers(0, len(_BINARY) - 1)),
+                          draw(st.integers(0, 20)), draw(st.integers(0, len(_CONSTANTS) - 1)),
+                          draw(st.booleans())))
+    return steps
+
+
+def _run(steps, x, y):
+    pool = [x, y]
+    for step in steps:
+        if step[0] == "unary":
+            pool.append(_UNARY[step[1]](pool[step[2] % len(pool)]))
+        elif step[0] == "binary":
+            pool.append(_BINARY[step[1]](pool[step[2] % len(pool)], pool[step[3] % len(pool)]))
+        else:
+            _, op, i, c, swap = step
+            a, b = pool[i % len(pool)], _CONSTANTS[c]
+            pool.append(_BINARY[op](b, a) if swap else _BINARY[op](a, b))
+    return sum(fnp.sum(v) for v in pool[2:]) if len(pool) > 2 else fnp.sum(x * y)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_programs(), st.sampled_from(["f64", "f32", "python_float"]))
+def test_random_elementwise_programs(steps, kind):
+    if kind == "python_float":
+        x, y = 0.7, -0.4
+    else:
+        dtype = np.float64 if kind == "f64" else np.float32
+        x = np.linspace(-0.9, 0.8, 3).astype(dtype)
+        y = np.array(0.35, dtype)
+    grad = fad.grad(lambda x, y: _run(steps, x, y), argnums=(0, 1))
+    fast = grad(x, y)
+    saved = dict(linearize_rules)
+    linearize_rules.clear()
+    try:
+        slow = grad(x, y)
+    finally:
+        linearize_rules.update(saved)
+    tol = 1e-10 if kind != "f32" else 1e-4
+    for f, s in zip(fast, slow):
+        assert np.asarray(f).dtype == np.asarray(s).dtype
+        np.testing.assert_allclose(f, s, rtol=tol, atol=tol)
