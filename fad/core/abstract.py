@@ -71,13 +71,24 @@ _SCALAR_AVALS = {
 }
 
 
+# The avals of NumPy arrays, by (shape, dtype): one object per type, so that comparing and
+# hashing them (cache keys of the shape rules) is mostly an identity test.
+_ARRAY_AVALS: dict = {}
+
+
 def get_aval(x) -> ShapedArray:
     """The abstract value of an array, a NumPy scalar, a Python scalar or a tracer."""
     t = type(x)
     if t is np.ndarray:
-        dtype = x.dtype
-        if dtype.kind in "biufc":
-            return ShapedArray(x.shape, dtype)
+        key = (x.shape, x.dtype)
+        aval = _ARRAY_AVALS.get(key)
+        if aval is not None:
+            return aval
+        if x.dtype.kind in "biufc":
+            if len(_ARRAY_AVALS) > 4096:   # many shapes: start over rather than grow
+                _ARRAY_AVALS.clear()
+            aval = _ARRAY_AVALS[key] = ShapedArray(x.shape, x.dtype)
+            return aval
     else:
         scalar_aval = _SCALAR_AVALS.get(t)  # Python and NumPy scalars
         if scalar_aval is not None:

@@ -273,23 +273,32 @@ def _shift(dims, bd):
 
 def _dot_general_batch(args, dims, *, dimension_numbers, preferred_element_type):
     (lhs, rhs), (lbd, rbd) = args, dims
+    key = (dimension_numbers, lbd, rbd, np.ndim(lhs), np.ndim(rhs))
+    moved = _batched_dims.get(key)
+    if moved is None:
+        moved = _batched_dims[key] = _batched_dimension_numbers(*key)
+    new, out_dim = moved
+    out = dot_general_p.bind(lhs, rhs, dimension_numbers=new,
+                             preferred_element_type=preferred_element_type)
+    return out, out_dim
+
+
+_batched_dims: dict = {}   # memo of _batched_dimension_numbers (a few layouts recur)
+
+
+def _batched_dimension_numbers(dimension_numbers, lbd, rbd, lhs_ndim, rhs_ndim):
+    """The dimension numbers of the batched contraction, and its result's batch axis."""
     (lc, rc), (lb, rb) = dimension_numbers
     if lbd is not None and rbd is not None:
         new = ((_shift(lc, lbd), _shift(rc, rbd)), ((lbd, *_shift(lb, lbd)),
                                                     (rbd, *_shift(rb, rbd))))
-        out_dim = 0
-    elif lbd is not None:
+        return new, 0
+    if lbd is not None:
         new = ((_shift(lc, lbd), rc), (_shift(lb, lbd), rb))
-        lhs_ndim = get_aval(lhs).ndim - 1
-        out_dim = len(lb) + sum(1 for i in _free(lhs_ndim, lc, lb) if i < lbd)
-    else:
-        new = ((lc, _shift(rc, rbd)), (lb, _shift(rb, rbd)))
-        lhs_ndim, rhs_ndim = get_aval(lhs).ndim, get_aval(rhs).ndim - 1
-        out_dim = (len(lb) + len(_free(lhs_ndim, lc, lb))
-                   + sum(1 for i in _free(rhs_ndim, rc, rb) if i < rbd))
-    out = dot_general_p.bind(lhs, rhs, dimension_numbers=new,
-                             preferred_element_type=preferred_element_type)
-    return out, out_dim
+        return new, len(lb) + sum(1 for i in _free(lhs_ndim - 1, lc, lb) if i < lbd)
+    new = ((lc, _shift(rc, rbd)), (lb, _shift(rb, rbd)))
+    return new, (len(lb) + len(_free(lhs_ndim, lc, lb))
+                 + sum(1 for i in _free(rhs_ndim - 1, rc, rb) if i < rbd))
 
 
 batch_rules[dot_general_p] = _dot_general_batch

@@ -6,9 +6,9 @@ import numpy as np
 
 from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.ad_util import Zero, add_tangents
+from fad.core.ad_util import Zero, add_any_p, add_tangents
 from fad.core.primitive import Primitive
-from fad.core.trace import eval_trace
+from fad.core.trace import _current_trace, eval_trace
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.partial_eval import Scaled, linearize_rules, materialize
@@ -230,14 +230,12 @@ def _emit_add(pe, a, b):
         from fad.lax.structural import broadcast_to
         a = _staged(pe, broadcast_to, a, shape) if sa != shape else a
         b = _staged(pe, broadcast_to, b, shape) if sb != shape else b
-    from fad.core.ad_util import add_any_p
     return pe.emit(add_any_p, [a.ir_var, b.ir_var], a.ir_var.aval, {})
 
 
 def _staged(pe, fn, *args):
     """Run ``fn`` with the partial evaluator current, so that what it binds on tangents
     is recorded (the general path, for the rare cases a fast rule does not spell out)."""
-    from fad.core.trace import _current_trace
     token = _current_trace.set(pe)
     try:
         return fn(*args)
@@ -311,11 +309,11 @@ def broadcast_to_like(t, ans):
 
 def unbroadcast(ct, aval):
     """Sum ``ct`` down to ``aval``'s shape: the transpose of NumPy broadcasting."""
-    from fad.lax.reductions import reduce_sum
-    from fad.lax.structural import reshape
     ct_shape = ct.shape if hasattr(ct, "shape") else ()
     if ct_shape == aval.shape:
         return ct
+    from fad.lax.reductions import reduce_sum   # (imported here: they import this module)
+    from fad.lax.structural import reshape
     lead = len(ct_shape) - len(aval.shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, d in enumerate(aval.shape) if d == 1 and ct_shape[lead + i] != 1)
@@ -327,21 +325,22 @@ def unbroadcast(ct, aval):
 # -- batching rules -------------------------------------------------------------------------
 
 def moveaxis_to_front(x, bdim):
+    if bdim == 0:
+        return x
     from fad.lax.structural import moveaxis
-    return x if bdim == 0 else moveaxis(x, bdim, 0)
+    return moveaxis(x, bdim, 0)
 
 
 def make_batch_elementwise(prim):
 
     def rule(args, dims, **params):
-        from fad.lax.structural import expand_dims
         if len(args) == 1:
             return prim.bind(args[0], **params), dims[0]
         # Batched operands of one rank with the batch axis in one place, and unbatched
         # scalars (which broadcast against anything): nothing to move.
         d0, ndim = None, None
         for x, d in zip(args, dims):
-            n = get_aval(x).ndim
+            n = x.ndim if type(x) is np.ndarray else get_aval(x).ndim
             if d is None:
                 if n:
                     break
@@ -351,6 +350,7 @@ def make_batch_elementwise(prim):
                 break
         else:
             return prim.bind(*args, **params), d0
+        from fad.lax.structural import expand_dims
         ranks = [get_aval(x).ndim - (d is not None) for x, d in zip(args, dims)]
         rank = max(ranks)
         moved = []

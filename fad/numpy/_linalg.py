@@ -17,10 +17,27 @@ def _dot_general(a, b, contract, batch=((), ())):
     return lax.dot_general(a, b, (contract, batch))
 
 
+def _same_inexact_dtype(a, b):
+    """Both arrays or tracers, strongly typed, of one float or complex dtype."""
+    ta, tb = type(a), type(b)
+    if not ((ta is np.ndarray or isinstance(a, Tracer)) and
+            (tb is np.ndarray or isinstance(b, Tracer))):
+        return False
+    dt = a.dtype
+    return (dt == b.dtype and dt.kind in "fc" and not (ta is not np.ndarray and a.weak_type)
+            and not (tb is not np.ndarray and b.weak_type))
+
+
 def dot(a, b, out=None):
     """Like ``numpy.dot``."""
     if not is_traced(a, b):
         return np.dot(a, b, out)
+    if out is None and _same_inexact_dtype(a, b):
+        # arrays of one float dtype, the common case: no promotion to work out
+        na, nb = a.ndim, b.ndim
+        kb = 0 if nb == 1 else nb - 2
+        if na and nb and a.shape[-1] == b.shape[kb]:
+            return lax.dot_general(a, b, (((na - 1,), (kb,)), ((), ())))
     a, b = asarray(a), asarray(b)
     na, nb = ndim_of(a), ndim_of(b)
     if na == 0 or nb == 0:
