@@ -17,10 +17,11 @@ import numpy as np
 
 from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.ad_util import Zero, add_tangents
+from fad.core.ad_util import Zero, add_any_p, add_tangents
 from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
+from fad.interpreters.partial_eval import linearize_rules, materialize
 from fad.interpreters.transpose import is_undefined, transpose_rules
 from fad.lax.elementwise import convert_element_type
 from fad.lax.structural import transpose
@@ -247,7 +248,8 @@ def _transpose_one(ct, other, aval, dims, other_ndim, swapped):
     else:
         res = dot_general_p.bind(ct, other, dimension_numbers=(
             (ct_other_free, other_free), (ct_batch, tuple(rb))), preferred_element_type=None)
-        res = transpose(res, np.argsort(layout))
+        if layout != sorted(layout):
+            res = transpose(res, sorted(range(len(layout)), key=layout.__getitem__))
     return convert_element_type(res, aval.dtype) if ct_dtype != aval.dtype else res
 
 
@@ -262,6 +264,29 @@ def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, preferred_element
 
 
 jvp_rules[dot_general_p] = _dot_general_jvp
+
+
+def _dot_general_linearize(pe, primals, tangents, **params):
+    """Linearization rule: the product of the primals now, and one recorded contraction
+    per operand with a tangent (the other operand is a known residual)."""
+    lhs, rhs = primals
+    dl, dr = map(materialize, tangents)
+    ans = dot_general_p.bind(lhs, rhs, **params)
+    out = None
+    if dl is not None:
+        rv = pe.atom(rhs)
+        out = pe.emit(dot_general_p, [dl.ir_var, rv],
+                      _dot_general_rule(dl.ir_var.aval, rv.aval, **params), params)
+    if dr is not None:
+        lv = pe.atom(lhs)
+        t = pe.emit(dot_general_p, [lv, dr.ir_var],
+                    _dot_general_rule(lv.aval, dr.ir_var.aval, **params), params)
+        out = t if out is None else pe.emit(add_any_p, [out.ir_var, t.ir_var],
+                                            out.ir_var.aval, {})
+    return ans, out
+
+
+linearize_rules[dot_general_p] = _dot_general_linearize
 transpose_rules[dot_general_p] = _dot_general_transpose
 
 
