@@ -50,23 +50,14 @@ class Scaled:
     tangent (``materialize``), once however many tracers share it. So the chain
     linearizes to a single equation, and reverse mode transposes one."""
 
-    __slots__ = ("src", "coef", "mul_p", "recorded", "_aval")
+    __slots__ = ("src", "coef", "mul_p", "recorded", "aval")
 
-    def __init__(self, src, coef, mul_p):
+    def __init__(self, src, coef, mul_p, aval):
         self.src = src
         self.coef = coef
         self.mul_p = mul_p
         self.recorded = None
-        self._aval = None
-
-    @property
-    def aval(self):
-        a = self.src.ir_var.aval
-        if a.weak_type:   # times a (strongly typed) NumPy coefficient, it becomes strong
-            a = self._aval
-            if a is None:
-                a = self._aval = self.src.ir_var.aval.strip_weak_type()
-        return a
+        self.aval = aval   # src's type, made strong: a NumPy coefficient is strongly typed
 
     def materialize(self):
         t = self.recorded

@@ -175,7 +175,7 @@ def defderiv(prim, *partials):
                 c = t
             elif d is NEGATE:
                 if type(t) is Scaled:
-                    c = Scaled(t.src, -t.coef, mul_p)
+                    c = Scaled(t.src, -t.coef, mul_p, t.aval)
                 else:
                     c = pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
             else:
@@ -199,7 +199,9 @@ def _scale(pe, mul_p, t, coef):
         coef, tc = np.float64(coef), np.float64
     if ((tc is np.ndarray and coef.shape == ta.shape or tc in _NUMPY_FLOAT_SCALARS)
             and coef.dtype == ta.dtype):
-        return Scaled(src, t.coef * coef if type(t) is Scaled else coef, mul_p)
+        if type(t) is Scaled:
+            return Scaled(src, t.coef * coef, mul_p, t.aval)
+        return Scaled(src, coef, mul_p, ta.strip_weak_type() if ta.weak_type else ta)
     return pe.emit_scaled(mul_p, materialize(t).ir_var, coef)
 
 
@@ -218,7 +220,7 @@ def _add_linear(pe, mul_p, a, b):
     if sa is sb and (type(a) is Scaled or type(b) is Scaled):
         pa = a.coef if type(a) is Scaled else 1
         pb = b.coef if type(b) is Scaled else 1
-        return Scaled(sa, pa + pb, mul_p)
+        return Scaled(sa, pa + pb, mul_p, a.aval if type(a) is Scaled else b.aval)
     return _emit_add(pe, materialize(a), materialize(b))
 
 
