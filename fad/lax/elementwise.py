@@ -364,7 +364,9 @@ for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, and_p, or_p, xo
 def _integer_pow_derivative(x, y):
     if y == 0:
         return mul(x, 0)
-    return mul(y, x if y == 2 else integer_pow(x, y - 1))
+    # y * x ** (y - 1) with the operators: NumPy's scalar arithmetic on NumPy values (a
+    # Python int keeps x's dtype), fad.numpy's on tracers
+    return y * x if y == 2 else y * x ** (y - 1)
 
 
 def polygamma(m: int, x):
