@@ -161,26 +161,29 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     ``dce=False`` keeps equations no output needs: the transpose skips them anyway, so
     ``vjp`` saves the pass.
     """
-    primal_avals = [get_aval(p) for p in primals]
-    in_avals = [tangent_aval(a) for a in primal_avals]
-    # Python floats compute as NumPy scalars (their operators are fast); the tracers keep
-    # their weak type.
-    primals = [np.float64(p) if type(p) is float else p for p in primals]
+    if differentiable is None:
+        differentiable = [True] * len(primals)
     with new_trace(StagingTrace, fold_known=True) as pe:
-        tangent_args = [pe.new_arg(a) for a in in_avals]
         with new_trace(LinearizeTrace) as jt:
-            if differentiable is None:
-                args = [JVPTracer(jt, p, t, a)
-                        for p, t, a in zip(primals, tangent_args, primal_avals)]
-            else:
-                args = [JVPTracer(jt, p, t, a) if d else p
-                        for p, t, a, d in zip(primals, tangent_args, primal_avals,
-                                              differentiable)]
+            in_avals, tangent_args, args = [], [], []
+            for p, d in zip(primals, differentiable):   # (loops, not comprehensions:
+                aval = get_aval(p)                       # this runs on every grad call)
+                t_aval = aval if aval.dtype.kind in "fc" else tangent_aval(aval)
+                t = pe.new_arg(t_aval)
+                in_avals.append(t_aval)
+                tangent_args.append(t)
+                if type(p) is float:  # computes as a NumPy scalar (fast operators); the
+                    p = np.float64(p)  # tracer keeps the weak type
+                args.append(JVPTracer(jt, p, t, aval) if d else p)
             outs = fun(*args)
-            pairs = [jt.unpack(o) for o in outs]
-        out_primals = [p for p, _ in pairs]
-        nonzero = [type(t) is not Zero for _, t in pairs]
-        closed = pe.to_jaxpr(tangent_args, [t for _, t in pairs if type(t) is not Zero])
+            out_primals, out_tangents, nonzero = [], [], []
+            for o in outs:
+                p, t = jt.unpack(o)
+                out_primals.append(p)
+                nonzero.append(type(t) is not Zero)
+                if type(t) is not Zero:
+                    out_tangents.append(t)
+        closed = pe.to_jaxpr(tangent_args, out_tangents)
     linear = ClosedJaxpr(dce_jaxpr(closed.jaxpr), closed.consts) if dce else closed
     out_avals = [tangent_aval(get_aval(p)) for p in out_primals]
     return out_primals, Linearized(linear, in_avals, nonzero, out_avals)
