@@ -9,6 +9,8 @@ as the current trace; it returns the batched result and where its batch axis is,
 """
 from __future__ import annotations
 
+import numpy as np
+
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.trace import Trace, Tracer, _current_trace
 
@@ -20,23 +22,32 @@ not_mapped = None
 
 
 class BatchTracer(Tracer):
-    __slots__ = ("val", "bdim", "_aval")
+    __slots__ = ("val", "bdim", "aval")
 
     def __init__(self, trace, val, bdim: int):
         self._trace = trace
         self.val = val
         self.bdim = bdim
-        self._aval = None
+        # The type of one batch element (read by every operation on the tracer): for a
+        # NumPy array from a table, as the same few types recur.
+        if type(val) is np.ndarray:
+            key = (val.shape, val.dtype, bdim)
+            aval = _element_avals.get(key)
+            if aval is None:
+                if len(_element_avals) > 4096:
+                    _element_avals.clear()
+                aval = _element_avals[key] = _element_aval(get_aval(val), bdim)
+            self.aval = aval
+        else:
+            self.aval = _element_aval(get_aval(val), bdim)
 
-    @property
-    def aval(self):
-        aval = self._aval
-        if aval is None:
-            full = get_aval(self.val)
-            shape = full.shape
-            aval = self._aval = ShapedArray(shape[:self.bdim] + shape[self.bdim + 1:],
-                                            full.dtype, full.weak_type)
-        return aval
+
+def _element_aval(full, bdim):
+    shape = full.shape
+    return ShapedArray(shape[:bdim] + shape[bdim + 1:], full.dtype, full.weak_type)
+
+
+_element_avals: dict = {}
 
 
 class BatchTrace(Trace):

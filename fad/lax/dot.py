@@ -200,6 +200,7 @@ def _general(lhs, rhs, lc, rc, lb, rb):
 
 
 dot_general_p = Primitive("dot_general")
+_cached_rule = functools.lru_cache(maxsize=4096)(_dot_general_rule)
 dot_general_p.def_impl(_dot_general_impl)
 dot_general_p.def_abstract_eval(_dot_general_rule)
 
@@ -276,11 +277,11 @@ def _dot_general_linearize(pe, primals, tangents, **params):
     if dl is not None:
         rv = pe.atom(rhs)
         out = pe.emit(dot_general_p, [dl.ir_var, rv],
-                      _dot_general_rule(dl.ir_var.aval, rv.aval, **params), params)
+                      _cached_rule(dl.ir_var.aval, rv.aval, **params), params)
     if dr is not None:
         lv = pe.atom(lhs)
         t = pe.emit(dot_general_p, [lv, dr.ir_var],
-                    _dot_general_rule(lv.aval, dr.ir_var.aval, **params), params)
+                    _cached_rule(lv.aval, dr.ir_var.aval, **params), params)
         out = t if out is None else pe.emit(add_any_p, [out.ir_var, t.ir_var],
                                             out.ir_var.aval, {})
     return ans, out
@@ -298,7 +299,9 @@ def _shift(dims, bd):
 
 def _dot_general_batch(args, dims, *, dimension_numbers, preferred_element_type):
     (lhs, rhs), (lbd, rbd) = args, dims
-    key = (dimension_numbers, lbd, rbd, np.ndim(lhs), np.ndim(rhs))
+    key = (dimension_numbers, lbd, rbd,
+           lhs.ndim if type(lhs) is np.ndarray else get_aval(lhs).ndim,
+           rhs.ndim if type(rhs) is np.ndarray else get_aval(rhs).ndim)
     moved = _batched_dims.get(key)
     if moved is None:
         moved = _batched_dims[key] = _batched_dimension_numbers(*key)
