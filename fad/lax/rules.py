@@ -1,5 +1,10 @@
-"""Registration helpers: the common cases of shape, JVP, transpose and batching rules
-in one line each. Every primitive in ``fad.lax`` is declared with these."""
+"""Registration helpers: the common cases of shape, JVP, linearization, transpose and
+batching rules in one line each. Every primitive in ``fad.lax`` is declared with these.
+
+``defderiv`` is the derivative table's form: one partial derivative per operand, from
+which both the JVP rule and the linearization rule (``linearize``'s shortcut, see
+``fad.interpreters.partial_eval``) are made; ``deflinear`` does the same for linear
+primitives."""
 from __future__ import annotations
 
 import numpy as np
