@@ -102,6 +102,26 @@ def test_lowering_folds_constants_and_drops_dead_code():
     np.testing.assert_allclose(run(np.ones(3))[0], np.sin(c) + np.cos(c).sum())
 
 
+def test_lowering_computes_repeated_operations_once():
+    from fad import lax
+    from fad.interpreters.lowering import lower
+
+    def f(x, y):
+        a = lax.sin(x) * lax.sin(x)          # sin x twice: once
+        b = lax.reduce_sum(x, (0,)) + lax.reduce_sum(x, (0,))   # same params: once
+        c = lax.reduce_sum(lax.sin(y), (0,))  # another operand: its own
+        return a + b + c
+
+    x, y = np.linspace(0, 1, 3), np.linspace(1, 2, 3)
+    closed = fad.make_jaxpr(f)(x, y)
+    run = lower(closed)
+    assert len(closed.eqns) == 10
+    assert run.num_instructions == 8
+    np.testing.assert_allclose(run(x, y)[0], f(x, y))
+    g = fad.jit(fad.grad(fad.grad(lax.sin)))
+    np.testing.assert_allclose(g(0.3), -np.sin(0.3))
+
+
 def test_fast_cache_keys_on_type_shape_and_dtype():
     traces = []
 

@@ -4,8 +4,10 @@ The program is a list of instructions ``(impl, input slots, output slots, params
 one flat list of slots holding the constants, the literals, the inputs and every
 intermediate; running it is one loop of NumPy calls with no tracing, no rule lookups and
 no per-operation type checks, which is where ``jit`` gets its speed in pure Python.
-Dead equations are dropped first, and equations that read only constants and literals
-are computed once, here (constant folding).
+Dead equations are dropped first, equations that read only constants and literals
+are computed once, here (constant folding), and an equation repeating an earlier one
+on the same values reuses its result (common subexpressions, e.g. the ``cos`` that
+``grad(grad(sin))`` computes on both levels).
 """
 from __future__ import annotations
 
@@ -13,6 +15,17 @@ from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr
 
 
 _GENERAL, _UNARY, _BINARY = "general", "unary", "binary"
+
+
+def _instruction_key(prim, in_slots, params):
+    """What identifies an instruction's result (primitives are pure), or ``None`` when
+    its parameters are not hashable."""
+    key = (prim, in_slots, tuple(sorted(params.items())))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def lower(closed: ClosedJaxpr):
@@ -52,8 +65,15 @@ def lower(closed: ClosedJaxpr):
         slots[v] = n_fixed + i
     next_slot = n_fixed + len(jaxpr.invars)
     program = []
+    computed = {}  # (primitive, input slots, params) -> output slots: compute each once
     for eqn, ins in zip(eqns, pending):
         in_slots = tuple(a if type(a) is int else slots[a] for a in ins)
+        key = _instruction_key(eqn.primitive, in_slots, eqn.params)
+        if key is not None:
+            if key in computed:   # the same operation on the same values: reuse it
+                for v, slot in zip(eqn.outvars, computed[key]):
+                    slots[v] = slot
+                continue
         out_slots = []
         for v in eqn.outvars:
             slots[v] = next_slot
@@ -68,6 +88,8 @@ def lower(closed: ClosedJaxpr):
                 else _UNARY if len(in_slots) == 1 else _BINARY)
         program.append((impl, in_slots, tuple(out_slots) if multiple else out_slots[0],
                         eqn.params, kind))
+        if key is not None:
+            computed[key] = out_slots
     out_slots = [a if type(a) is int else slots[a] for a in literal_outs]
     n_args = len(jaxpr.invars)
     n_temps = next_slot - n_fixed - n_args
