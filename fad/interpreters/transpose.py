@@ -48,15 +48,15 @@ def backward_pass(jaxpr: Jaxpr, consts, in_args, cts_out, all_linear: bool = Fal
         if type(x) is not UndefinedPrimal:
             env[v] = x
 
-    def read(atom):
-        if type(atom) is Literal:
-            return atom.val
-        val = env.get(atom, _MISSING)
-        return UndefinedPrimal(atom.aval) if val is _MISSING else val
-
     if all_linear:
         linear_eqns = jaxpr.eqns
     else:
+        def read(atom):
+            if type(atom) is Literal:
+                return atom.val
+            val = env.get(atom, _MISSING)
+            return UndefinedPrimal(atom.aval) if val is _MISSING else val
+
         linear_eqns = []
         for eqn in jaxpr.eqns:
             if any(type(v) is not Literal and v not in env for v in eqn.invars):

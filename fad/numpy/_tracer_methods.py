@@ -72,6 +72,18 @@ for _name, _fn in {"lt": fnp.less, "le": fnp.less_equal, "gt": fnp.greater,
                    "ge": fnp.greater_equal, "eq": fnp.equal, "ne": fnp.not_equal}.items():
     setattr(Tracer, f"__{_name}__", _binop(_fn))
 
+_general_pow = Tracer.__pow__
+
+
+def _pow(self, other):
+    """``x ** n`` for a Python int ``n`` and a float tracer (the common ``x ** 2``) binds
+    ``integer_pow`` directly; everything else is ``fad.numpy.power``."""
+    if type(other) is int and self.aval.dtype.kind in "fc":
+        return lax.integer_pow_p.bind(self, y=other)
+    return _general_pow(self, other)
+
+
+Tracer.__pow__ = _pow
 Tracer.__neg__ = lambda self: fnp.negative(self)
 Tracer.__pos__ = lambda self: fnp.positive(self)
 Tracer.__abs__ = lambda self: fnp.absolute(self)
