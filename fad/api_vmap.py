@@ -155,6 +155,8 @@ def _move_batch_axis(name, path, x, src, dst, size):
         raise ValueError(f"vmap({name}): out_axes={dst} is out of range for {path}, "
                          f"which has {ndim} axes when batched (shape {aval.shape} per element)")
     dst = int(dst) % ndim
+    if src == dst:
+        return x
     if src is None:
         x = lax.broadcast_in_dim(x, (size, *aval.shape), tuple(range(1, ndim)))
         src = 0

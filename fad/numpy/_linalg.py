@@ -19,13 +19,13 @@ def _dot_general(a, b, contract, batch=((), ())):
 
 def _same_inexact_dtype(a, b):
     """Both arrays or tracers, strongly typed, of one float or complex dtype."""
-    ta, tb = type(a), type(b)
-    if not ((ta is np.ndarray or isinstance(a, Tracer)) and
-            (tb is np.ndarray or isinstance(b, Tracer))):
+    a = a if type(a) is np.ndarray else a.aval if isinstance(a, Tracer) else None
+    b = b if type(b) is np.ndarray else b.aval if isinstance(b, Tracer) else None
+    if a is None or b is None:
         return False
-    dt = a.dtype
-    return (dt == b.dtype and dt.kind in "fc" and not (ta is not np.ndarray and a.weak_type)
-            and not (tb is not np.ndarray and b.weak_type))
+    dt = a.dtype    # (avals and arrays: weak_type only on avals)
+    return (dt == b.dtype and dt.kind in "fc" and not getattr(a, "weak_type", False)
+            and not getattr(b, "weak_type", False))
 
 
 def dot(a, b, out=None):
