@@ -290,12 +290,19 @@ def _is_float_leaf(x):
     return t in _FLOAT_TYPES or (t is np.ndarray and x.dtype.kind == "f")
 
 
+def _name(path):
+    return path() if callable(path) else path
+
+
 def _check_grad_input(x, fname, path, allow_int, holomorphic):
+    """Whether input ``x`` is differentiated (raise for a bad one; ``path`` names it, or
+    is a function returning its name, built only for the message)."""
     dtype = get_aval(x).dtype
     if dtypes.is_float(dtype):
         if holomorphic:
-            raise TypeError(f"{fname} with holomorphic=True needs complex inputs, but {path} "
-                            f"has dtype {dtype}; convert it with .astype(complex)")
+            raise TypeError(f"{fname} with holomorphic=True needs complex inputs, but "
+                            f"{_name(path)} has dtype {dtype}; convert it with "
+                            ".astype(complex)")
         return True
     if dtypes.is_complex(dtype):
         # A real function of complex inputs: the gradient follows JAX's convention (the
@@ -303,7 +310,7 @@ def _check_grad_input(x, fname, path, allow_int, holomorphic):
         return True
     if allow_int:
         return False
-    raise TypeError(f"{fname} needs floating-point inputs, but {path} has dtype {dtype}. "
+    raise TypeError(f"{fname} needs floating-point inputs, but {_name(path)} has dtype {dtype}. "
                     "Pass a float (e.g. 2.0 rather than 2, or x.astype(float)), or use "
                     "allow_int=True to get a float0 zero gradient for it.")
 
@@ -335,8 +342,9 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
         else:
             flat_dyn, in_tree = tree_flatten(tuple(dyn))
             _check_leaves(flat_dyn, "grad", "the arguments")
-            differentiable = [_check_grad_input(x, "grad", p, allow_int, holomorphic)
-                              for x, p in zip(flat_dyn, _arg_paths(nums, dyn))]
+            differentiable = [_check_grad_input(x, "grad", lambda i=i: _arg_paths(nums, dyn)[i],
+                                                allow_int, holomorphic)
+                              for i, x in enumerate(flat_dyn)]
         flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, "grad")
         outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn, differentiable)
         outs, aux = _split_aux(store, outs)

@@ -53,6 +53,11 @@ def matmul(x1, x2, /):
     """Like ``numpy.matmul`` (the ``@`` operator), with broadcasting batch dimensions."""
     if not is_traced(x1, x2):
         return np.matmul(x1, x2)
+    if _same_inexact_dtype(x1, x2):
+        # matrices or vectors of one float dtype, the common case: one contraction
+        na, nb = x1.ndim, x2.ndim
+        if 1 <= na <= 2 and 1 <= nb <= 2 and x1.shape[-1] == x2.shape[0]:
+            return lax.dot_general(x1, x2, (((na - 1,), (0,)), ((), ())))
     a, b = asarray(x1), asarray(x2)
     sa, sb = shape_of(a), shape_of(b)
     if not sa or not sb:
