@@ -81,6 +81,7 @@ def lower(closed: ClosedJaxpr):
             next_slot += 1
         multiple = eqn.primitive.multiple_results
         impl = eqn.primitive.impl
+        impl = getattr(impl, "unchecked", impl)   # the program was type-checked when staged
         if all(a.aval.shape for a in eqn.invars):
             # No scalar operands: an impl with a scalar fast path has a plain array one.
             impl = getattr(impl, "array_impl", impl)

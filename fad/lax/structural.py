@@ -22,6 +22,7 @@ def _def_checked_impl(prim, impl):
     def checked(*args, **params):
         prim.abstract_eval(*map(get_aval, args), **params)
         return impl(*args, **params)
+    checked.unchecked = impl   # for compiled programs, whose types were checked when staged
     prim.def_impl(checked)
 
 
@@ -44,10 +45,14 @@ def broadcast_in_dim(x, shape, broadcast_dimensions):
 
 def _broadcast_in_dim_impl(x, *, shape, broadcast_dimensions):
     x = np.asarray(x)
+    if not x.ndim:                       # a scalar: the common case (e.g. grad's seed)
+        return np.full(shape, x, x.dtype)
     expanded = [1] * len(shape)
     for i, d in enumerate(broadcast_dimensions):
         expanded[d] = x.shape[i]
-    return np.broadcast_to(x.reshape(expanded), shape).copy()
+    out = np.empty(shape, x.dtype)       # a fresh array (a broadcast view is read-only)
+    np.copyto(out, x.reshape(expanded))
+    return out
 
 
 def _broadcast_in_dim_rule(x, *, shape, broadcast_dimensions):
