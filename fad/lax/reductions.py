@@ -114,12 +114,12 @@ def _min_impl(x, *, axes):
 
 def _sum_impl(x, *, axes):
     x = np.asarray(x)
-    return np.sum(x, axis=axes, dtype=x.dtype)
+    return np.add.reduce(x, axis=axes, dtype=x.dtype)   # (np.sum, minus its dispatch)
 
 
 def _prod_impl(x, *, axes):
     x = np.asarray(x)
-    return np.prod(x, axis=axes, dtype=x.dtype)
+    return np.multiply.reduce(x, axis=axes, dtype=x.dtype)
 
 
 def _bool_impl(fn):
