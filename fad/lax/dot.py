@@ -225,18 +225,30 @@ def _free(ndim, contract, batch):
 def _transpose_one(ct, other, aval, dims, other_ndim, swapped):
     """Cotangent of the operand of type ``aval`` (``swapped``: it is ``rhs``): contract
     ``ct`` with ``other`` over other's free and batch axes, then permute to its layout."""
+    ct_first, new_dims, perm = _transpose_plan(dims, aval.ndim, other_ndim, swapped)
+    ct_dtype = get_aval(ct).dtype
+    if get_aval(other).dtype != ct_dtype:
+        other = convert_element_type(other, ct_dtype)
+    operands = (ct, other) if ct_first else (other, ct)
+    res = dot_general_p.bind(*operands, dimension_numbers=new_dims, preferred_element_type=None)
+    if perm is not None:
+        res = transpose(res, perm)
+    return convert_element_type(res, aval.dtype) if ct_dtype != aval.dtype else res
+
+
+@functools.lru_cache(maxsize=1024)
+def _transpose_plan(dims, my_ndim, other_ndim, swapped):
+    """How ``_transpose_one`` contracts: ``(ct_first, dimension_numbers, permutation or
+    None)`` (static, so cached: the same few layouts recur in every backward pass)."""
     (lc, rc), (lb, rb) = dims
     if swapped:
         lc, rc, lb, rb = rc, lc, rb, lb
     # ct's axes: batch, then lhs free, then rhs free.
-    my_free = _free(aval.ndim, lc, lb)
+    my_free = _free(my_ndim, lc, lb)
     nb = len(lb)
     other_free = tuple(_free(other_ndim, rc, rb))
     start = nb if swapped else nb + len(my_free)
     ct_other_free = tuple(range(start, start + len(other_free)))
-    ct_dtype = get_aval(ct).dtype
-    if get_aval(other).dtype != ct_dtype:
-        other = convert_element_type(other, ct_dtype)
     # The result's axes: batch, then my free axes (ct first) or my contracting axes (other
     # first), these in the ascending order of the other operand's axes they pair with.
     # Of the two orders, take one that is my layout already, if either is.
@@ -244,14 +256,10 @@ def _transpose_one(ct, other, aval, dims, other_ndim, swapped):
     layout = list(lb) + my_free + paired
     ct_batch = tuple(range(nb))
     if layout != sorted(layout) and list(lb) + paired + my_free == sorted(layout):
-        res = dot_general_p.bind(other, ct, dimension_numbers=(
-            (other_free, ct_other_free), (tuple(rb), ct_batch)), preferred_element_type=None)
-    else:
-        res = dot_general_p.bind(ct, other, dimension_numbers=(
-            (ct_other_free, other_free), (ct_batch, tuple(rb))), preferred_element_type=None)
-        if layout != sorted(layout):
-            res = transpose(res, sorted(range(len(layout)), key=layout.__getitem__))
-    return convert_element_type(res, aval.dtype) if ct_dtype != aval.dtype else res
+        return False, ((other_free, ct_other_free), (tuple(rb), ct_batch)), None
+    perm = (tuple(sorted(range(len(layout)), key=layout.__getitem__))
+            if layout != sorted(layout) else None)
+    return True, ((ct_other_free, other_free), (ct_batch, tuple(rb))), perm
 
 
 def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, preferred_element_type):

@@ -59,7 +59,7 @@ def _weight(scale):
     ``logistic((a - b) * scale)``, with the difference taken as 0 where ``a == b``."""
     def weight(a, b):
         if _finite_constant(b):     # no equal infinities: the plain difference is safe
-            d = a if not np.any(b) else sub(a, b)
+            d = a if not np.asarray(b).any() else sub(a, b)
         elif _finite_constant(a):
             d = sub(a, b)
         else:                       # 0 - 0 where a == b: no inf - inf, and no warning
