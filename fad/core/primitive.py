@@ -21,11 +21,16 @@ class Primitive:
 
     def bind(self, *args, **params):
         trace = get_current_trace()
-        if trace is eval_trace:  # EvalTrace.process_primitive, inlined: the hot path
+        if trace.const_eval:
+            # Without tracer operands the operation would pass down every level to the
+            # evaluation trace: evaluate it here (EvalTrace.process_primitive, inlined).
             for x in args:
                 if isinstance(x, Tracer):
-                    raise_escaped(x)
-            return self.impl(*args, **params)
+                    if trace is eval_trace:
+                        raise_escaped(x)
+                    break
+            else:
+                return self.impl(*args, **params)
         return trace.process_primitive(self, args, params)
 
     def def_impl(self, impl):

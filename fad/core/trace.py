@@ -23,12 +23,18 @@ class Trace:
     """One level of transformation. Subclasses implement ``process_primitive``."""
 
     name = "Trace"
-    __slots__ = ("parent", "level", "valid", "__weakref__")
+    __slots__ = ("parent", "level", "valid", "const_eval", "__weakref__")
+    # Whether an operation none of whose operands is a tracer goes to the parent trace
+    # (true of every transformation but staging, which records it).
+    forwards_constants = True
 
     def __init__(self, parent: Trace | None):
         self.parent = parent
         self.level = 0 if parent is None else parent.level + 1
         self.valid = True
+        # ``const_eval``: an operation without tracer operands, bound while this trace is
+        # current, would reach the evaluation trace unchanged; ``bind`` evaluates it at once.
+        self.const_eval = parent is None or (self.forwards_constants and parent.const_eval)
 
     def process_primitive(self, prim, args, params):
         raise NotImplementedError

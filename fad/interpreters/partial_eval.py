@@ -25,7 +25,7 @@ import numpy as np
 from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, dce_jaxpr
-from fad.core.trace import Tracer, _current_trace, new_trace
+from fad.core.trace import Tracer, _current_trace, eval_trace, new_trace
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.jvp import JVPTrace, JVPTracer
 from fad.interpreters.staging import StagingTrace, StagingTracer
@@ -104,11 +104,17 @@ class LinearizeTrace(JVPTrace):
                 tangents.append(None)
         if not own:
             return pe.process_primitive(prim, args, params)
-        token = _current_trace.set(pe.parent)
-        try:
+        if pe.parent is eval_trace:
+            # The primals are NumPy values and what the rule binds on them evaluates at
+            # once (``Primitive.bind``, as this trace's ``const_eval`` holds): no need to
+            # make the parent current.
             out = rule(pe, primals, tangents, **params)
-        finally:
-            _current_trace.reset(token)
+        else:
+            token = _current_trace.set(pe.parent)
+            try:
+                out = rule(pe, primals, tangents, **params)
+            finally:
+                _current_trace.reset(token)
         if out is None:
             return self.general(prim, args, params)
         primal_out, tangent_out = out

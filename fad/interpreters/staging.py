@@ -39,6 +39,7 @@ class StagingTrace(Trace):
     def __init__(self, parent, fold_known: bool = False):
         super().__init__(parent)
         self.fold_known = fold_known
+        self.const_eval = fold_known and parent.const_eval   # else constants are recorded
         self.eqns: list[JaxprEqn] = []
         self.invars: list[Var] = []
         self.constvars: dict[int, Var] = {}   # id(value) -> Var

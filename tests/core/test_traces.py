@@ -228,3 +228,23 @@ def test_tracer_metadata_and_misuse():
             len(lax.reduce_sum(x, (0,)))
         return x
     fad.make_jaxpr(f)(np.ones(3))
+
+
+def test_constant_operations_evaluate_at_once_unless_something_below_records():
+    from fad.core.trace import get_current_trace
+    seen = {}
+
+    def f(x):
+        trace = get_current_trace()
+        seen.setdefault("const_eval", []).append(trace.const_eval)
+        c = lax.cos(np.float64(0.5))        # no tracer operand
+        seen.setdefault("type", []).append(type(c))
+        return lax.mul(x, c)
+
+    np.testing.assert_allclose(fad.grad(f)(2.0), np.cos(0.5))
+    np.testing.assert_allclose(fad.vmap(fad.grad(f))(np.ones(2)), [np.cos(0.5)] * 2)
+    closed = fad.make_jaxpr(fad.grad(f))(2.0)   # staging at the bottom: recorded
+    assert "cos" in [e.primitive.name for e in closed.eqns]
+    np.testing.assert_allclose(fad.jit(fad.grad(f))(2.0), np.cos(0.5))
+    assert seen["const_eval"][:2] == [True, True] and seen["const_eval"][2] is False
+    assert seen["type"][:2] == [np.float64, np.float64]
