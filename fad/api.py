@@ -105,9 +105,8 @@ def _flatten_fun(fun, in_tree, has_aux=False, fname="function"):
 
 
 # Types that are array leaves for sure (the fast paths below skip the general checks).
-_LEAF_TYPES = frozenset({np.ndarray, float, np.float64, np.float32, np.float16,
-                         np.complex128, np.complex64})
-_FLOAT_TYPES = frozenset({float, np.float64, np.float32, np.float16})
+_LEAF_TYPES = dtypes.INEXACT_SCALAR_TYPES | {np.ndarray, float}
+_FLOAT_TYPES = frozenset({float, np.float16, np.float32, np.float64, np.longdouble})
 
 
 @functools.lru_cache(maxsize=64)

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from fad.core import dtypes
 from fad.core.abstract import get_aval
 from fad.core.trace import Tracer, eval_trace, get_current_trace
 from fad.interpreters.eval import eval_jaxpr
@@ -23,10 +24,9 @@ from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 _LEAF = tree_structure(0)
 # Argument types the fast cache keys on: type, shape and dtype fix the abstract value.
-_FAST_ARG_TYPES = frozenset({np.ndarray, float, int, bool, complex, np.float64, np.float32,
-                             np.float16, np.complex128, np.complex64, np.int64, np.int32,
-                             np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.uint64,
-                             np.bool_})
+_FAST_ARG_TYPES = dtypes.INEXACT_SCALAR_TYPES | {
+    np.ndarray, float, int, bool, complex, np.bool_, np.int8, np.int16, np.int32, np.int64,
+    np.uint8, np.uint16, np.uint32, np.uint64}
 
 _jit_disabled = [False]
 

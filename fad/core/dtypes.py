@@ -42,6 +42,21 @@ def check_dtype(dtype, what: str = "value") -> np.dtype:
     return dt
 
 
+# NumPy's inexact scalar types: fast paths test ``type(x) in INEXACT_SCALAR_TYPES`` (these
+# scalars compute with their operators, and have a dtype of their own).
+INEXACT_SCALAR_TYPES = frozenset({np.float16, np.float32, np.float64, np.longdouble,
+                                  np.complex64, np.complex128})
+FLOAT64 = np.dtype(np.float64)
+
+
+def numpy_value_of_type(x, aval) -> bool:
+    """Whether ``x`` is a NumPy array of ``aval``'s shape, or a NumPy scalar, of ``aval``'s
+    dtype: a coefficient a value of type ``aval`` can be multiplied by, keeping its type."""
+    t = type(x)
+    return ((t is np.ndarray and x.shape == aval.shape or t in INEXACT_SCALAR_TYPES)
+            and x.dtype == aval.dtype)
+
+
 def is_inexact(dtype) -> bool:
     return np.dtype(dtype).kind in "fc"
 

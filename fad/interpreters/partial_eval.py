@@ -24,6 +24,7 @@ import numpy as np
 
 from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
+from fad.core.dtypes import INEXACT_SCALAR_TYPES
 from fad.core.ir import ClosedJaxpr, Jaxpr, dce_jaxpr
 from fad.core.trace import Tracer, _current_trace, eval_trace, new_trace
 from fad.interpreters.eval import eval_jaxpr
@@ -38,7 +39,6 @@ from fad.interpreters.staging import StagingTrace, StagingTracer
 # Single-result primitives only.
 linearize_rules: dict = {}
 
-_NUMPY_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128, np.complex64})
 
 
 class Scaled:
@@ -120,7 +120,7 @@ class LinearizeTrace(JVPTrace):
         primal_out, tangent_out = out
         if tangent_out is None:
             return primal_out
-        if type(primal_out) is np.ndarray or type(primal_out) in _NUMPY_SCALARS:
+        if type(primal_out) is np.ndarray or type(primal_out) in INEXACT_SCALAR_TYPES:
             ta = tangent_out.aval   # the primal's type, usually: skip get_aval
             if (ta.shape == primal_out.shape and ta.dtype == primal_out.dtype
                     and not ta.weak_type):

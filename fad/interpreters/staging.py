@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad.core.abstract import ShapedArray, get_aval
+from fad.core.dtypes import numpy_value_of_type
 from fad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, new_eqn
 from fad.core.trace import Trace, Tracer, eval_trace, new_trace
 
@@ -28,8 +29,6 @@ class StagingTracer(Tracer):
 
 
 _SCALAR_TYPES = (bool, int, float, complex, np.generic)
-_NUMPY_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128, np.complex64,
-                            np.longdouble})
 
 
 class StagingTrace(Trace):
@@ -105,17 +104,9 @@ class StagingTrace(Trace):
     def emit_scaled(self, mul_p, tv: Var, coef):
         """Record ``tv * coef`` for a variable ``tv`` and a known coefficient ``coef``."""
         ta = tv.aval
-        tc = type(coef)
-        if ((tc is np.ndarray and coef.shape == ta.shape or tc in _NUMPY_SCALARS)
-                and coef.dtype == ta.dtype and not ta.weak_type):
+        if numpy_value_of_type(coef, ta) and not ta.weak_type:
             # the common case: the result has the tangent's type
-            if tc is np.ndarray:
-                cv = self.constvars.get(id(coef))   # self.const_var, inlined
-                if cv is None:
-                    cv = self.constvars[id(coef)] = Var(ta)
-                    self.consts.append(coef)
-            else:
-                cv = Literal(coef, ta)
+            cv = self.const_var(coef, ta) if type(coef) is np.ndarray else Literal(coef)
             outvar = Var(ta)
         else:
             cv = self.atom(coef)

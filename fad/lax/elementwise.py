@@ -218,7 +218,7 @@ abs_p.def_abstract_eval(lambda x: ShapedArray(
 # NumPy's float scalars do arithmetic through their operators ~10x faster than through
 # ufuncs (which convert them to 0-d arrays and back), with the same result: scalar code
 # (grad at a point, the inner loops of user code) takes the operator.
-_FLOAT_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128, np.complex64})
+_FLOAT_SCALARS = dtypes.INEXACT_SCALAR_TYPES
 _SCALAR_OPERANDS = _FLOAT_SCALARS | {float}
 
 

@@ -199,20 +199,13 @@ def _scale(pe, mul_p, t, coef):
     type, else recorded now."""
     src = t.src if type(t) is Scaled else t
     ta = src.ir_var.aval
-    tc = type(coef)
-    if tc is float and ta.dtype == _F64:   # a Python float coefficient (x * 2.0)
-        coef, tc = np.float64(coef), np.float64
-    if ((tc is np.ndarray and coef.shape == ta.shape or tc in _NUMPY_FLOAT_SCALARS)
-            and coef.dtype == ta.dtype):
+    if type(coef) is float and ta.dtype == dtypes.FLOAT64:  # a Python float (x * 2.0)
+        coef = np.float64(coef)
+    if dtypes.numpy_value_of_type(coef, ta):
         if type(t) is Scaled:
             return Scaled(src, t.coef * coef, mul_p, t.aval)
         return Scaled(src, coef, mul_p, ta.strip_weak_type() if ta.weak_type else ta)
     return pe.emit_scaled(mul_p, materialize(t).ir_var, coef)
-
-
-_F64 = np.dtype(np.float64)
-_NUMPY_FLOAT_SCALARS = frozenset({np.float64, np.float32, np.float16, np.complex128,
-                                  np.complex64, np.longdouble})
 
 
 def _add_linear(pe, mul_p, a, b):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 import fad.numpy as fnp
+from fad.core import dtypes
 from fad import lax
 from fad.core.trace import Tracer
 from fad.numpy._indexing import IndexUpdateHelper, getitem
 from fad.numpy._ufuncs import UFUNCS
 
-_F64 = np.dtype(np.float64)
 _OPERAND_TYPES = (Tracer, np.ndarray, np.generic, bool, int, float, complex, list, tuple)
 
 
@@ -40,7 +40,7 @@ def _arith(fn, prim, reflected=False):
         if type(other) is float or type(other) is int:
             aval = self.aval
             dtype = aval.dtype
-            if dtype.kind == "f" and (not aval.weak_type or dtype == _F64):
+            if dtype.kind == "f" and (not aval.weak_type or dtype == dtypes.FLOAT64):
                 # strong: the scalar takes the tracer's dtype; weak (a traced Python
                 # float): both stay weak, as Python floats
                 other = float(other) if aval.weak_type else dtype.type(other)

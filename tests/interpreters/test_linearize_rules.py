@@ -209,3 +209,11 @@ def test_random_elementwise_programs(steps, kind):
     for f, s in zip(fast, slow):
         assert np.asarray(f).dtype == np.asarray(s).dtype
         np.testing.assert_allclose(f, s, rtol=tol, atol=tol)
+
+
+def test_scalar_coefficients_are_scalar_literals():
+    from fad.core.ir import Literal
+    jaxpr = _linear_jaxpr(lambda x: x * 2.0, np.ones(3))
+    typecheck_jaxpr(jaxpr.jaxpr)
+    literals = [a for e in jaxpr.eqns for a in e.invars if isinstance(a, Literal)]
+    assert literals and all(a.aval.shape == () for a in literals), jaxpr
