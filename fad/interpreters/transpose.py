@@ -88,17 +88,15 @@ def backward_pass(jaxpr: Jaxpr, consts, in_args, cts_out, all_linear: bool = Fal
         args = [env[a] if a in env else a.val if type(a) is Literal else UndefinedPrimal(a.aval)
                 for a in invars]   # read(), inlined
         for v, ct in zip(invars, rule(cts, *args, **params)):
-            # inline: the commonest case is a fresh cotangent for a linear variable
-            if ct is None or type(ct) is Zero or type(v) is Literal or v in env:
-                continue
-            prev = ct_env.get(v)
-            ct_env[v] = ct if prev is None else add_tangents(prev, ct)
+            _write_ct(ct_env, env, v, ct)
 
     return [ct_env.get(v, Zero(v.aval)) if type(x) is UndefinedPrimal else None
             for v, x in zip(jaxpr.invars, in_args)]
 
 
 def _write_ct(ct_env, env, v, ct):
+    """Accumulate cotangent ``ct`` of variable ``v`` (nothing for zeros, literals and
+    non-linear values)."""
     if ct is None or type(ct) is Zero or type(v) is Literal or v in env:
         return
     prev = ct_env.get(v)
