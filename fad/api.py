@@ -6,7 +6,8 @@ below."""
 from __future__ import annotations
 
 import functools
-from typing import Callable
+import weakref
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -371,6 +372,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
         value = (out, aux) if has_aux else out
         return value, g
 
+    _GRAD_SPECS[value_and_grad_f] = GradSpec(fun, argnums, has_aux, holomorphic, True)
     return value_and_grad_f
 
 
@@ -412,7 +414,24 @@ def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = Fa
         (value, g) = vg(*args, **kwargs)
         return (g, value[1]) if has_aux else g
 
+    _GRAD_SPECS[grad_f] = GradSpec(fun, argnums, has_aux, holomorphic, False)
     return grad_f
+
+
+class GradSpec(NamedTuple):
+    """What a function made by ``grad``/``value_and_grad`` computes, for ``vmap`` to
+    stage it (``fad.api_vmap_staged``)."""
+    fun: Callable
+    argnums: Any
+    has_aux: bool
+    holomorphic: bool
+    with_value: bool
+
+
+# The functions grad and value_and_grad made -> their GradSpec. (Not an attribute: the
+# functools.wraps of other transformations would copy it onto functions that are not
+# gradients.)
+_GRAD_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def linear_transpose(fun: Callable, *primals):

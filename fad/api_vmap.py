@@ -9,9 +9,12 @@ import numpy as np
 from fad import lax, tree_util
 from fad.api import (_LEAF_TYPES, _check_callable, _check_leaves, _flatten_fun, _leaf_paths,
                      _tuple_of_leaves)
+from fad.api import _GRAD_SPECS
 from fad.api import _SCALAR_TREE as _LEAF_TREE
+from fad.api_jit import _jit_disabled
+from fad.api_vmap_staged import StagedVmap
 from fad.core.abstract import get_aval
-from fad.core.trace import new_trace
+from fad.core.trace import eval_trace, get_current_trace, new_trace
 from fad.interpreters.batching import BatchTrace, BatchTracer
 from fad.tree_util import tree_flatten, tree_unflatten
 
@@ -31,11 +34,23 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
     ``in_axes``/``out_axes``: an int, ``None`` (not mapped), or a pytree prefix of the
     arguments/outputs holding those. Keyword arguments are passed through unmapped.
 
+    ``vmap`` of a gradient (``vmap(grad(loss), in_axes=(None, 0, 0))``) records ``loss``
+    at each call and runs a compiled program for the rest (``fad.api_vmap_staged``): the
+    same results and the same Python behaviour as interpreting it, at array speed.
+
     >>> import fad, numpy as np
     >>> fad.vmap(lambda x, y: x * y, in_axes=(0, None))(np.arange(3.0), 2.0)
     array([0., 2., 4.])
     """
+    return _vmap(fun, in_axes, out_axes, axis_size, staged=True)
+
+
+def _vmap(fun, in_axes, out_axes, axis_size, staged):
+    """``vmap``; ``staged=False`` always interprets."""
     _check_callable(fun, "vmap")
+    spec = _GRAD_SPECS.get(fun) if staged else None
+    staged = None if spec is None else StagedVmap(
+        spec, out_axes, lambda f, i, o: _vmap(f, i, o, None, staged=False))
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
     name = getattr(fun, "__name__", "function")
@@ -47,8 +62,9 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
                              f"function was called with {len(args)} positional argument(s); "
                              "give one entry per argument (None for an unmapped one)")
         spec = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
-        if all(type(a) in _LEAF_TYPES for a in args) and all(
-                ax is None or type(ax) is int for ax in spec):
+        flat = all(type(a) in _LEAF_TYPES for a in args) and all(
+            ax is None or type(ax) is int for ax in spec)
+        if flat:
             # Array arguments with one axis each: the common case, no pytrees to match.
             flat_args, in_tree, flat_axes = list(args), _tuple_of_leaves(len(args)), spec
         else:
@@ -64,6 +80,9 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
             return [p for i, a in enumerate(args) for p in _leaf_paths(a, f"argument {i}")]
 
         size, flat_axes = _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size)
+        if (staged is not None and flat and not kwargs and get_current_trace() is eval_trace
+                and not _jit_disabled[0] and staged.applies(args)):
+            return staged(args, flat_axes, size)
         flat_fun, store = _flatten_fun(lambda *a: fun(*a, **kwargs), in_tree, False, "vmap")
         outs, out_dims = _vmap_flat(flat_fun, flat_args, flat_axes, size)
         out_tree = store["tree"]

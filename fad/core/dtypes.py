@@ -92,6 +92,10 @@ def weak_standin(dtype):
 
 def result_type(*avals) -> tuple[np.dtype, bool]:
     """NumPy's promotion over abstract values: ``(dtype, weak_type)`` of the result."""
+    if len(avals) == 2:   # the common case, one strong dtype: no promotion to look up
+        a, b = avals
+        if a.dtype == b.dtype and not a.weak_type and not b.weak_type:
+            return a.dtype, False
     strong = [a.dtype for a in avals if not a.weak_type]
     weak = [weak_standin(a.dtype) for a in avals if a.weak_type]
     if not strong:

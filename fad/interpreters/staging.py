@@ -27,6 +27,9 @@ class StagingTracer(Tracer):
     def aval(self):
         return self.ir_var.aval
 
+    def concrete_value(self):
+        return self._trace.concrete(self)
+
 
 _SCALAR_TYPES = (bool, int, float, complex, np.generic)
 
@@ -113,6 +116,11 @@ class StagingTrace(Trace):
             outvar = Var(mul_p.abstract_eval(ta, cv.aval))
         self.eqns.append(new_eqn((mul_p, [tv, cv], [outvar], {})))
         return StagingTracer(self, outvar)
+
+    def concrete(self, tracer):
+        """The value of one of our tracers: none is known while staging (the probe of
+        ``fad.interpreters.probe`` knows some)."""
+        return Tracer.concrete_value(tracer)   # raises ConcretizationTypeError
 
     def to_jaxpr(self, in_tracers, outs) -> ClosedJaxpr:
         """Close the recording: ``in_tracers`` become the inputs, ``outs`` the outputs."""

@@ -89,6 +89,23 @@ def _normalize_dimension_numbers(dimension_numbers, lhs_ndim, rhs_ndim):
 
 def _dot_general_rule(lhs, rhs, *, dimension_numbers, preferred_element_type):
     (lc, rc), (lb, rb) = dimension_numbers
+    key = (lhs.shape, lhs.dtype, lhs.weak_type, rhs.shape, rhs.dtype, rhs.weak_type,
+           dimension_numbers, preferred_element_type)
+    out = _dot_general_types.get(key)
+    if out is None:
+        if len(_dot_general_types) > 1024:
+            _dot_general_types.clear()
+        out = _dot_general_types[key] = _dot_general_type(lhs, rhs, lc, rc, lb, rb,
+                                                          preferred_element_type)
+    return out
+
+
+# (operand types, dimension numbers) -> result type: staging and jit's tracing ask for
+# the same few products over and over, and the checks below cost more than a lookup.
+_dot_general_types: dict = {}
+
+
+def _dot_general_type(lhs, rhs, lc, rc, lb, rb, preferred_element_type):
     shapes = f"lhs shape {lhs.shape} and rhs shape {rhs.shape}"
     if lhs.dtype != rhs.dtype and not (lhs.weak_type or rhs.weak_type):
         raise TypeError(f"dot_general needs operands of one dtype, got {lhs.dtype} and "

@@ -1,0 +1,203 @@
+"""vmap of a gradient, staged (fad.api_vmap_staged): the function is recorded at every
+call and the transformed program compiled once; results and Python behaviour must be
+those of interpreting it (fad.disable_jit() turns staging off) and of a Python loop."""
+import numpy as np
+import pytest
+
+import fad
+import fad.numpy as fnp
+from fad.errors import ConcretizationTypeError
+from fad.interpreters.probe import Unkeyable, structural_key
+
+rng = np.random.default_rng(0)
+W = rng.standard_normal(5)
+X = rng.standard_normal((7, 5))
+Y = np.sign(rng.standard_normal(7))
+
+
+def logistic(w, x, y):
+    return fnp.logaddexp(0.0, -y * fnp.dot(x, w))
+
+
+def mlp_like(w, x, y):
+    h = fnp.tanh(x * w + 0.5)
+    return fnp.sum((h - y) ** 2) / 2.0
+
+
+def interpreted(f, *args, **vmap_kwargs):
+    with fad.disable_jit():
+        return f(*args)
+
+
+def loop(g, w, X, Y):
+    return np.stack([g(w, X[i], Y[i]) for i in range(X.shape[0])])
+
+
+@pytest.mark.parametrize("loss", [logistic, mlp_like])
+def test_matches_interpreter_and_loop_on_every_call(loss):
+    g = fad.vmap(fad.grad(loss), in_axes=(None, 0, 0))
+    want = loop(fad.grad(loss), W, X, Y)
+    for _ in range(4):   # first sighting (interpreted), second (compiled), then cached
+        np.testing.assert_allclose(g(W, X, Y), want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(interpreted(g, W, X, Y), want, rtol=1e-12, atol=1e-14)
+    w2 = W * -0.5   # new values, the same program
+    np.testing.assert_allclose(g(w2, X, Y), loop(fad.grad(loss), w2, X, Y), rtol=1e-12)
+
+
+def test_variants_argnums_value_and_grad_axes_dtypes():
+    x32, w32 = X.astype(np.float32), W.astype(np.float32)
+    cases = [
+        (fad.vmap(fad.grad(mlp_like, argnums=(0, 1)), in_axes=(None, 0, 0)), (W, X, Y)),
+        (fad.vmap(fad.value_and_grad(logistic), in_axes=(None, 0, 0)), (W, X, Y)),
+        (fad.vmap(fad.grad(logistic, argnums=1), in_axes=(None, 1, 0), out_axes=1),
+         (W, X.T.copy(), Y)),
+        (fad.vmap(fad.grad(logistic), in_axes=(None, -1, 0), out_axes=-1), (W, X.T.copy(), Y)),
+        (fad.vmap(fad.grad(mlp_like), in_axes=(0, 0, None)), (X, X, 0.25)),
+        (fad.vmap(fad.grad(logistic), in_axes=(None, 0, 0)), (w32, x32, Y.astype(np.float32))),
+        (fad.vmap(fad.grad(lambda w, x: fnp.sum(w * x)), in_axes=(None, 0)), (2.0, X)),
+    ]
+    for g, args in cases:
+        want = interpreted(g, *args)
+        for _ in range(3):
+            got = g(*args)
+            for a, b in zip(fad.tree_util.tree_leaves(got), fad.tree_util.tree_leaves(want)):
+                assert np.asarray(a).dtype == np.asarray(b).dtype
+                np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_python_runs_at_every_call_and_reads_fresh_globals():
+    calls = []
+    state = {"scale": np.array(2.0), "offset": 1.0}
+
+    def loss(w, x):
+        calls.append(1)   # a side effect
+        return fnp.sum(state["scale"] * (x * w) ** 2) + state["offset"] * fnp.sum(w * x)
+
+    g = fad.vmap(fad.grad(loss), in_axes=(None, 0))
+    for k in range(6):
+        state["scale"] = np.array(float(k))   # a new constant value, the same program
+        state["offset"] = 1.0 + (k % 2)       # a new literal: a different program
+        want = loop(lambda w, x, _: fad.grad(loss)(w, x), W, X, X)
+        calls.clear()
+        np.testing.assert_allclose(g(W, X), want, rtol=1e-12)
+        assert len(calls) == 1
+
+
+def test_python_control_flow_on_unbatched_differentiated_argument():
+    def loss(w, x):
+        if fnp.sum(w) > 0:       # concrete: w is not batched (as under eager grad)
+            return fnp.sum(fnp.sin(w * x))
+        return fnp.sum(fnp.cos(w * x)) * float(w[0])   # a value read into the program
+
+    g = fad.vmap(fad.grad(loss), in_axes=(None, 0))
+    for w in [W, -W, W, -W, 0.5 * W, -0.5 * W, W]:
+        np.testing.assert_allclose(g(w, X), loop(lambda a, b, _: fad.grad(loss)(a, b), w, X, X),
+                                   rtol=1e-12)
+
+
+def test_control_flow_on_batched_value_raises_as_interpreted():
+    def loss(w, x):
+        return fnp.sum(w * x) if fnp.sum(x) > 0 else fnp.sum(w)
+
+    g = fad.vmap(fad.grad(loss), in_axes=(None, 0))
+    with pytest.raises(ConcretizationTypeError):
+        g(W, X)
+    with pytest.raises(ConcretizationTypeError), fad.disable_jit():
+        g(W, X)
+
+
+def test_errors_match_the_interpreted_path():
+    nonscalar = fad.vmap(fad.grad(lambda w, x: w * x), in_axes=(None, 0))
+    with pytest.raises(TypeError, match="scalar output"):
+        nonscalar(W, X)
+    integer = fad.vmap(fad.grad(lambda w, x: fnp.sum(w * x)), in_axes=(None, 0))
+    with pytest.raises(TypeError, match="floating-point inputs"):
+        integer(np.arange(5), X)
+    pair = fad.vmap(fad.grad(lambda w, x: (fnp.sum(w), fnp.sum(x))), in_axes=(None, 0))
+    with pytest.raises(TypeError, match="single scalar output"):
+        pair(W, X)
+
+
+def test_signed_zero_literals_are_different_programs():
+    c = {"v": 0.0}
+
+    def loss(w, x):   # arctan2(+0, negative) = pi, arctan2(-0, negative) = -pi
+        return fnp.sum(fnp.arctan2(c["v"], w - 10.0) * x)
+
+    g = fad.vmap(fad.grad(loss), in_axes=(None, 0))
+    for v in [0.0, -0.0, 0.0, -0.0, -0.0, 0.0]:
+        c["v"] = v
+        np.testing.assert_array_equal(g(W, X), interpreted(g, W, X))
+
+
+def test_a_new_program_at_every_call_is_still_right():
+    def loss(w, x):
+        return fnp.sum(w * x) * float(fnp.sum(w))   # the literal changes with w
+
+    g = fad.vmap(fad.grad(loss), in_axes=(None, 0))
+    for k in range(12):   # past the point where it stops recording
+        w = W + k
+        np.testing.assert_allclose(g(w, X), loop(lambda a, b, _: fad.grad(loss)(a, b), w, X, X),
+                                   rtol=1e-12)
+
+
+def test_nested_and_composed_uses_are_interpreted_and_right():
+    g = fad.vmap(fad.grad(logistic), in_axes=(None, 0, 0))
+    want = loop(fad.grad(logistic), W, X, Y)
+    np.testing.assert_allclose(fad.jit(g)(W, X, Y), want, rtol=1e-12)
+    outer = fad.grad(lambda w: fnp.sum(g(w, X, Y)))(W)
+    fd = fad.grad(lambda w: fnp.sum(loop(fad.grad(logistic), w, X, Y)))
+    np.testing.assert_allclose(outer, fd(W), rtol=1e-10)
+    twice = fad.vmap(fad.vmap(fad.grad(mlp_like), in_axes=(None, 0, 0)), in_axes=(None, 0, 0))
+    np.testing.assert_allclose(twice(W, X[None], Y[None]), loop(fad.grad(mlp_like), W, X, Y)[None],
+                               rtol=1e-12)
+
+
+def test_structural_key_tells_apart_what_computes_differently():
+    def key(f, *args):
+        return structural_key(fad.make_jaxpr(f)(*args))
+
+    x = np.ones(3)
+    assert key(lambda a: a * 2.0, x) == key(lambda a: a * 2.0, x)
+    assert key(lambda a: a * 2.0, x) != key(lambda a: a * 3.0, x)
+    assert key(lambda a: a + 0.0, x) != key(lambda a: a + -0.0, x)
+    assert key(lambda a: a * 2.0, x) != key(lambda a: a * 2.0, x.astype(np.float32))
+    assert key(lambda a: fnp.sum(a, axis=0), x) != key(lambda a: fnp.sum(a, axis=0),
+                                                        np.ones((3, 2)))
+    assert key(lambda a: a[1:], x) != key(lambda a: a[:2], x)
+    c1, c2 = np.ones(3), np.full(3, 2.0)   # constants: by type, their values are inputs
+    assert key(lambda a: a * c1, x) == key(lambda a: a * c2, x)
+
+    class Jaxprish:
+        __hash__ = None
+    closed = fad.make_jaxpr(lambda a: a * 2.0)(x)
+    closed.jaxpr.eqns[0] = closed.jaxpr.eqns[0]._replace(params={"p": Jaxprish()})
+    with pytest.raises(Unkeyable):
+        structural_key(closed)
+
+
+# -- random elementwise programs: staged against interpreted, on repeated calls --------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.interpreters.test_linearize_rules import _programs, _run  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(_programs(), st.sampled_from(["f64", "f32"]),
+       st.sampled_from([(None, 0), (0, 0), (0, None)]))
+def test_random_programs_staged_equal_interpreted(steps, kind, in_axes):
+    dtype = np.float64 if kind == "f64" else np.float32
+    xs = np.linspace(-0.9, 0.8, 12).astype(dtype).reshape(4, 3)
+    ys = np.linspace(0.2, 0.5, 4).astype(dtype)
+    x = xs if in_axes[0] == 0 else xs[0]
+    y = ys if in_axes[1] == 0 else ys[0]
+    g = fad.vmap(fad.grad(lambda x, y: _run(steps, x, y), argnums=(0, 1)), in_axes=in_axes)
+    want = interpreted(g, x, y)
+    tol = 1e-12 if kind == "f64" else 1e-5
+    for _ in range(3):
+        got = g(x, y)
+        for a, b in zip(got, want):
+            assert np.asarray(a).dtype == np.asarray(b).dtype
+            np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
