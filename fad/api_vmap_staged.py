@@ -56,25 +56,32 @@ class StagedVmap:
         # (reading a float off changing data into its program, say) gains nothing from
         # recording, so after _MAX_MISSES of them it is interpreted from then on.
         self.misses = 0
+        self.argnums_for: dict = {}   # number of arguments -> (single, argnums normalised)
 
     def applies(self, args) -> bool:
         """Whether the staged path can take this call (checked before any user code runs)."""
         spec = self.spec
         if spec.has_aux or spec.holomorphic or self.misses >= _MAX_MISSES:
             return False
-        if not all(type(a) in _LEAF_TYPES or type(a) in _FLOAT_TYPES for a in args):
-            return False
-        try:
-            _, nums = _argnums_tuple(spec.argnums, len(args), "grad")
-        except (TypeError, ValueError):
-            return False   # the interpreted path raises the error
-        return all(_is_float_leaf(args[i]) for i in nums)
+        for a in args:
+            if type(a) not in _LEAF_TYPES and type(a) not in _FLOAT_TYPES:
+                return False
+        checked = self.argnums_for.get(len(args))
+        if checked is None:
+            try:
+                checked = _argnums_tuple(spec.argnums, len(args), "grad")
+            except (TypeError, ValueError):
+                return False   # the interpreted path raises the error
+            self.argnums_for[len(args)] = checked
+        for i in checked[1]:
+            if not _is_float_leaf(args[i]):
+                return False
+        return True
 
     def __call__(self, args, axes, size):
         """``vmap(g)(*args)`` for flat array ``args`` mapped along ``axes`` (ints or None,
         normalised and checked by vmap), ``size`` the mapped size."""
-        spec = self.spec
-        single, nums = _argnums_tuple(spec.argnums, len(args), "grad")
+        single, nums = self.argnums_for[len(args)]   # (``applies`` has checked them)
         closed, traced = self._record(args, axes, nums)
         consts = closed.consts
         values = [*consts, *[args[i] for i in traced]]

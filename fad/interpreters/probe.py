@@ -112,6 +112,26 @@ def _literal_key(lit):
 _PLAIN = frozenset({int, bool, str, type(None)})   # (typed: True == 1, but not as a parameter)
 
 
+def _ints_only(v):
+    """Whether ``v`` is a tuple of ints (not bools), ``None`` and such tuples, nested at
+    most three deep: then ``==`` on it is exact, and it can stand for itself. (Loops,
+    not recursion: this runs for most parameters of every recorded equation.)"""
+    for x in v:
+        t = type(x)
+        if t is tuple:
+            for y in x:
+                u = type(y)
+                if u is tuple:
+                    for z in y:
+                        if type(z) is not int:
+                            return False
+                elif u is not int and y is not None:
+                    return False
+        elif t is not int and x is not None:
+            return False
+    return True
+
+
 def _freeze(v):
     """A hashable stand-in for ``v`` that is equal only for the same value (bitwise for
     floating point, so that -0.0, 0.0 and the NaNs are told apart)."""
@@ -124,6 +144,8 @@ def _freeze(v):
         return v
     if t is float:
         return (float, v.hex())
+    if t is tuple and _ints_only(v):
+        return v   # the common parameter: axes, shapes, dimension numbers
     if t is tuple or t is list:
         return (t, tuple([_freeze(x) for x in v]))
     if t is complex:
