@@ -32,13 +32,18 @@ from fad.api_jit import jit
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.trace import Tracer, new_trace
 from fad.interpreters.eval import eval_jaxpr
-from fad.interpreters.probe import ProbeTrace, Unkeyable, structural_key
+from fad.interpreters.probe import ProbeTrace, Unkeyable, structural_key, value_key
 
 __all__ = ["StagedVmap"]
 
-_MAX_PROGRAMS = 32   # per vmapped function; the oldest is dropped first
+_MAX_PROGRAMS = 256  # the oldest is dropped first
 _MAX_MISSES = 8      # first sightings in a row after which a function is interpreted
 _SEEN_ONCE = object()
+
+# structural key of a recording and of the transformation -> _SEEN_ONCE, or the compiled
+# program. Shared by all vmapped gradients: the key says everything the program depends
+# on, so a vmap(grad(loss)) made afresh at every step of a loop finds its program too.
+_programs: dict = {}
 
 
 class StagedVmap:
@@ -51,7 +56,10 @@ class StagedVmap:
         self.out_axes = out_axes
         self.make_vmap = make_vmap
         self.name = getattr(spec.fun, "__name__", "function")
-        self.programs: dict = {}   # structural key -> _SEEN_ONCE, or the compiled program
+        try:   # (what the key needs besides the recording)
+            self.transform_key = (spec.with_value, value_key(out_axes))
+        except Unkeyable:
+            self.transform_key = None
         # First sightings in a row: a function recording a new program at every call
         # (reading a float off changing data into its program, say) gains nothing from
         # recording, so after _MAX_MISSES of them it is interpreted from then on.
@@ -61,7 +69,8 @@ class StagedVmap:
     def applies(self, args) -> bool:
         """Whether the staged path can take this call (checked before any user code runs)."""
         spec = self.spec
-        if spec.has_aux or spec.holomorphic or self.misses >= _MAX_MISSES:
+        if (spec.has_aux or spec.holomorphic or self.misses >= _MAX_MISSES
+                or self.transform_key is None):
             return False
         for a in args:
             if type(a) not in _LEAF_TYPES and type(a) not in _FLOAT_TYPES:
@@ -87,19 +96,20 @@ class StagedVmap:
         values = [*consts, *[args[i] for i in traced]]
         try:
             key = (structural_key(closed), nums, single, tuple([axes[i] for i in traced]),
-                   size)
+                   size, self.transform_key)
         except Unkeyable:
             return self._program(closed, traced, axes, nums, single)(*values)
-        entry = self.programs.get(key)
+        programs = _programs
+        entry = programs.get(key)
         if entry is None:   # first sighting: interpret it
             self.misses += 1
-            if len(self.programs) >= _MAX_PROGRAMS:
-                del self.programs[next(iter(self.programs))]
-            self.programs[key] = _SEEN_ONCE
+            if len(programs) >= _MAX_PROGRAMS:
+                del programs[next(iter(programs))]
+            programs[key] = _SEEN_ONCE
             return self._program(closed, traced, axes, nums, single)(*values)
         self.misses = 0
         if entry is _SEEN_ONCE:
-            entry = self.programs[key] = jit(self._program(closed, traced, axes, nums, single))
+            entry = programs[key] = jit(self._program(closed, traced, axes, nums, single))
         return entry(*values)
 
     def _record(self, args, axes, nums):

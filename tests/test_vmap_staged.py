@@ -201,3 +201,22 @@ def test_random_programs_staged_equal_interpreted(steps, kind, in_axes):
         for a, b in zip(got, want):
             assert np.asarray(a).dtype == np.asarray(b).dtype
             np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_programs_are_shared_by_key_not_by_function_object():
+    from fad import api_vmap_staged
+    want = loop(fad.grad(mlp_like), W, X, Y)
+    for _ in range(3):   # a vmap(grad(...)) made afresh at each step finds its program
+        got = fad.vmap(fad.grad(mlp_like), in_axes=(None, 0, 0))(W, X, Y)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    compiled = [p for p in api_vmap_staged._programs.values()
+                if p is not api_vmap_staged._SEEN_ONCE]
+    assert compiled
+    # ... and a different transformation of the same recording is a different program
+    g0 = fad.vmap(fad.grad(mlp_like), in_axes=(None, 0, 0), out_axes=0)
+    g1 = fad.vmap(fad.grad(mlp_like), in_axes=(None, 0, 0), out_axes=1)
+    gv = fad.vmap(fad.value_and_grad(mlp_like), in_axes=(None, 0, 0))
+    for _ in range(3):
+        np.testing.assert_allclose(g0(W, X, Y), want, rtol=1e-12)
+        np.testing.assert_allclose(g1(W, X, Y), want.T, rtol=1e-12)
+        np.testing.assert_allclose(gv(W, X, Y)[1], want, rtol=1e-12)

@@ -24,7 +24,7 @@ from fad.core.primitive import Primitive
 from fad.core.trace import Tracer
 from fad.interpreters.staging import StagingTrace, StagingTracer
 
-__all__ = ["ProbeTrace", "structural_key", "Unkeyable"]
+__all__ = ["ProbeTrace", "structural_key", "value_key", "Unkeyable"]
 
 
 class ProbeTrace(StagingTrace):
@@ -92,7 +92,7 @@ def structural_key(closed: ClosedJaxpr):
              tuple([_aval_key(v.aval) for v in jaxpr.invars])]
     for prim, invars, outvars, params in jaxpr.eqns:
         ins = tuple([ids[a] if type(a) is Var else _literal_key(a) for a in invars])
-        parts.append((prim, ins, tuple([(k, _freeze(v)) for k, v in params.items()])
+        parts.append((prim, ins, tuple([(k, value_key(v)) for k, v in params.items()])
                       if params else ()))
         for v in outvars:   # their types follow from the inputs' and the parameters
             ids[v] = len(ids)
@@ -106,7 +106,7 @@ def _aval_key(a):
 
 
 def _literal_key(lit):
-    return ("literal", _aval_key(lit.aval), _freeze(lit.val))
+    return ("literal", _aval_key(lit.aval), value_key(lit.val))
 
 
 _PLAIN = frozenset({int, bool, str, type(None)})   # (typed: True == 1, but not as a parameter)
@@ -132,7 +132,7 @@ def _ints_only(v):
     return True
 
 
-def _freeze(v):
+def value_key(v):
     """A hashable stand-in for ``v`` that is equal only for the same value (bitwise for
     floating point, so that -0.0, 0.0 and the NaNs are told apart)."""
     t = type(v)
@@ -147,7 +147,7 @@ def _freeze(v):
     if t is tuple and _ints_only(v):
         return v   # the common parameter: axes, shapes, dimension numbers
     if t is tuple or t is list:
-        return (t, tuple([_freeze(x) for x in v]))
+        return (t, tuple([value_key(x) for x in v]))
     if t is complex:
         return (complex, v.real.hex(), v.imag.hex())
     if isinstance(v, np.generic):
