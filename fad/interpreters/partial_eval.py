@@ -62,7 +62,7 @@ class Scaled:
         t = self.recorded
         if t is None:
             t = self.recorded = self.src._trace.emit_scaled(self.mul_p, self.src.ir_var,
-                                                            self.coef)
+                                                            self.coef, self.aval)
         return t
 
 
