@@ -290,6 +290,16 @@ def _is_float_leaf(x):
     return t in _FLOAT_TYPES or (t is np.ndarray and x.dtype.kind == "f")
 
 
+def _all_float_leaves(xs):
+    """Whether every entry of ``xs`` is a float array or scalar (``_is_float_leaf`` of
+    each, inlined: this runs on every grad call)."""
+    for x in xs:
+        t = type(x)
+        if t not in _FLOAT_TYPES and not (t is np.ndarray and x.dtype.kind == "f"):
+            return False
+    return True
+
+
 def _name(path):
     return path() if callable(path) else path
 
@@ -326,16 +336,22 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
     _check_callable(fun, "grad")
     name = getattr(fun, "__name__", "function")
 
-    argnums_for = {}   # number of positional arguments -> (single, argnums normalised)
+    # number of positional arguments -> (single, argnums normalised, whether those are
+    # all the arguments in order)
+    argnums_for = {}
 
     @functools.wraps(fun)
     def value_and_grad_f(*args, **kwargs):
         checked = argnums_for.get(len(args))
         if checked is None:
-            checked = argnums_for[len(args)] = _argnums_tuple(argnums, len(args), "grad")
-        single, nums = checked
-        partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
-        if not holomorphic and all(_is_float_leaf(x) for x in dyn):
+            single, nums = _argnums_tuple(argnums, len(args), "grad")
+            checked = argnums_for[len(args)] = single, nums, nums == tuple(range(len(args)))
+        single, nums, every = checked
+        if every and not kwargs:   # nothing to fix: ``fun`` is its own partial function
+            partial_fun, dyn = fun, args
+        else:
+            partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
+        if not holomorphic and _all_float_leaves(dyn):
             # The common case (float arrays and scalars): no pytree to walk, no checks.
             flat_dyn, in_tree = dyn, _tuple_of_leaves(len(dyn))
             differentiable = None
@@ -360,7 +376,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
             _check_grad_output(name, aval, holomorphic)
         cts = pullback([aval.dtype.type(1)])
         if differentiable is None:
-            grads = [instantiate(c) for c in cts]
+            grads = [c if type(c) is not Zero else instantiate(c) for c in cts]
         else:
             grads = [instantiate(c) if d else np.zeros(get_aval(x).shape, dtypes.float0)
                      for c, d, x in zip(cts, differentiable, flat_dyn)]

@@ -40,7 +40,13 @@ class ShapedArray:
                            self.weak_type if weak_type is None else weak_type)
 
     def strip_weak_type(self) -> ShapedArray:
-        return self if not self.weak_type else ShapedArray(self.shape, self.dtype)
+        if not self.weak_type:
+            return self
+        if not self.shape:   # a scalar (a traced Python scalar, usually): the shared aval
+            strong = _SCALAR_AVALS.get(self.dtype.type)
+            if strong is not None:
+                return strong
+        return ShapedArray(self.shape, self.dtype)
 
     def __eq__(self, other):
         return self is other or (type(other) is ShapedArray and self.shape == other.shape

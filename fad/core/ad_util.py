@@ -40,6 +40,8 @@ class Zero:
 
 
 def tangent_aval(aval: ShapedArray) -> ShapedArray:
+    if aval.dtype.kind in "fc":   # the common case: an inexact value is its own tangent type
+        return aval
     dt = dtypes.tangent_dtype(aval.dtype)
     return aval if dt == aval.dtype else ShapedArray(aval.shape, dt)
 

@@ -24,9 +24,8 @@ import numpy as np
 
 from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
-from fad.core.dtypes import INEXACT_SCALAR_TYPES
 from fad.core.ir import ClosedJaxpr, Jaxpr, dce_jaxpr
-from fad.core.trace import Tracer, _current_trace, eval_trace, new_trace
+from fad.core.trace import Tracer, _current_trace, eval_trace
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.jvp import JVPTrace, JVPTracer
 from fad.interpreters.staging import StagingTrace, StagingTracer
@@ -63,7 +62,7 @@ class Scaled:
         t = self.recorded
         if t is None:
             t = self.recorded = self.src._trace.emit_scaled(self.mul_p, self.src.ir_var,
-                                                            self.coef)
+                                                            self.coef, self.aval)
         return t
 
 
@@ -120,11 +119,6 @@ class LinearizeTrace(JVPTrace):
         primal_out, tangent_out = out
         if tangent_out is None:
             return primal_out
-        if type(primal_out) is np.ndarray or type(primal_out) in INEXACT_SCALAR_TYPES:
-            ta = tangent_out.aval   # the primal's type, usually: skip get_aval
-            if (ta.shape == primal_out.shape and ta.dtype == primal_out.dtype
-                    and not ta.weak_type):
-                return JVPTracer(self, primal_out, tangent_out, ta)
         return JVPTracer(self, primal_out, tangent_out)
 
     def general(self, prim, args, params):
@@ -167,29 +161,36 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     ``dce=False`` keeps equations no output needs: the transpose skips them anyway, so
     ``vjp`` saves the pass.
     """
-    if differentiable is None:
-        differentiable = [True] * len(primals)
-    with new_trace(StagingTrace, fold_known=True) as pe:
-        with new_trace(LinearizeTrace) as jt:
-            in_avals, tangent_args, args = [], [], []
-            for p, d in zip(primals, differentiable):   # (loops, not comprehensions:
-                aval = get_aval(p)                       # this runs on every grad call)
-                t_aval = aval if aval.dtype.kind in "fc" else tangent_aval(aval)
-                t = pe.new_arg(t_aval)
-                in_avals.append(t_aval)
-                tangent_args.append(t)
-                if type(p) is float:  # computes as a NumPy scalar (fast operators); the
-                    p = np.float64(p)  # tracer keeps the weak type
-                args.append(JVPTracer(jt, p, t, aval) if d else p)
-            outs = fun(*args)
-            out_primals, out_tangents, nonzero = [], [], []
-            for o in outs:
-                p, t = jt.unpack(o)
-                out_primals.append(p)
-                nonzero.append(type(t) is not Zero)
-                if type(t) is not Zero:
-                    out_tangents.append(t)
+    # The two traces are made current by hand rather than with two ``new_trace`` blocks
+    # (this runs on every ``grad`` call): the partial evaluator never needs to be current
+    # itself, the linearizing trace above it hands it what it records.
+    pe = StagingTrace(_current_trace.get(), fold_known=True)
+    jt = LinearizeTrace(pe)
+    token = _current_trace.set(jt)
+    try:
+        in_avals, tangent_args, args = [], [], []
+        for i, p in enumerate(primals):   # (loops, not comprehensions: this runs on
+            aval = get_aval(p)            # every grad call)
+            t_aval = aval if aval.dtype.kind in "fc" else tangent_aval(aval)
+            t = pe.new_arg(t_aval)
+            in_avals.append(t_aval)
+            tangent_args.append(t)
+            if type(p) is float:  # computes as a NumPy scalar (fast operators); the
+                p = np.float64(p)  # tracer keeps the weak type
+            args.append(JVPTracer(jt, p, t, aval)
+                        if differentiable is None or differentiable[i] else p)
+        outs = fun(*args)
+        out_primals, out_tangents, nonzero = [], [], []
+        for o in outs:
+            p, t = jt.unpack(o)
+            out_primals.append(p)
+            nonzero.append(type(t) is not Zero)
+            if type(t) is not Zero:
+                out_tangents.append(t)
         closed = pe.to_jaxpr(tangent_args, out_tangents)
+    finally:
+        _current_trace.reset(token)
+        jt.valid = pe.valid = False
     linear = ClosedJaxpr(dce_jaxpr(closed.jaxpr), closed.consts) if dce else closed
     out_avals = [tangent_aval(get_aval(p)) for p in out_primals]
     return out_primals, Linearized(linear, in_avals, nonzero, out_avals)

@@ -104,11 +104,22 @@ class StagingTrace(Trace):
         self.eqns.append(new_eqn((prim, invars, [outvar], params)))
         return StagingTracer(self, outvar)
 
-    def emit_scaled(self, mul_p, tv: Var, coef):
-        """Record ``tv * coef`` for a variable ``tv`` and a known coefficient ``coef``."""
+    def emit_scaled(self, mul_p, tv: Var, coef, aval=None):
+        """Record ``tv * coef`` for a variable ``tv`` and a known coefficient ``coef``.
+
+        ``aval``, if given, is the type of the result, which the caller knows: ``coef`` is
+        a NumPy value of ``tv``'s type (a ``Scaled`` tangent's invariant), and ``aval`` is
+        that type made strong."""
+        if aval is not None:
+            cv = self.const_var(coef, aval) if type(coef) is np.ndarray else Literal(coef)
+            outvar = Var(aval)
+            self.eqns.append(new_eqn((mul_p, [tv, cv], [outvar], {})))
+            return StagingTracer(self, outvar)
         ta = tv.aval
-        if numpy_value_of_type(coef, ta) and not ta.weak_type:
-            # the common case: the result has the tangent's type
+        if numpy_value_of_type(coef, ta):
+            # the common case: the result has the tangent's type, made strong (as the
+            # coefficient, a NumPy value, is)
+            ta = ta.strip_weak_type()
             cv = self.const_var(coef, ta) if type(coef) is np.ndarray else Literal(coef)
             outvar = Var(ta)
         else:

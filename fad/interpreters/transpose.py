@@ -88,10 +88,11 @@ def backward_pass(jaxpr: Jaxpr, consts, in_args, cts_out, all_linear: bool = Fal
         args = [env[a] if a in env else a.val if type(a) is Literal else UndefinedPrimal(a.aval)
                 for a in invars]   # read(), inlined
         for v, ct in zip(invars, rule(cts, *args, **params)):
-            _write_ct(ct_env, env, v, ct)
+            if ct is not None:   # (None: a non-linear operand; skip the call)
+                _write_ct(ct_env, env, v, ct)
 
-    return [ct_env.get(v, Zero(v.aval)) if type(x) is UndefinedPrimal else None
-            for v, x in zip(jaxpr.invars, in_args)]
+    return [(ct_env[v] if v in ct_env else Zero(v.aval)) if type(x) is UndefinedPrimal
+            else None for v, x in zip(jaxpr.invars, in_args)]
 
 
 def _write_ct(ct_env, env, v, ct):

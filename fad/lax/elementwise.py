@@ -477,6 +477,8 @@ def _is_unit_seed(ct, c):
     tracer or a NumPy scalar; a NumPy array could be the caller's own, so it is not
     handed back as a result)."""
     if isinstance(ct, np.floating) and ct == 1 and isinstance(c, (Tracer, np.generic)):
+        if type(c) is type(ct):   # a NumPy scalar of ct's type: the common case
+            return True
         a = get_aval(c)
         return a.dtype == ct.dtype and not a.weak_type
     return False

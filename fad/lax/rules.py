@@ -166,45 +166,78 @@ def defderiv(prim, *partials):
 
     defjvp(prim, *map(contribution, partials))
 
-    unary = len(partials) == 1
+    # The rule for one and for two operands is spelled out (no loop over the operands):
+    # these are most operations, and the rule runs for each of them.
+    if len(partials) == 1:
+        (d,) = partials
 
-    def linearize_rule(pe, primals, tangents, **params):
-        # The primal result, on the level below (directly with NumPy at the bottom).
-        ans = (prim.impl(*primals, **params) if pe.parent is eval_trace
-               else prim.bind(*primals, **params))
-        out = None
-        for d, t in zip(partials, tangents):
-            if t is None or d is None:
-                continue
-            if d is IDENTITY:
-                c = t
-            elif d is NEGATE:
-                if type(t) is Scaled:
-                    c = Scaled(t.src, -t.coef, mul_p, t.aval)
-                else:
-                    c = pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
-            else:
-                c = _scale(pe, mul_p, t, d(ans, *primals, **params))
-            out = c if out is None else _add_linear(pe, mul_p, out, c)
-        if out is not None and not unary and out.aval.shape != ans.shape:
-            out = _staged(pe, broadcast_to_like, materialize(out), ans)  # operand broadcast
-        return ans, out
+        def linearize_rule(pe, primals, tangents, **params):
+            # the primal result, on the level below (directly with NumPy at the bottom)
+            ans = (prim.impl(*primals, **params) if pe.parent is eval_trace
+                   else prim.bind(*primals, **params))
+            if d is None:
+                return ans, None
+            return ans, _contribution(pe, mul_p, neg_p, d, tangents[0], ans, primals, params)
+
+    elif len(partials) == 2:
+        dx, dy = partials
+
+        def linearize_rule(pe, primals, tangents, **params):
+            # the primal result, on the level below (directly with NumPy at the bottom)
+            ans = (prim.impl(*primals, **params) if pe.parent is eval_trace
+                   else prim.bind(*primals, **params))
+            tx, ty = tangents
+            out = None
+            if tx is not None and dx is not None:
+                out = _contribution(pe, mul_p, neg_p, dx, tx, ans, primals, params)
+            if ty is not None and dy is not None:
+                c = _contribution(pe, mul_p, neg_p, dy, ty, ans, primals, params)
+                out = c if out is None else _add_linear(pe, mul_p, out, c)
+            if out is not None and out.aval.shape != ans.shape:
+                out = _staged(pe, broadcast_to_like, materialize(out), ans)  # broadcast
+            return ans, out
+
+    else:
+        def linearize_rule(pe, primals, tangents, **params):
+            # the primal result, on the level below (directly with NumPy at the bottom)
+            ans = (prim.impl(*primals, **params) if pe.parent is eval_trace
+                   else prim.bind(*primals, **params))
+            out = None
+            for d, t in zip(partials, tangents):
+                if t is None or d is None:
+                    continue
+                c = _contribution(pe, mul_p, neg_p, d, t, ans, primals, params)
+                out = c if out is None else _add_linear(pe, mul_p, out, c)
+            if out is not None and out.aval.shape != ans.shape:
+                out = _staged(pe, broadcast_to_like, materialize(out), ans)  # broadcast
+            return ans, out
 
     linearize_rules[prim] = linearize_rule
 
 
-def _scale(pe, mul_p, t, coef):
-    """The tangent ``t * coef`` for a known coefficient: deferred (a ``Scaled``, folding
-    into ``t``'s pending coefficient) when ``coef`` is a NumPy value of the tangent's
-    type, else recorded now."""
-    src = t.src if type(t) is Scaled else t
-    ta = src.ir_var.aval
-    if type(coef) is float and ta.dtype == dtypes.FLOAT64:  # a Python float (x * 2.0)
-        coef = np.float64(coef)
-    if dtypes.numpy_value_of_type(coef, ta):
+def _contribution(pe, mul_p, neg_p, d, t, ans, primals, params):
+    """The tangent ``t`` of one operand times that operand's partial derivative ``d``.
+
+    A coefficient that is a NumPy value of the tangent's type is deferred (a ``Scaled``,
+    folding into ``t``'s pending coefficient); any other is recorded now."""
+    if d is IDENTITY:
+        return t
+    if d is NEGATE:
         if type(t) is Scaled:
-            return Scaled(src, t.coef * coef, mul_p, t.aval)
-        return Scaled(src, coef, mul_p, ta.strip_weak_type() if ta.weak_type else ta)
+            return Scaled(t.src, -t.coef, mul_p, t.aval)
+        return pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
+    coef = d(ans, *primals, **params)
+    scaled = type(t) is Scaled
+    ta = t.aval if scaled else t.ir_var.aval   # (a Scaled's aval: its source's, made strong)
+    tc = type(coef)
+    if tc is float and ta.dtype == dtypes.FLOAT64:  # a Python float (x * 2.0)
+        coef = np.float64(coef)
+        tc = np.float64
+    if ((tc in dtypes.INEXACT_SCALAR_TYPES or tc is np.ndarray and coef.shape == ta.shape)
+            and coef.dtype == ta.dtype):   # (dtypes.numpy_value_of_type, inlined)
+        if scaled:
+            return Scaled(t.src, t.coef * coef, mul_p, ta)
+        return Scaled(t, coef, mul_p, ta.strip_weak_type() if ta.weak_type else ta)
     return pe.emit_scaled(mul_p, materialize(t).ir_var, coef)
 
 
@@ -213,12 +246,17 @@ def _add_linear(pe, mul_p, a, b):
     (``src * p + src * q = src * (p + q)``; ``src`` itself counts as ``src * 1``), so an
     elementwise function of one variable linearizes to one multiplication however it
     combines its intermediate values; anything else is recorded as an addition."""
-    sa = a.src if type(a) is Scaled else a
-    sb = b.src if type(b) is Scaled else b
-    if sa is sb and (type(a) is Scaled or type(b) is Scaled):
-        pa = a.coef if type(a) is Scaled else 1
-        pb = b.coef if type(b) is Scaled else 1
-        return Scaled(sa, pa + pb, mul_p, a.aval if type(a) is Scaled else b.aval)
+    a_scaled, b_scaled = type(a) is Scaled, type(b) is Scaled
+    sa = a.src if a_scaled else a
+    sb = b.src if b_scaled else b
+    if sa is sb:
+        if a_scaled or b_scaled:
+            pa = a.coef if a_scaled else 1
+            pb = b.coef if b_scaled else 1
+            return Scaled(sa, pa + pb, mul_p, a.aval if a_scaled else b.aval)
+        # ``t + t``: ``t * 2``, with a coefficient of the tangent's dtype
+        ta = sa.ir_var.aval
+        return Scaled(sa, ta.dtype.type(2), mul_p, ta.strip_weak_type() if ta.weak_type else ta)
     return _emit_add(pe, materialize(a), materialize(b))
 
 

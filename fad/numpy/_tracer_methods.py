@@ -12,7 +12,7 @@ import numpy as np
 import fad.numpy as fnp
 from fad.core import dtypes
 from fad import lax
-from fad.core.trace import Tracer
+from fad.core.trace import Tracer, get_current_trace
 from fad.numpy._indexing import IndexUpdateHelper, getitem
 from fad.numpy._ufuncs import UFUNCS
 
@@ -30,10 +30,11 @@ def _binop(fn, reflected=False):
 
 
 def _arith(fn, prim, reflected=False):
-    """An arithmetic operator with shortcuts for the commonest cases, a strongly typed
-    float tracer with a Python float or int (``x * 2.0``) or with another tracer of its
-    dtype (``x * y``): NumPy's promotion keeps the tracer's dtype, so the primitive is
-    bound directly (after converting the scalar)."""
+    """An arithmetic operator with shortcuts for the commonest cases, a float tracer with
+    a Python float or int (``x * 2.0``) or with another tracer of its dtype (``x * y``):
+    NumPy's promotion keeps the tracer's dtype, so the primitive goes to the current
+    trace directly (after converting the scalar; ``Primitive.bind`` inlined: an operand
+    is a tracer, so there is no constant to evaluate)."""
     general = _binop(fn, reflected)
 
     def op(self, other):
@@ -44,13 +45,16 @@ def _arith(fn, prim, reflected=False):
                 # strong: the scalar takes the tracer's dtype; weak (a traced Python
                 # float): both stay weak, as Python floats
                 other = float(other) if aval.weak_type else dtype.type(other)
-                return prim.bind(other, self) if reflected else prim.bind(self, other)
+                return get_current_trace().process_primitive(
+                    prim, (other, self) if reflected else (self, other), {})
         elif isinstance(other, Tracer):
-            # two tracers of one strongly typed float dtype: no promotion to work out
+            # two tracers of one float dtype: no promotion to work out, unless both are
+            # weak (NumPy computes two Python floats in float64)
             a, b = self.aval, other.aval
-            if (a.dtype is b.dtype or a.dtype == b.dtype) and a.dtype.kind == "f" and not (
-                    a.weak_type or b.weak_type):
-                return prim.bind(other, self) if reflected else prim.bind(self, other)
+            if (a.dtype is b.dtype or a.dtype == b.dtype) and a.dtype.kind == "f" and (
+                    not (a.weak_type and b.weak_type) or a.dtype == dtypes.FLOAT64):
+                return get_current_trace().process_primitive(
+                    prim, (other, self) if reflected else (self, other), {})
         return general(self, other)
     return op
 
@@ -79,7 +83,8 @@ def _pow(self, other):
     """``x ** n`` for a Python int ``n`` and a float tracer (the common ``x ** 2``) binds
     ``integer_pow`` directly; everything else is ``fad.numpy.power``."""
     if type(other) is int and self.aval.dtype.kind in "fc":
-        return lax.integer_pow_p.bind(self, y=other)
+        # (``Primitive.bind`` inlined, as in ``_arith``)
+        return get_current_trace().process_primitive(lax.integer_pow_p, (self,), {"y": other})
     return _general_pow(self, other)
 
 
