@@ -233,7 +233,9 @@ def _vjp_flat(flat_fun, flat_primals, differentiable=None):
         nonzero = lin.out_nonzero
         cts = flat_cts if all(nonzero) else [ct for ct, nz in zip(flat_cts, nonzero) if nz]
         jaxpr = lin.jaxpr
-        args = [UndefinedPrimal(a) for a in lin.in_tangent_avals]
+        args = []
+        for a in lin.in_tangent_avals:   # (a loop, not a comprehension: runs per grad call)
+            args.append(UndefinedPrimal(a))
         return backward_pass(jaxpr.jaxpr, jaxpr.consts, args, cts, all_linear=True)
 
     return outs, pullback, lin
@@ -363,7 +365,8 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
                               for i, x in enumerate(flat_dyn)]
         flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, "grad")
         outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn, differentiable)
-        outs, aux = _split_aux(store, outs)
+        if has_aux:
+            outs, aux = _split_aux(store, outs)
         tree = store["tree"]
         if len(outs) != 1 or (tree is not _SCALAR_TREE and tree != _SCALAR_TREE):
             raise TypeError(f"grad requires a function with a single scalar output, but "
@@ -376,7 +379,9 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
             _check_grad_output(name, aval, holomorphic)
         cts = pullback([aval.dtype.type(1)])
         if differentiable is None:
-            grads = [c if type(c) is not Zero else instantiate(c) for c in cts]
+            grads = []
+            for c in cts:   # (a loop, not a comprehension: this runs on every call)
+                grads.append(c if type(c) is not Zero else instantiate(c))
         else:
             grads = [instantiate(c) if d else np.zeros(get_aval(x).shape, dtypes.float0)
                      for c, d, x in zip(cts, differentiable, flat_dyn)]

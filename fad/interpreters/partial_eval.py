@@ -18,11 +18,12 @@ case a rule does not cover goes through the layered path.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
 
-from fad.core.abstract import get_aval
+from fad.core.abstract import _SCALAR_AVALS, get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, dce_jaxpr
 from fad.core.trace import Tracer, _current_trace, eval_trace
@@ -119,7 +120,8 @@ class LinearizeTrace(JVPTrace):
         primal_out, tangent_out = out
         if tangent_out is None:
             return primal_out
-        return JVPTracer(self, primal_out, tangent_out)
+        # (a NumPy scalar's type, looked up here: get_aval's first case, without the call)
+        return JVPTracer(self, primal_out, tangent_out, _SCALAR_AVALS.get(type(primal_out)))
 
     def general(self, prim, args, params):
         """The layered path (the primitive's JVP rule over the partial evaluator), which
@@ -130,8 +132,11 @@ class LinearizeTrace(JVPTrace):
         return JVPTrace.process_primitive(self, prim, args, params)
 
     def unpack(self, x):
-        if type(x) is JVPTracer and x._trace is self and type(x.tangent) is Scaled:
-            x.tangent = x.tangent.materialize()
+        if type(x) is JVPTracer and x._trace is self:   # (the common case, inlined)
+            t = x.tangent
+            if type(t) is Scaled:
+                t = x.tangent = t.materialize()
+            return x.primal, t
         return JVPTrace.unpack(self, x)
 
 
@@ -152,6 +157,10 @@ class Linearized(NamedTuple):
         nonzero = iter(eval_jaxpr(self.jaxpr, (), *map(instantiate, tangents)))
         return [next(nonzero) if nz else Zero(a)
                 for nz, a in zip(self.out_nonzero, self.out_tangent_avals)]
+
+
+# ``_new_linearized((jaxpr, ...))``: a Linearized built in C (as ``fad.core.ir.new_eqn``)
+_new_linearized = functools.partial(tuple.__new__, Linearized)
 
 
 def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
@@ -180,20 +189,21 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
             args.append(JVPTracer(jt, p, t, aval)
                         if differentiable is None or differentiable[i] else p)
         outs = fun(*args)
-        out_primals, out_tangents, nonzero = [], [], []
+        out_primals, out_tangents, nonzero, out_avals = [], [], [], []
         for o in outs:
             p, t = jt.unpack(o)
             out_primals.append(p)
             nonzero.append(type(t) is not Zero)
             if type(t) is not Zero:
                 out_tangents.append(t)
+            aval = _SCALAR_AVALS.get(type(p)) or get_aval(p)   # (get_aval's first case)
+            out_avals.append(aval if aval.dtype.kind in "fc" else tangent_aval(aval))
         closed = pe.to_jaxpr(tangent_args, out_tangents)
     finally:
         _current_trace.reset(token)
         jt.valid = pe.valid = False
     linear = ClosedJaxpr(dce_jaxpr(closed.jaxpr), closed.consts) if dce else closed
-    out_avals = [tangent_aval(get_aval(p)) for p in out_primals]
-    return out_primals, Linearized(linear, in_avals, nonzero, out_avals)
+    return out_primals, _new_linearized((linear, in_avals, nonzero, out_avals))
 
 
 __all__ = ["LinearizeTrace", "Linearized", "Scaled", "linearize_flat", "linearize_rules",

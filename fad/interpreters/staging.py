@@ -135,8 +135,13 @@ class StagingTrace(Trace):
 
     def to_jaxpr(self, in_tracers, outs) -> ClosedJaxpr:
         """Close the recording: ``in_tracers`` become the inputs, ``outs`` the outputs."""
-        invars = [t.ir_var for t in in_tracers]
-        outvars = [self.atom(x) for x in outs]
+        invars = []
+        for t in in_tracers:   # (loops, not comprehensions: this runs on every grad call)
+            invars.append(t.ir_var)
+        outvars = []
+        for x in outs:
+            outvars.append(x.ir_var if type(x) is StagingTracer and x._trace is self
+                           else self.atom(x))
         constvars = list(self.constvars.values())
         return ClosedJaxpr(Jaxpr(constvars, invars, outvars, self.eqns), self.consts)
 

@@ -91,8 +91,11 @@ def backward_pass(jaxpr: Jaxpr, consts, in_args, cts_out, all_linear: bool = Fal
             if ct is not None:   # (None: a non-linear operand; skip the call)
                 _write_ct(ct_env, env, v, ct)
 
-    return [(ct_env[v] if v in ct_env else Zero(v.aval)) if type(x) is UndefinedPrimal
-            else None for v, x in zip(jaxpr.invars, in_args)]
+    out = []
+    for v, x in zip(jaxpr.invars, in_args):   # (a loop: no comprehension's call)
+        out.append((ct_env[v] if v in ct_env else Zero(v.aval)) if type(x) is UndefinedPrimal
+                   else None)
+    return out
 
 
 def _write_ct(ct_env, env, v, ct):

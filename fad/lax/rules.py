@@ -166,67 +166,80 @@ def defderiv(prim, *partials):
 
     defjvp(prim, *map(contribution, partials))
 
-    # The rule for one and for two operands is spelled out (no loop over the operands):
-    # these are most operations, and the rule runs for each of them.
+    # The rule for one and for two operands is spelled out (no loop over the operands,
+    # positional calls when there are no parameters): these are most operations, and
+    # the rule runs for each of them.
+    def nary_rule(pe, primals, tangents, **params):
+        # the primal result, on the level below (directly with NumPy at the bottom)
+        ans = (prim.impl(*primals, **params) if pe.parent is eval_trace
+               else prim.bind(*primals, **params))
+        out = None
+        for d, t in zip(partials, tangents):
+            if t is None or d is None:
+                continue
+            if type(d) is str:   # IDENTITY or NEGATE
+                c = _pass(pe, mul_p, neg_p, d, t)
+            else:
+                c = _scale(pe, mul_p, t, d(ans, *primals, **params))
+            out = c if out is None else _add_linear(pe, mul_p, out, c)
+        if out is not None and len(primals) > 1 and out.aval.shape != ans.shape:
+            out = _staged(pe, broadcast_to_like, materialize(out), ans)  # broadcast
+        return ans, out
+
     if len(partials) == 1:
         (d,) = partials
 
         def linearize_rule(pe, primals, tangents, **params):
-            # the primal result, on the level below (directly with NumPy at the bottom)
-            ans = (prim.impl(*primals, **params) if pe.parent is eval_trace
-                   else prim.bind(*primals, **params))
+            (x,) = primals
+            ans = (prim.impl(x, **params) if pe.parent is eval_trace
+                   else prim.bind(x, **params))
             if d is None:
                 return ans, None
-            return ans, _contribution(pe, mul_p, neg_p, d, tangents[0], ans, primals, params)
+            if type(d) is str:
+                return ans, _pass(pe, mul_p, neg_p, d, tangents[0])
+            return ans, _scale(pe, mul_p, tangents[0], d(ans, x, **params))
 
     elif len(partials) == 2:
         dx, dy = partials
 
         def linearize_rule(pe, primals, tangents, **params):
-            # the primal result, on the level below (directly with NumPy at the bottom)
-            ans = (prim.impl(*primals, **params) if pe.parent is eval_trace
-                   else prim.bind(*primals, **params))
+            if params:   # (no binary elementwise primitive has parameters so far)
+                return nary_rule(pe, primals, tangents, **params)
+            x, y = primals
+            ans = prim.impl(x, y) if pe.parent is eval_trace else prim.bind(x, y)
             tx, ty = tangents
             out = None
             if tx is not None and dx is not None:
-                out = _contribution(pe, mul_p, neg_p, dx, tx, ans, primals, params)
+                out = (tx if dx is IDENTITY else _pass(pe, mul_p, neg_p, dx, tx)
+                       if type(dx) is str else _scale(pe, mul_p, tx, dx(ans, x, y)))
             if ty is not None and dy is not None:
-                c = _contribution(pe, mul_p, neg_p, dy, ty, ans, primals, params)
+                c = (ty if dy is IDENTITY else _pass(pe, mul_p, neg_p, dy, ty)
+                     if type(dy) is str else _scale(pe, mul_p, ty, dy(ans, x, y)))
                 out = c if out is None else _add_linear(pe, mul_p, out, c)
             if out is not None and out.aval.shape != ans.shape:
                 out = _staged(pe, broadcast_to_like, materialize(out), ans)  # broadcast
             return ans, out
 
     else:
-        def linearize_rule(pe, primals, tangents, **params):
-            # the primal result, on the level below (directly with NumPy at the bottom)
-            ans = (prim.impl(*primals, **params) if pe.parent is eval_trace
-                   else prim.bind(*primals, **params))
-            out = None
-            for d, t in zip(partials, tangents):
-                if t is None or d is None:
-                    continue
-                c = _contribution(pe, mul_p, neg_p, d, t, ans, primals, params)
-                out = c if out is None else _add_linear(pe, mul_p, out, c)
-            if out is not None and out.aval.shape != ans.shape:
-                out = _staged(pe, broadcast_to_like, materialize(out), ans)  # broadcast
-            return ans, out
+        linearize_rule = nary_rule
 
     linearize_rules[prim] = linearize_rule
 
 
-def _contribution(pe, mul_p, neg_p, d, t, ans, primals, params):
-    """The tangent ``t`` of one operand times that operand's partial derivative ``d``.
+def _pass(pe, mul_p, neg_p, d, t):
+    """The contribution of tangent ``t`` through an ``IDENTITY`` or ``NEGATE`` partial."""
+    if d is IDENTITY:
+        return t
+    if type(t) is Scaled:
+        return Scaled(t.src, -t.coef, mul_p, t.aval)
+    return pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
+
+
+def _scale(pe, mul_p, t, coef):
+    """The tangent ``t * coef`` for a known coefficient (an operand's partial derivative).
 
     A coefficient that is a NumPy value of the tangent's type is deferred (a ``Scaled``,
     folding into ``t``'s pending coefficient); any other is recorded now."""
-    if d is IDENTITY:
-        return t
-    if d is NEGATE:
-        if type(t) is Scaled:
-            return Scaled(t.src, -t.coef, mul_p, t.aval)
-        return pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
-    coef = d(ans, *primals, **params)
     scaled = type(t) is Scaled
     ta = t.aval if scaled else t.ir_var.aval   # (a Scaled's aval: its source's, made strong)
     tc = type(coef)
