@@ -91,6 +91,21 @@ class LinearizeTrace(JVPTrace):
         if rule is None:
             return self.general(prim, args, params)
         pe = self.parent
+        if len(args) == 1 and pe.parent is eval_trace:
+            # One operand (sin(x), x ** 2), our tracer with a tangent the rules handle,
+            # NumPy below: the loop below, unrolled.
+            (x,) = args
+            if type(x) is JVPTracer and x._trace is self:
+                t = x.tangent
+                if type(t) is Scaled or type(t) is StagingTracer and t._trace is pe:
+                    out = rule(pe, [x.primal], [t], **params)
+                    if out is None:
+                        return self.general(prim, args, params)
+                    primal_out, tangent_out = out
+                    if tangent_out is None:
+                        return primal_out
+                    return JVPTracer(self, primal_out, tangent_out,
+                                     _SCALAR_AVALS.get(type(primal_out)))
         primals, tangents = [], []
         own = False
         for x in args:
@@ -217,7 +232,7 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     try:
         in_avals, tangent_args, args = [], [], []
         for i, p in enumerate(primals):   # (loops, not comprehensions: this runs on
-            aval = get_aval(p)            # every grad call)
+            aval = _SCALAR_AVALS.get(type(p)) or get_aval(p)   # every grad call)
             t_aval = aval if aval.dtype.kind in "fc" else tangent_aval(aval)
             t = pe.new_arg(t_aval)
             in_avals.append(t_aval)
