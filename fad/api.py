@@ -13,7 +13,7 @@ import numpy as np
 
 from fad import lax, tree_util
 from fad.core import dtypes
-from fad.core.abstract import get_aval
+from fad.core.abstract import _SCALAR_AVALS, get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.trace import Tracer
 from fad.interpreters.eval import eval_jaxpr
@@ -73,15 +73,17 @@ def _is_array_leaf(x):
     return True
 
 
-def _flatten_fun(fun, in_tree, has_aux=False, fname="function"):
+def _flatten_fun(fun, in_tree, has_aux=False, fname="function", args_are_leaves=None):
     """Wrap ``fun`` to take and return flat lists; ``store`` receives the output tree.
 
     With ``has_aux`` the auxiliary array leaves are appended to the outputs, so that the
     transformation unpacks them like outputs (no tracer escapes through them); other aux
-    leaves (strings, ...) are kept aside unchanged. ``_split_aux`` puts them back."""
+    leaves (strings, ...) are kept aside unchanged. ``_split_aux`` puts them back.
+    ``args_are_leaves``: whether ``in_tree`` is a tuple of leaves, if the caller knows."""
     store = {"n_aux": 0}
-    args_are_leaves = in_tree is _tuple_of_leaves(in_tree.num_leaves) or (
-        in_tree == _tuple_of_leaves(in_tree.num_leaves))
+    if args_are_leaves is None:
+        args_are_leaves = in_tree is _tuple_of_leaves(in_tree.num_leaves) or (
+            in_tree == _tuple_of_leaves(in_tree.num_leaves))
 
     def flat_fun(*flat_args):
         out = fun(*(flat_args if args_are_leaves else tree_unflatten(in_tree, flat_args)))
@@ -357,13 +359,15 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
             # The common case (float arrays and scalars): no pytree to walk, no checks.
             flat_dyn, in_tree = dyn, _tuple_of_leaves(len(dyn))
             differentiable = None
+            args_are_leaves = True
         else:
             flat_dyn, in_tree = tree_flatten(tuple(dyn))
             _check_leaves(flat_dyn, "grad", "the arguments")
             differentiable = [_check_grad_input(x, "grad", lambda i=i: _arg_paths(nums, dyn)[i],
                                                 allow_int, holomorphic)
                               for i, x in enumerate(flat_dyn)]
-        flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, "grad")
+            args_are_leaves = None
+        flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, "grad", args_are_leaves)
         outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn, differentiable)
         if has_aux:
             outs, aux = _split_aux(store, outs)
@@ -373,7 +377,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
                             f"{name} returned {tree_unflatten(store['tree'], outs)!r:.100}. "
                             "Use jacrev/jacobian or vjp for non-scalar outputs, or sum them.")
         out = outs[0]
-        aval = get_aval(out)
+        aval = _SCALAR_AVALS.get(type(out)) or get_aval(out)   # (get_aval's first case)
         kind = aval.dtype.kind
         if aval.shape or kind != "f" or holomorphic:
             _check_grad_output(name, aval, holomorphic)

@@ -39,6 +39,11 @@ class Trace:
     def process_primitive(self, prim, args, params):
         raise NotImplementedError
 
+    def process_binary(self, prim, x, y):
+        """``process_primitive`` of a two-operand primitive without parameters (the
+        arithmetic operators' entry, which a trace may shortcut)."""
+        return self.process_primitive(prim, (x, y), {})
+
     def check_foreign(self, x):
         """``x`` is not one of ours: it must belong to a live trace below us."""
         t = x._trace

@@ -39,6 +39,13 @@ from fad.interpreters.staging import StagingTrace, StagingTracer
 # Single-result primitives only.
 linearize_rules: dict = {}
 
+# primitive -> rule(pe, x, tx, y, ty) -> (primal_out, tangent_out): the same rule as
+# ``linearize_rules[prim]`` for a two-operand primitive without parameters, called with
+# its operands (``x``, ``y``: NumPy values; ``tx``, ``ty``: tangents as above)
+# positionally, and only with NumPy as the level below. ``LinearizeTrace.process_binary``
+# (the arithmetic operators) uses it.
+binary_linearize_rules: dict = {}
+
 
 
 class Scaled:
@@ -84,6 +91,21 @@ class LinearizeTrace(JVPTrace):
         if rule is None:
             return self.general(prim, args, params)
         pe = self.parent
+        if len(args) == 1 and pe.parent is eval_trace:
+            # One operand (sin(x), x ** 2), our tracer with a tangent the rules handle,
+            # NumPy below: the loop below, unrolled.
+            (x,) = args
+            if type(x) is JVPTracer and x._trace is self:
+                t = x.tangent
+                if type(t) is Scaled or type(t) is StagingTracer and t._trace is pe:
+                    out = rule(pe, [x.primal], [t], **params)
+                    if out is None:
+                        return self.general(prim, args, params)
+                    primal_out, tangent_out = out
+                    if tangent_out is None:
+                        return primal_out
+                    return JVPTracer(self, primal_out, tangent_out,
+                                     _SCALAR_AVALS.get(type(primal_out)))
         primals, tangents = [], []
         own = False
         for x in args:
@@ -121,6 +143,37 @@ class LinearizeTrace(JVPTrace):
         if tangent_out is None:
             return primal_out
         # (a NumPy scalar's type, looked up here: get_aval's first case, without the call)
+        return JVPTracer(self, primal_out, tangent_out, _SCALAR_AVALS.get(type(primal_out)))
+
+    def process_binary(self, prim, x, y):
+        """``process_primitive(prim, (x, y), {})``, shortcut for the arithmetic operators
+        in the common case: the primal values are NumPy values (the partial evaluator is
+        the bottom transformation), each operand is one of our tracers with a tangent the
+        fast path handles or a constant that is not a tracer, and the primitive has a
+        binary rule. Anything else goes through ``process_primitive``."""
+        pe = self.parent
+        rule = binary_linearize_rules.get(prim)
+        if rule is None or pe.parent is not eval_trace:
+            return self.process_primitive(prim, (x, y), {})
+        if type(x) is JVPTracer and x._trace is self:
+            px, tx = x.primal, x.tangent
+            if type(tx) is not Scaled and (type(tx) is not StagingTracer or tx._trace is not pe):
+                return self.process_primitive(prim, (x, y), {})
+        elif isinstance(x, Tracer):
+            return self.process_primitive(prim, (x, y), {})
+        else:
+            px, tx = x, None
+        if type(y) is JVPTracer and y._trace is self:
+            py, ty = y.primal, y.tangent
+            if type(ty) is not Scaled and (type(ty) is not StagingTracer or ty._trace is not pe):
+                return self.process_primitive(prim, (x, y), {})
+        elif isinstance(y, Tracer) or tx is None:
+            return self.process_primitive(prim, (x, y), {})
+        else:
+            py, ty = y, None
+        primal_out, tangent_out = rule(pe, px, tx, py, ty)
+        if tangent_out is None:
+            return primal_out
         return JVPTracer(self, primal_out, tangent_out, _SCALAR_AVALS.get(type(primal_out)))
 
     def general(self, prim, args, params):
@@ -179,7 +232,7 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     try:
         in_avals, tangent_args, args = [], [], []
         for i, p in enumerate(primals):   # (loops, not comprehensions: this runs on
-            aval = get_aval(p)            # every grad call)
+            aval = _SCALAR_AVALS.get(type(p)) or get_aval(p)   # every grad call)
             t_aval = aval if aval.dtype.kind in "fc" else tangent_aval(aval)
             t = pe.new_arg(t_aval)
             in_avals.append(t_aval)
@@ -206,5 +259,5 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     return out_primals, _new_linearized((linear, in_avals, nonzero, out_avals))
 
 
-__all__ = ["LinearizeTrace", "Linearized", "Scaled", "linearize_flat", "linearize_rules",
-           "materialize", "Jaxpr"]
+__all__ = ["LinearizeTrace", "Linearized", "Scaled", "binary_linearize_rules", "linearize_flat",
+           "linearize_rules", "materialize", "Jaxpr"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fad.core.abstract import ShapedArray, get_aval
+from fad.core.abstract import _SCALAR_AVALS, ShapedArray, get_aval
 from fad.core.dtypes import numpy_value_of_type
 from fad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, new_eqn
 from fad.core.trace import Trace, Tracer, eval_trace, new_trace
@@ -111,7 +111,8 @@ class StagingTrace(Trace):
         a NumPy value of ``tv``'s type (a ``Scaled`` tangent's invariant), and ``aval`` is
         that type made strong."""
         if aval is not None:
-            cv = self.const_var(coef, aval) if type(coef) is np.ndarray else Literal(coef)
+            cv = (self.const_var(coef, aval) if type(coef) is np.ndarray
+                  else Literal(coef, _SCALAR_AVALS[type(coef)]))   # (a NumPy scalar's aval)
             outvar = Var(aval)
             self.eqns.append(new_eqn((mul_p, [tv, cv], [outvar], {})))
             return StagingTracer(self, outvar)

@@ -85,8 +85,10 @@ def backward_pass(jaxpr: Jaxpr, consts, in_args, cts_out, all_linear: bool = Fal
             raise NotImplementedError(
                 f"fad cannot transpose the primitive '{prim.name}': it is not linear in "
                 "the inputs being differentiated, or it has no transpose rule")
-        args = [env[a] if a in env else a.val if type(a) is Literal else UndefinedPrimal(a.aval)
-                for a in invars]   # read(), inlined
+        args = []
+        for a in invars:   # read(), inlined (a loop: no comprehension's call)
+            args.append(env[a] if a in env else a.val if type(a) is Literal
+                        else UndefinedPrimal(a.aval))
         for v, ct in zip(invars, rule(cts, *args, **params)):
             if ct is not None:   # (None: a non-linear operand; skip the call)
                 _write_ct(ct_env, env, v, ct)

@@ -355,18 +355,20 @@ defderiv(erf_p, lambda ans, x: mul(_TWO_OVER_SQRT_PI, exp(neg(square(x)))))
 defderiv(erfc_p, lambda ans, x: mul(-_TWO_OVER_SQRT_PI, exp(neg(square(x)))))
 defderiv(lgamma_p, lambda ans, x: digamma(x))
 defderiv(square_p, lambda ans, x: mul(2, x))
-defderiv(integer_pow_p, lambda ans, x, *, y: _integer_pow_derivative(x, y))
 for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, and_p, or_p, xor_p,
            shift_left_p, shift_right_p, eq_p, ne_p, lt_p, le_p, gt_p, ge_p, nextafter_p):
     defjvp_zero(_p)
 
 
-def _integer_pow_derivative(x, y):
+def _integer_pow_derivative(ans, x, *, y):
     if y == 0:
         return mul(x, 0)
     # y * x ** (y - 1) with the operators: NumPy's scalar arithmetic on NumPy values (a
     # Python int keeps x's dtype), fad.numpy's on tracers
     return y * x if y == 2 else y * x ** (y - 1)
+
+
+defderiv(integer_pow_p, _integer_pow_derivative)
 
 
 def polygamma(m: int, x):

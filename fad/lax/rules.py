@@ -16,7 +16,8 @@ from fad.core.primitive import Primitive
 from fad.core.trace import _current_trace, eval_trace
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
-from fad.interpreters.partial_eval import Scaled, linearize_rules, materialize
+from fad.interpreters.partial_eval import (Scaled, binary_linearize_rules, linearize_rules,
+                                            materialize)
 from fad.interpreters.transpose import transpose_rules
 
 # -- shape rules ----------------------------------------------------------------------------
@@ -202,12 +203,8 @@ def defderiv(prim, *partials):
     elif len(partials) == 2:
         dx, dy = partials
 
-        def linearize_rule(pe, primals, tangents, **params):
-            if params:   # (no binary elementwise primitive has parameters so far)
-                return nary_rule(pe, primals, tangents, **params)
-            x, y = primals
-            ans = prim.impl(x, y) if pe.parent is eval_trace else prim.bind(x, y)
-            tx, ty = tangents
+        def binary_rule(pe, x, tx, y, ty):
+            ans = prim.impl(x, y)   # NumPy values: the primal result at once
             out = None
             if tx is not None and dx is not None:
                 out = (tx if dx is IDENTITY else _pass(pe, mul_p, neg_p, dx, tx)
@@ -219,6 +216,15 @@ def defderiv(prim, *partials):
             if out is not None and out.aval.shape != ans.shape:
                 out = _staged(pe, broadcast_to_like, materialize(out), ans)  # broadcast
             return ans, out
+
+        def linearize_rule(pe, primals, tangents, **params):
+            if params or pe.parent is not eval_trace:
+                # (no binary elementwise primitive has parameters so far)
+                return nary_rule(pe, primals, tangents, **params)
+            (x, y), (tx, ty) = primals, tangents
+            return binary_rule(pe, x, tx, y, ty)
+
+        binary_linearize_rules[prim] = binary_rule
 
     else:
         linearize_rule = nary_rule

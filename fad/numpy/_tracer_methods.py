@@ -33,8 +33,9 @@ def _arith(fn, prim, reflected=False):
     """An arithmetic operator with shortcuts for the commonest cases, a float tracer with
     a Python float or int (``x * 2.0``) or with another tracer of its dtype (``x * y``):
     NumPy's promotion keeps the tracer's dtype, so the primitive goes to the current
-    trace directly (after converting the scalar; ``Primitive.bind`` inlined: an operand
-    is a tracer, so there is no constant to evaluate)."""
+    trace directly (after converting the scalar), through ``Trace.process_binary``
+    (``Primitive.bind`` inlined: an operand is a tracer, so there is no constant to
+    evaluate)."""
     general = _binop(fn, reflected)
 
     def op(self, other):
@@ -45,16 +46,16 @@ def _arith(fn, prim, reflected=False):
                 # strong: the scalar takes the tracer's dtype; weak (a traced Python
                 # float): both stay weak, as Python floats
                 other = float(other) if aval.weak_type else dtype.type(other)
-                return get_current_trace().process_primitive(
-                    prim, (other, self) if reflected else (self, other), {})
+                return (get_current_trace().process_binary(prim, other, self) if reflected
+                        else get_current_trace().process_binary(prim, self, other))
         elif isinstance(other, Tracer):
             # two tracers of one float dtype: no promotion to work out, unless both are
             # weak (NumPy computes two Python floats in float64)
             a, b = self.aval, other.aval
             if (a.dtype is b.dtype or a.dtype == b.dtype) and a.dtype.kind == "f" and (
                     not (a.weak_type and b.weak_type) or a.dtype == dtypes.FLOAT64):
-                return get_current_trace().process_primitive(
-                    prim, (other, self) if reflected else (self, other), {})
+                return (get_current_trace().process_binary(prim, other, self) if reflected
+                        else get_current_trace().process_binary(prim, self, other))
         return general(self, other)
     return op
 

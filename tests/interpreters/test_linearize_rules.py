@@ -217,3 +217,89 @@ def test_scalar_coefficients_are_scalar_literals():
     typecheck_jaxpr(jaxpr.jaxpr)
     literals = [a for e in jaxpr.eqns for a in e.invars if isinstance(a, Literal)]
     assert literals and all(a.aval.shape == () for a in literals), jaxpr
+
+
+# -- the operators' shortcut (Trace.process_binary, binary_linearize_rules) and the
+# one-operand shortcut of LinearizeTrace.process_primitive -----------------------------------
+
+_SCALAR_FUNCTIONS = {
+    "poly": lambda x: x ** 4 + 3 * x ** 2 + 2 * x,
+    "scale": lambda x: x * 3.0,
+    "repeated_add": lambda x: x + x + x + x,
+    "sub_self": lambda x: x - x * 0.5,
+    "product": lambda x: (x * x) * x / (x + 2.0),
+    "reflected": lambda x: 2.0 - 3 * x + 1.5 / (x * x + 1.0),
+    "unary": lambda x: fnp.sin(x) * x ** 2 + fnp.exp(-x),
+}
+_POINTS = {
+    "python_float": 0.7,
+    "float64": np.float64(0.7),
+    "float32": np.float32(0.7),
+    "array_f64": np.linspace(0.2, 1.1, 3),
+    "array_f32": np.linspace(0.2, 1.1, 3).astype(np.float32),
+    "0d_array": np.array(0.7),
+}
+
+
+def _without_rules(fn):
+    """``fn()`` with every linearization shortcut switched off (the layered path)."""
+    saved, saved_binary = dict(linearize_rules), dict(partial_eval.binary_linearize_rules)
+    linearize_rules.clear()
+    partial_eval.binary_linearize_rules.clear()
+    try:
+        return fn()
+    finally:
+        linearize_rules.update(saved)
+        partial_eval.binary_linearize_rules.update(saved_binary)
+
+
+@pytest.mark.parametrize("point", list(_POINTS))
+@pytest.mark.parametrize("name", list(_SCALAR_FUNCTIONS))
+def test_operator_shortcut_agrees_with_the_layered_path(name, point):
+    f = _SCALAR_FUNCTIONS[name]
+    x = _POINTS[point]
+    g = fad.grad(lambda x: fnp.sum(f(x)))
+    fast = g(x)
+    slow = _without_rules(lambda: g(x))
+    assert np.asarray(fast).dtype == np.asarray(slow).dtype
+    assert np.shape(fast) == np.shape(slow)
+    tol = 1e-5 if "32" in point else 1e-13
+    np.testing.assert_allclose(fast, slow, rtol=tol, atol=tol)
+    value, grad = fad.value_and_grad(lambda x: fnp.sum(f(x)))(x)
+    assert np.asarray(value).dtype == np.asarray(
+        _without_rules(lambda: fad.value_and_grad(lambda x: fnp.sum(f(x)))(x))[0]).dtype
+    np.testing.assert_allclose(grad, slow, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", list(_SCALAR_FUNCTIONS))
+def test_operator_shortcut_under_other_transformations(name):
+    # Nested: the shortcut's precondition (NumPy values below) fails and it steps aside.
+    f = _SCALAR_FUNCTIONS[name]
+    g = fad.grad(f)
+    xs = np.linspace(0.2, 1.1, 4)
+    expected = _without_rules(lambda: [fad.grad(fad.grad(f))(0.7), fad.vmap(g)(xs),
+                                       fad.jit(g)(0.7), fad.grad(lambda x: g(x) * x)(0.7)])
+    got = [fad.grad(fad.grad(f))(0.7), fad.vmap(g)(xs), fad.jit(g)(0.7),
+           fad.grad(lambda x: g(x) * x)(0.7)]
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_operator_shortcut_with_closed_over_outer_tracers():
+    # y is a tracer of the outer grad inside the inner one: the inner operators see a
+    # foreign tracer operand and take the general path; no perturbation confusion.
+    def outer(y):
+        return fad.grad(lambda x: x * y + x * x)(2.0) * y
+    np.testing.assert_allclose(fad.grad(outer)(3.0), 2 * 3.0 + 4.0, rtol=1e-14)
+    np.testing.assert_allclose(_without_rules(lambda: fad.grad(outer)(3.0)), 10.0)
+    # d/dx [x * d/dy (x * y)] = 2 x: the inner derivative must not see the outer x's tangent
+    f = lambda x: x * fad.grad(lambda y: x * y)(2.0)  # noqa: E731
+    np.testing.assert_allclose(fad.grad(f)(1.5), 3.0, rtol=1e-14)
+
+
+def test_a_tangent_added_to_itself_is_one_multiplication():
+    jaxpr = _linear_jaxpr(lambda x: x + x + x, np.linspace(0.0, 1.0, 3))
+    typecheck_jaxpr(jaxpr.jaxpr)
+    assert [e.primitive.name for e in jaxpr.eqns] == ["mul"]
+    np.testing.assert_allclose(fad.grad(lambda x: x + x + x)(0.5), 3.0)
+    assert np.asarray(fad.grad(lambda x: x + x)(np.float32(0.5))).dtype == np.float32
