@@ -373,9 +373,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
             outs, aux = _split_aux(store, outs)
         tree = store["tree"]
         if len(outs) != 1 or (tree is not _SCALAR_TREE and tree != _SCALAR_TREE):
-            raise TypeError(f"grad requires a function with a single scalar output, but "
-                            f"{name} returned {tree_unflatten(store['tree'], outs)!r:.100}. "
-                            "Use jacrev/jacobian or vjp for non-scalar outputs, or sum them.")
+            raise _not_one_output(name, tree_unflatten(store["tree"], outs))
         out = outs[0]
         aval = _SCALAR_AVALS.get(type(out)) or get_aval(out)   # (get_aval's first case)
         kind = aval.dtype.kind
@@ -402,6 +400,14 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
 
 
 _SCALAR_TREE = tree_structure(0)
+
+
+def _not_one_output(name, out):
+    """The ``TypeError`` for a differentiated function whose output ``out`` is not one
+    array (grad needs a single scalar)."""
+    return TypeError(f"grad requires a function with a single scalar output, but {name} "
+                     f"returned {out!r:.100}. Use jacrev/jacobian or vjp for non-scalar "
+                     "outputs, or sum them.")
 
 
 def _check_grad_output(name, aval, holomorphic):

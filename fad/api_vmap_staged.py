@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fad.api import _FLOAT_TYPES, _LEAF_TYPES, _argnums_tuple, _check_grad_output, _is_float_leaf
+from fad.api import (_FLOAT_TYPES, _LEAF_TYPES, _argnums_tuple, _check_grad_output,
+                     _is_float_leaf, _not_one_output)
 from fad.api import grad, value_and_grad
 from fad.api_jit import jit
 from fad.core.abstract import ShapedArray, get_aval
@@ -133,9 +134,7 @@ class StagedVmap:
                 tracers.append(t)
             out = spec.fun(*call_args)
             if not isinstance(out, (Tracer, np.ndarray, np.generic, int, float, complex)):
-                raise TypeError(f"grad requires a function with a single scalar output, but "
-                                f"{self.name} returned {out!r:.100}. Use jacrev/jacobian or "
-                                "vjp for non-scalar outputs, or sum them.")
+                raise _not_one_output(self.name, out)
             aval = get_aval(out)
             if aval.shape or aval.dtype.kind != "f":
                 _check_grad_output(self.name, aval, False)

@@ -206,6 +206,8 @@ def defderiv(prim, *partials):
         def binary_rule(pe, x, tx, y, ty):
             ans = prim.impl(x, y)   # NumPy values: the primal result at once
             out = None
+            # (each operand's contribution written inline, not through a helper: this
+            # runs for every arithmetic operation under grad)
             if tx is not None and dx is not None:
                 out = (tx if dx is IDENTITY else _pass(pe, mul_p, neg_p, dx, tx)
                        if type(dx) is str else _scale(pe, mul_p, tx, dx(ans, x, y)))
