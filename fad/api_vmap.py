@@ -11,10 +11,9 @@ from fad.api import (_LEAF_TYPES, _check_callable, _check_leaves, _flatten_fun, 
                      _tuple_of_leaves)
 from fad.api import _GRAD_SPECS
 from fad.api import _SCALAR_TREE as _LEAF_TREE
-from fad.api_jit import _jit_disabled
-from fad.api_vmap_staged import StagedVmap
+from fad.api_vmap_staged import NOT_STAGED, StagedVmap
 from fad.core.abstract import get_aval
-from fad.core.trace import eval_trace, get_current_trace, new_trace
+from fad.core.trace import new_trace
 from fad.interpreters.batching import BatchTrace, BatchTracer
 from fad.tree_util import tree_flatten, tree_unflatten
 
@@ -48,15 +47,19 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
 def _vmap(fun, in_axes, out_axes, axis_size, staged):
     """``vmap``; ``staged=False`` always interprets."""
     _check_callable(fun, "vmap")
-    spec = _GRAD_SPECS.get(fun) if staged else None
-    staged = None if spec is None else StagedVmap(
-        spec, out_axes, lambda f, i, o: _vmap(f, i, o, None, staged=False))
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
+    spec = _GRAD_SPECS.get(fun) if staged else None
+    staged = None if spec is None else StagedVmap(
+        spec, in_axes, out_axes, axis_size, lambda f, i, o: _vmap(f, i, o, None, staged=False))
     name = getattr(fun, "__name__", "function")
 
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):
+        if staged is not None and not kwargs:
+            out = staged.try_call(args)
+            if out is not NOT_STAGED:
+                return out
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
             raise ValueError(f"vmap({name}): in_axes has {len(in_axes)} entries but the "
                              f"function was called with {len(args)} positional argument(s); "
@@ -80,9 +83,6 @@ def _vmap(fun, in_axes, out_axes, axis_size, staged):
             return [p for i, a in enumerate(args) for p in _leaf_paths(a, f"argument {i}")]
 
         size, flat_axes = _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size)
-        if (staged is not None and flat and not kwargs and get_current_trace() is eval_trace
-                and not _jit_disabled[0] and staged.applies(args)):
-            return staged(args, flat_axes, size)
         flat_fun, store = _flatten_fun(lambda *a: fun(*a, **kwargs), in_tree, False, "vmap")
         outs, out_dims = _vmap_flat(flat_fun, flat_args, flat_axes, size)
         out_tree = store["tree"]

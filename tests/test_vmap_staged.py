@@ -220,3 +220,78 @@ def test_programs_are_shared_by_key_not_by_function_object():
         np.testing.assert_allclose(g0(W, X, Y), want, rtol=1e-12)
         np.testing.assert_allclose(g1(W, X, Y), want.T, rtol=1e-12)
         np.testing.assert_allclose(gv(W, X, Y)[1], want, rtol=1e-12)
+
+
+# -- replaying the last recording ----------------------------------------------------------
+
+def _probe(f, args, template=None):
+    """Record ``f`` (all arguments abstract) with a ProbeTrace replaying ``template``;
+    returns (closed jaxpr, whether the template was replayed throughout)."""
+    from fad.core.abstract import get_aval
+    from fad.core.trace import new_trace
+    from fad.interpreters.probe import ProbeTrace
+    with new_trace(ProbeTrace, template) as probe:
+        tracers = [probe.new_arg(get_aval(a)) for a in args]
+        out = f(*tracers)
+        replayed = template is not None and probe.replayed([out])
+        return probe.to_jaxpr(tracers, [out]), replayed
+
+
+def _template(f, *args):
+    from fad.interpreters.probe import Template
+    closed, _ = _probe(f, args)
+    return Template(closed.jaxpr, structural_key(closed))
+
+
+def test_replay_reuses_the_template_and_stops_where_the_program_differs():
+    x = np.ones(3)
+    c, d = np.full(3, 2.0), np.full(3, 3.0)
+    template = _template(lambda a: fnp.sin(a * c) + fnp.sum(a ** 2), x)
+    same, replayed = _probe(lambda a: fnp.sin(a * d) + fnp.sum(a ** 2), [x], template)
+    assert replayed and same.jaxpr.eqns == template.eqns and same.consts[0] is d
+    differing = [
+        lambda a: fnp.cos(a * c) + fnp.sum(a ** 2),          # another primitive
+        lambda a: fnp.sin(a * c) + fnp.sum(a ** 2) * 1.0,    # one more operation
+        lambda a: fnp.sin(c * a) + fnp.sum(a ** 2),          # operands swapped
+        lambda a: fnp.sin(a * 2.0) + fnp.sum(a ** 2),        # a literal, not a constant
+        lambda a: fnp.sin(a * c) + fnp.sum(a ** 3),          # another parameter
+        lambda a: fnp.sin(a * c) + fnp.sum((a * c) ** 2),    # a constant used twice ...
+    ]
+    for f in differing:
+        got, replayed = _probe(f, [x], template)
+        fresh, _ = _probe(f, [x])
+        assert not replayed
+        assert structural_key(got) == structural_key(fresh)   # recorded as if fresh
+    twice = _template(lambda a: fnp.sin(a * c) + fnp.sum((a * c) ** 2), x)
+    _, replayed = _probe(lambda a: fnp.sin(a * c) + fnp.sum((a * d) ** 2), [x], twice)
+    assert not replayed   # ... is not two constants, nor the other way round
+    _, replayed = _probe(lambda a: fnp.sin(a * 2) + fnp.sum(a ** 2), [np.ones(4)], template)
+    assert not replayed   # inputs of another shape
+
+
+def test_replay_literals_compare_by_bits():
+    x = np.ones(3)
+    template = _template(lambda a: a * 0.0, x)
+    assert _probe(lambda a: a * 0.0, [x], template)[1]
+    assert not _probe(lambda a: a * -0.0, [x], template)[1]
+    nan = _template(lambda a: a * float("nan"), x)
+    assert _probe(lambda a: a * float("nan"), [x], nan)[1]
+
+
+def test_staged_calls_alternating_between_programs():
+    flag = {"on": True}
+
+    def loss(w, x, y):
+        z = fnp.dot(x, w) * y
+        if flag["on"]:
+            z = fnp.sin(z)
+        return fnp.logaddexp(0.0, z)
+
+    g = fad.vmap(fad.grad(loss), in_axes=(None, 0, 0))
+    for k in range(10):
+        flag["on"] = k % 3 != 0
+        w = W * (1 + 0.1 * k)
+        np.testing.assert_allclose(g(w, X, Y), loop(fad.grad(loss), w, X, Y), rtol=1e-12)
+        if k == 5:   # other shapes for the same function
+            np.testing.assert_allclose(g(w, X[:3], Y[:3]), loop(fad.grad(loss), w, X[:3], Y[:3]),
+                                       rtol=1e-12)

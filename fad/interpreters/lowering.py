@@ -16,6 +16,12 @@ from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr
 
 _GENERAL, _UNARY, _BINARY = "general", "unary", "binary"
 
+# primitive -> rule(*operand avals, **params) returning a NumPy function of the operands
+# alone, specialised to those types and parameters, or None (then the impl runs). For
+# primitives whose impl spends time choosing a strategy from the operands' layout
+# (dot_general): a compiled program knows the layout, so it chooses once, here.
+lowering_rules: dict = {}
+
 
 def _instruction_key(prim, in_slots, params):
     """What identifies an instruction's result (primitives are pure), or ``None`` when
@@ -80,15 +86,19 @@ def lower(closed: ClosedJaxpr):
             out_slots.append(next_slot)
             next_slot += 1
         multiple = eqn.primitive.multiple_results
-        impl = eqn.primitive.impl
+        impl, params = eqn.primitive.impl, eqn.params
+        rule = lowering_rules.get(eqn.primitive)
+        special = rule(*[a.aval for a in eqn.invars], **params) if rule else None
+        if special is not None:
+            impl, params = special, {}
         impl = getattr(impl, "unchecked", impl)   # the program was type-checked when staged
         if all(a.aval.shape for a in eqn.invars):
             # No scalar operands: an impl with a scalar fast path has a plain array one.
             impl = getattr(impl, "array_impl", impl)
-        kind = (_GENERAL if multiple or eqn.params or len(in_slots) > 2
+        kind = (_GENERAL if multiple or params or len(in_slots) > 2
                 else _UNARY if len(in_slots) == 1 else _BINARY)
         program.append((impl, in_slots, tuple(out_slots) if multiple else out_slots[0],
-                        eqn.params, kind))
+                        params, kind))
         if key is not None:
             computed[key] = out_slots
     out_slots = [a if type(a) is int else slots[a] for a in literal_outs]

@@ -24,18 +24,100 @@ from fad.core.primitive import Primitive
 from fad.core.trace import Tracer
 from fad.interpreters.staging import StagingTrace, StagingTracer
 
-__all__ = ["ProbeTrace", "structural_key", "value_key", "Unkeyable"]
+__all__ = ["ProbeTrace", "Template", "structural_key", "value_key", "Unkeyable"]
 
 
 class ProbeTrace(StagingTrace):
-    name = "ProbeTrace"
-    __slots__ = ("known", "_scanned", "_consts_seen")
+    """The recorder; given the ``Template`` of an earlier recording, it *replays* it while
+    the function does the same thing again (see ``Template``)."""
 
-    def __init__(self, parent):
+    name = "ProbeTrace"
+    __slots__ = ("known", "_scanned", "_consts_seen", "_replay", "_pos")
+
+    def __init__(self, parent, template: Template | None = None):
         super().__init__(parent, fold_known=True)
         self.known: dict = {}     # Var -> value, for everything computable from concrete inputs
         self._scanned = 0         # equations looked at by ``_propagate`` so far
         self._consts_seen = 0
+        self._replay = template   # the template followed so far, or None once diverged
+        self._pos = 0             # its next equation
+
+    # -- replaying a template ---------------------------------------------------------------
+    def new_arg(self, aval: ShapedArray) -> StagingTracer:
+        replay = self._replay
+        if replay is not None:
+            i = len(self.invars)
+            if i < len(replay.invars) and replay.invars[i].aval == aval:
+                var = replay.invars[i]
+                self.invars.append(var)
+                return StagingTracer(self, var)
+            self._replay = None
+        return super().new_arg(aval)
+
+    def process_primitive(self, prim, args, params):
+        replay = self._replay
+        if replay is not None:
+            for x in args:
+                if type(x) is StagingTracer and x._trace is self:
+                    break
+            else:   # known (computed now) or foreign: as when recording
+                return super().process_primitive(prim, args, params)
+            pos = self._pos
+            if pos < len(replay.eqns):
+                eqn = replay.eqns[pos]
+                if (eqn[0] is prim and self._same_inputs(args, eqn[1])
+                        and replay.same_params(pos, params)):
+                    # the template's equation, reused as it is: no shape rule, no new Var
+                    self._pos = pos + 1
+                    self.eqns.append(eqn)
+                    if prim.multiple_results:
+                        return [StagingTracer(self, v) for v in eqn[2]]
+                    return StagingTracer(self, eqn[2][0])
+            self._replay = None   # diverged: record from here on
+        return super().process_primitive(prim, args, params)
+
+    def _same_inputs(self, args, invars) -> bool:
+        """Whether ``args`` are the template equation's ``invars``: our tracers for the
+        same variables, equal literals, and arrays standing for the same constants (a
+        constant seen for the first time must be the template's next one, of its type)."""
+        if len(args) != len(invars):
+            return False
+        for x, v in zip(args, invars):
+            if type(x) is StagingTracer:
+                if x._trace is not self or x.ir_var is not v:
+                    return False
+            elif type(v) is Literal:
+                if type(x) is not type(v.val) or not self._replay.same_literal(x, v):
+                    return False
+            elif type(x) is np.ndarray and x.shape:
+                var = self.constvars.get(id(x))
+                if var is None:
+                    n, constvars = len(self.consts), self._replay.constvars
+                    if (n >= len(constvars) or constvars[n] is not v
+                            or x.dtype != v.aval.dtype or x.shape != v.aval.shape):
+                        return False
+                    self.constvars[id(x)] = v   # what ``atom`` would do, with the template's var
+                    self.consts.append(x)
+                elif var is not v:
+                    return False
+            else:   # a foreign tracer, or another kind of value: recording decides
+                return False
+        return True
+
+    def replayed(self, outs) -> bool:
+        """Whether this call recorded exactly the template's program, with outputs ``outs``
+        (then the template's structural key and compiled program serve it)."""
+        replay = self._replay
+        if (replay is None or self._pos != len(replay.eqns) or len(outs) != len(replay.outvars)
+                or len(self.invars) != len(replay.invars)
+                or len(self.consts) != len(replay.constvars)):
+            return False
+        for x, v in zip(outs, replay.outvars):
+            if type(x) is not StagingTracer or x._trace is not self or x.ir_var is not v:
+                return False
+        return True
+
+    # -- concrete values on demand -------------------------------------------------------------
 
     def new_concrete_arg(self, value) -> StagingTracer:
         """An input recorded like any other whose value Python may still read."""
@@ -72,6 +154,45 @@ class ProbeTrace(StagingTrace):
 
 # -- when two recordings are the same program ------------------------------------------------
 
+class Template:
+    """An earlier recording, to be replayed: a ``ProbeTrace`` given a template checks each
+    operation the function performs against the template's next equation and, while they
+    agree, reuses that equation (no shape rule, no new variables). If the whole call
+    agrees, it was the same program, with the same ``key`` (``structural_key``), and
+    neither the jaxpr nor its key need building again. Agreement is checked as strictly
+    as the key compares: same primitive, same input variables, literals equal to the bit,
+    parameters equal by ``value_key``, constants of the same types."""
+
+    __slots__ = ("jaxpr", "key", "invars", "constvars", "outvars", "eqns", "_params",
+                 "_literals")
+
+    def __init__(self, jaxpr, key):
+        self.jaxpr, self.key = jaxpr, key
+        self.invars, self.constvars, self.outvars = jaxpr.invars, jaxpr.constvars, jaxpr.outvars
+        self.eqns = jaxpr.eqns
+        self._params = [_params_key(e.params) for e in jaxpr.eqns]
+        self._literals = {}   # Literal -> value_key of its value
+
+    def same_params(self, pos, params) -> bool:
+        want = self._params[pos]
+        if not params:
+            return not want
+        try:
+            return _params_key(params) == want
+        except Unkeyable:
+            return False
+
+    def same_literal(self, x, lit) -> bool:
+        want = self._literals.get(lit)
+        if want is None:
+            want = self._literals[lit] = value_key(lit.val)
+        return value_key(x) == want
+
+
+def _params_key(params):
+    return tuple([(k, value_key(v)) for k, v in params.items()]) if params else ()
+
+
 class Unkeyable(Exception):
     """A recording holds a parameter that cannot be compared by value (not hashable)."""
 
@@ -92,8 +213,7 @@ def structural_key(closed: ClosedJaxpr):
              tuple([_aval_key(v.aval) for v in jaxpr.invars])]
     for prim, invars, outvars, params in jaxpr.eqns:
         ins = tuple([ids[a] if type(a) is Var else _literal_key(a) for a in invars])
-        parts.append((prim, ins, tuple([(k, value_key(v)) for k, v in params.items()])
-                      if params else ()))
+        parts.append((prim, ins, _params_key(params)))
         for v in outvars:   # their types follow from the inputs' and the parameters
             ids[v] = len(ids)
     parts.append(tuple([ids[a] if type(a) is Var else _literal_key(a) for a in jaxpr.outvars]))

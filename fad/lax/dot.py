@@ -21,6 +21,7 @@ from fad.core.ad_util import Zero, add_any_p, add_tangents
 from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
+from fad.interpreters.lowering import lowering_rules
 from fad.interpreters.partial_eval import linearize_rules, materialize
 from fad.interpreters.transpose import is_undefined, transpose_rules
 from fad.lax.elementwise import convert_element_type
@@ -216,10 +217,36 @@ def _general(lhs, rhs, lc, rc, lb, rb):
     return np.matmul(a, b).reshape(batch_shape + lfree_shape + rfree_shape)
 
 
+def _dot_general_lowering(lhs, rhs, *, dimension_numbers, preferred_element_type):
+    """For compiled programs: the strategy ``_dot_general_impl`` would pick at every call,
+    picked once from the operand types (``None``: leave it to the impl)."""
+    if preferred_element_type is not None or not lhs.shape or not rhs.shape:
+        return None   # (conversions, and scalars that may come as Python numbers)
+    (lc, rc), (lb, rb) = dimension_numbers
+    if not lc:
+        nb = len(lb)
+        n_lfree, n_rfree = lhs.ndim - nb, rhs.ndim - nb
+        if lb != tuple(range(nb)) or rb != lb:
+            return functools.partial(_products, lb=lb, rb=rb)
+        lshape = lhs.shape + (1,) * n_rfree
+        rshape = rhs.shape[:nb] + (1,) * n_lfree + rhs.shape[nb:]
+        if rshape == rhs.shape:   # (per-example outer products: a column times rows)
+            return lambda a, b: np.multiply(a.reshape(lshape), b)
+        return lambda a, b: np.multiply(a.reshape(lshape), b.reshape(rshape))
+    if not lb and len(lc) == 1 and lhs.ndim <= 2 and rhs.ndim <= 2:
+        (i,), (j,) = lc, rc
+        if (lhs.ndim == 2 and i == 0) or (rhs.ndim == 2 and j == 1):
+            return lambda a, b: np.dot(a.T if a.ndim == 2 and i == 0 else a,
+                                       b.T if b.ndim == 2 and j == 1 else b)
+        return np.dot
+    return None
+
+
 dot_general_p = Primitive("dot_general")
 _cached_rule = functools.lru_cache(maxsize=4096)(_dot_general_rule)
 dot_general_p.def_impl(_dot_general_impl)
 dot_general_p.def_abstract_eval(_dot_general_rule)
+lowering_rules[dot_general_p] = _dot_general_lowering
 
 
 # -- JVP and transpose ---------------------------------------------------------------------------

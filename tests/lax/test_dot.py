@@ -61,6 +61,8 @@ def test_dot_general_values_jaxpr_grads(problem):
                                atol=1e-12)
     f = lambda a, b: lax.dot_general(a, b, dims)  # noqa: E731
     check_jaxpr(f, (lhs, rhs))
+    # compiled: the strategy is chosen once, from the operand types (_dot_general_lowering)
+    np.testing.assert_allclose(fad.jit(f)(lhs, rhs), np.einsum(spec, lhs, rhs), atol=1e-12)
     check_grads(f, (lhs, rhs), order=2)
     check_grads(lambda a: f(a, rhs), (lhs,), order=2)
     check_grads(lambda b: f(lhs, b), (rhs,), order=2)
