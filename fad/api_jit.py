@@ -103,8 +103,9 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
         if get_current_trace() is eval_trace and not any(isinstance(x, Tracer) for x in leaves):
             if fast_ok and not kwargs and key in cache and all(
                     type(a) in _FAST_ARG_TYPES for a in args):
+                # (the key fixes the number of arguments: the unchecked entry will do)
                 fast_cache[tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
-                                  for a in args])] = (run, out_tree, out_tree == _LEAF)
+                                  for a in args])] = (run.straight, out_tree, out_tree == _LEAF)
             outs = run(*leaves)
         else:
             outs = eval_jaxpr(closed.jaxpr, closed.consts, *leaves)

@@ -17,6 +17,11 @@ the first time it runs through the interpreters, so a function whose recording c
 every call (say, a Python float read off the data into the program) costs about what
 eager evaluation costs, never a compilation per call.
 
+At a steady state the same program is recorded call after call, so the recording
+*replays* the last one (``probe.Template``): each operation is checked against the last
+recording's next equation instead of being recorded anew, and when the whole call agrees,
+the last compiled program runs without building a jaxpr or a key.
+
 The path applies to ``vmap`` of a function made by ``grad`` or ``value_and_grad`` without
 ``has_aux``/``holomorphic``, called at the top level with array arguments mapped along int
 axes and no keyword arguments; ``fad.disable_jit()`` turns it off. Otherwise, and for
@@ -29,20 +34,21 @@ import numpy as np
 from fad.api import (_FLOAT_TYPES, _LEAF_TYPES, _argnums_tuple, _check_grad_output,
                      _is_float_leaf, _not_one_output)
 from fad.api import grad, value_and_grad
-from fad.core.abstract import ShapedArray, get_aval
 from fad.api_jit import _jit_disabled
+from fad.core.abstract import ShapedArray, get_aval
+from fad.core.ir import ClosedJaxpr
 from fad.core.trace import Tracer, eval_trace, get_current_trace, new_trace
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.lowering import lower
-from fad.core.ir import ClosedJaxpr
 from fad.interpreters.probe import ProbeTrace, Template, Unkeyable, structural_key, value_key
-from fad.interpreters.staging import trace_to_jaxpr
+from fad.interpreters.staging import StagingTracer, trace_to_jaxpr
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 __all__ = ["StagedVmap", "NOT_STAGED"]
 
-_MAX_PROGRAMS = 256  # the oldest is dropped first
-_MAX_MISSES = 8      # first sightings in a row after which a function is interpreted
+_MAX_PROGRAMS = 256    # the oldest is dropped first
+_MAX_MISSES = 8        # first sightings in a row after which a function is interpreted
+_MAX_SIGNATURES = 64   # argument signatures remembered per vmapped function
 _SEEN_ONCE = object()
 NOT_STAGED = object()
 _LEAF = tree_structure(0)
@@ -53,11 +59,46 @@ _LEAF = tree_structure(0)
 _programs: dict = {}
 
 
+class _Signature:
+    """What the staged path needs to know of one kind of call (argument types, shapes and
+    dtypes), worked out once: which arguments are traced and how, the element types of
+    the traced ones, and what the key needs besides the recording."""
+
+    __slots__ = ("axes", "size", "single", "nums", "traced", "concrete", "in_avals",
+                 "outer")
+
+    def __init__(self, args, axes, size, single, nums, transform_key):
+        self.axes, self.size, self.single, self.nums = axes, size, single, nums
+        self.traced, self.concrete, in_avals = [], [], []
+        for i, (a, ax) in enumerate(zip(args, axes)):
+            if ax is not None:   # batched: abstract, as a BatchTracer is to Python
+                shape = a.shape[:ax] + a.shape[ax + 1:]
+                in_avals.append(ShapedArray(shape, a.dtype))
+                self.concrete.append(False)
+            elif i in nums:      # differentiated, unbatched: concrete, as under grad
+                in_avals.append(ShapedArray(np.shape(a), *_dtype_and_weak(a)))
+                self.concrete.append(True)
+            else:                # neither: passed as it is, as eager vmap and grad do
+                continue
+            self.traced.append(i)
+        self.in_avals = tuple(in_avals)   # (its identity tells templates apart)
+        self.outer = (nums, single, tuple([axes[i] for i in self.traced]), size,
+                      transform_key)
+
+
+def _dtype_and_weak(x):
+    if type(x) is np.ndarray:
+        return x.dtype, False
+    if type(x) is float:   # a Python float: weakly typed, as everywhere
+        return np.dtype(np.float64), True
+    return np.dtype(type(x)), False
+
+
 class StagedVmap:
     """The staged path of one ``vmap(g)`` with ``g = grad(fun, ...)`` (or value_and_grad);
     ``spec`` is what ``grad`` registered for ``g``; the axes are ``vmap``'s (``in_axes`` a
-    tuple if not an int or None). ``make_vmap(f, in_axes, out_axes)``
-    builds the interpreted vmap of a function (that of ``fad.api_vmap``)."""
+    tuple if not an int or None). ``make_vmap(f, in_axes, out_axes)`` builds the
+    interpreted vmap of a function (that of ``fad.api_vmap``)."""
 
     def __init__(self, spec, in_axes, out_axes, axis_size, make_vmap):
         self.spec = spec
@@ -68,74 +109,89 @@ class StagedVmap:
             self.transform_key = (spec.with_value, value_key(out_axes))
         except Unkeyable:
             self.transform_key = None
+        self.never = spec.has_aux or spec.holomorphic or self.transform_key is None
         # First sightings in a row: a function recording a new program at every call
         # (reading a float off changing data into its program, say) gains nothing from
         # recording, so after _MAX_MISSES of them it is interpreted from then on.
         self.misses = 0
-        self.argnums_for: dict = {}   # number of arguments -> (single, argnums normalised)
-        # The last recording, which the next call replays (``probe.Template``), and the
-        # positions of its inputs among the arguments.
-        self.template = (None, None)
-        self.last = (None, None)   # the key and compiled program of the last compiled call
+        # (type, or shape and dtype, of each argument) -> its _Signature, or None when
+        # the staged path does not take such calls
+        self.signatures: dict = {}
+        self.template = None   # the last recording, which the next call replays
 
     def try_call(self, args):
         """``vmap(g)(*args)`` by the staged path, or ``NOT_STAGED`` when it does not apply
         (decided before any user code runs; the interpreted path then runs, and raises
         the errors about axes and arguments)."""
-        spec = self.spec
-        if (spec.has_aux or spec.holomorphic or self.misses >= _MAX_MISSES
-                or self.transform_key is None or _jit_disabled[0]
+        if (self.never or self.misses >= _MAX_MISSES or _jit_disabled[0]
                 or get_current_trace() is not eval_trace):
             return NOT_STAGED
+        key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a) for a in args])
+        try:
+            sig = self.signatures[key]
+        except KeyError:
+            if len(self.signatures) >= _MAX_SIGNATURES:
+                self.signatures.clear()
+            sig = self.signatures[key] = self._signature(args)
+        if sig is None:
+            return NOT_STAGED
+        return self(args, sig)
+
+    def _signature(self, args):
+        """The ``_Signature`` of a call with arguments like ``args``, or ``None`` if the
+        staged path does not take it."""
         in_axes = self.in_axes
-        if type(in_axes) is tuple:
-            if len(in_axes) != len(args):
-                return NOT_STAGED
-        else:
+        if type(in_axes) is not tuple:
             in_axes = (in_axes,) * len(args)
+        elif len(in_axes) != len(args):
+            return None
         axes, size = [], None
         for a, ax in zip(args, in_axes):
             t = type(a)
             if ax is None:
                 if t not in _LEAF_TYPES and t not in _FLOAT_TYPES:
-                    return NOT_STAGED
+                    return None
                 axes.append(None)
                 continue
             if t is not np.ndarray or type(ax) is not int or not -a.ndim <= ax < a.ndim:
-                return NOT_STAGED
+                return None
             ax %= a.ndim
             if size is None:
                 size = a.shape[ax]
             elif a.shape[ax] != size:
-                return NOT_STAGED
+                return None
             axes.append(ax)
         if size is None or (self.axis_size is not None and self.axis_size != size):
-            return NOT_STAGED
-        checked = self.argnums_for.get(len(args))
-        if checked is None:
-            try:
-                checked = _argnums_tuple(spec.argnums, len(args), "grad")
-            except (TypeError, ValueError):
-                return NOT_STAGED
-            self.argnums_for[len(args)] = checked
-        for i in checked[1]:
-            if not _is_float_leaf(args[i]):
-                return NOT_STAGED
-        return self(args, axes, size, *checked)
+            return None
+        try:
+            single, nums = _argnums_tuple(self.spec.argnums, len(args), "grad")
+        except (TypeError, ValueError):
+            return None
+        if not all(_is_float_leaf(args[i]) for i in nums):
+            return None
+        return _Signature(args, axes, size, single, nums, self.transform_key)
 
-    def __call__(self, args, axes, size, single, nums):
-        """``vmap(g)(*args)`` for flat array ``args`` mapped along ``axes`` (ints or None,
-        normalised and checked), ``size`` the mapped size, ``nums`` the argnums."""
-        closed, traced, skey, replayed = self._record(args, axes, nums)
-        values = [*closed.consts, *[args[i] for i in traced]]
-        if skey is None:   # (a parameter that cannot be compared)
-            return self._program(closed, traced, axes, nums, single)(*values)
-        key = (skey, nums, single, tuple([axes[i] for i in traced]), size, self.transform_key)
-        if replayed:   # the last call's program again: no lookup (``key`` is small to compare)
-            last_key, last_program = self.last
-            if key == last_key:
+    def __call__(self, args, sig):
+        """``vmap(g)(*args)`` for arguments of the signature ``sig``."""
+        template = self.template
+        if template is not None and template.in_avals is not sig.in_avals:
+            template = None   # recorded for other argument types: record afresh
+        probe, tracers, out = self._record(args, sig, template)
+        values = [*probe.consts, *[args[i] for i in sig.traced]]
+        if template is not None and probe.replayed([out]):
+            if template.program is not None:   # the steady state
                 self.misses = 0
-                return last_program(*values)
+                return template.program(*values)
+            closed, skey = ClosedJaxpr(template.jaxpr, probe.consts), template.key
+        else:
+            closed = probe.to_jaxpr(tracers, [out])
+            try:
+                skey = structural_key(closed)
+            except Unkeyable:   # (a parameter that cannot be compared)
+                self.template = None
+                return self._program(closed, sig)(*values)
+            template = self.template = Template(closed.jaxpr, skey, sig.in_avals)
+        key = (skey, sig.outer)
         programs = _programs
         entry = programs.get(key)
         if entry is None:   # first sighting: interpret it
@@ -143,53 +199,35 @@ class StagedVmap:
             if len(programs) >= _MAX_PROGRAMS:
                 del programs[next(iter(programs))]
             programs[key] = _SEEN_ONCE
-            return self._program(closed, traced, axes, nums, single)(*values)
+            return self._program(closed, sig)(*values)
         self.misses = 0
         if entry is _SEEN_ONCE:
-            entry = programs[key] = _compile(
-                self._program(closed, traced, axes, nums, single), values)
-        self.last = (key, entry)
+            entry = programs[key] = _compile(self._program(closed, sig), values)
+        template.program = entry
         return entry(*values)
 
-    def _record(self, args, axes, nums):
-        """The program ``fun`` computes at this call, for one batch element, the positions
-        of the arguments that are its inputs, and its structural key (``None`` if it has
-        none). The last recording is the template the next call replays."""
-        spec = self.spec
-        template, traced_before = self.template
+    def _record(self, args, sig, template):
+        """Run ``fun`` on tracers of a ``ProbeTrace`` (replaying ``template``, if given):
+        returns the probe, its input tracers and the output."""
         with new_trace(ProbeTrace, template) as probe:
+            tracers = probe.new_args(sig.in_avals, [args[i] if c else None for i, c in
+                                                    zip(sig.traced, sig.concrete)])
             call_args = list(args)
-            traced, tracers = [], []
-            for i, (a, ax) in enumerate(zip(args, axes)):
-                if ax is not None:   # batched: abstract, like a BatchTracer to Python
-                    full = get_aval(a)
-                    t = probe.new_arg(ShapedArray(full.shape[:ax] + full.shape[ax + 1:],
-                                                  full.dtype, full.weak_type))
-                elif i in nums:      # differentiated, unbatched: concrete, like under grad
-                    t = probe.new_concrete_arg(a)
-                else:                # neither: passed as it is, as eager vmap and grad do
-                    continue
+            for i, t in zip(sig.traced, tracers):
                 call_args[i] = t
-                traced.append(i)
-                tracers.append(t)
-            out = spec.fun(*call_args)
-            if not isinstance(out, (Tracer, np.ndarray, np.generic, int, float, complex)):
-                raise _not_one_output(self.name, out)
-            aval = get_aval(out)
-            if aval.shape or aval.dtype.kind != "f":
-                _check_grad_output(self.name, aval, False)
-            if template is not None and traced == traced_before and probe.replayed([out]):
-                return ClosedJaxpr(template.jaxpr, probe.consts), traced, template.key, True
-            closed = probe.to_jaxpr(tracers, [out])
-        try:
-            skey = structural_key(closed)
-        except Unkeyable:
-            self.template = (None, None)
-            return closed, traced, None, False
-        self.template = (Template(closed.jaxpr, skey), traced)
-        return closed, traced, skey, False
+            out = self.spec.fun(*call_args)
+            if type(out) is not StagingTracer or out.aval.shape or out.aval.dtype.kind != "f":
+                self._check_output(out)
+        return probe, tracers, out
 
-    def _program(self, closed, traced, axes, nums, single):
+    def _check_output(self, out):
+        if not isinstance(out, (Tracer, np.ndarray, np.generic, int, float, complex)):
+            raise _not_one_output(self.name, out)
+        aval = get_aval(out)
+        if aval.shape or aval.dtype.kind != "f":
+            _check_grad_output(self.name, aval, False)
+
+    def _program(self, closed, sig):
         """``vmap(grad(recorded program))``, as a function of (constants, traced arguments)."""
         jaxpr, n_consts = closed.jaxpr, len(closed.consts)
 
@@ -197,10 +235,10 @@ class StagedVmap:
             return eval_jaxpr(jaxpr, values[:n_consts], *values[n_consts:])[0]
 
         recorded.__name__ = recorded.__qualname__ = self.name
-        argnums = [n_consts + traced.index(i) for i in nums]
+        argnums = [n_consts + sig.traced.index(i) for i in sig.nums]
         transform = value_and_grad if self.spec.with_value else grad
-        g = transform(recorded, argnums=argnums[0] if single else tuple(argnums))
-        in_axes = (None,) * n_consts + tuple([axes[i] for i in traced])
+        g = transform(recorded, argnums=argnums[0] if sig.single else tuple(argnums))
+        in_axes = (None,) * n_consts + tuple([sig.axes[i] for i in sig.traced])
         return self.make_vmap(g, in_axes, self.out_axes)
 
 
@@ -214,7 +252,7 @@ def _compile(program, values):
         leaves, store["tree"] = tree_flatten(program(*xs))
         return leaves
 
-    run = lower(trace_to_jaxpr(flat, [get_aval(v) for v in values]))
+    run = lower(trace_to_jaxpr(flat, [get_aval(v) for v in values])).straight
     tree = store["tree"]
     if tree == _LEAF:
         return lambda *xs: run(*xs)[0]

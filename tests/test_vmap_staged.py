@@ -231,7 +231,7 @@ def _probe(f, args, template=None):
     from fad.core.trace import new_trace
     from fad.interpreters.probe import ProbeTrace
     with new_trace(ProbeTrace, template) as probe:
-        tracers = [probe.new_arg(get_aval(a)) for a in args]
+        tracers = probe.new_args([get_aval(a) for a in args], [None] * len(args))
         out = f(*tracers)
         replayed = template is not None and probe.replayed([out])
         return probe.to_jaxpr(tracers, [out]), replayed
@@ -239,8 +239,9 @@ def _probe(f, args, template=None):
 
 def _template(f, *args):
     from fad.interpreters.probe import Template
+    from fad.core.abstract import get_aval
     closed, _ = _probe(f, args)
-    return Template(closed.jaxpr, structural_key(closed))
+    return Template(closed.jaxpr, structural_key(closed), [get_aval(a) for a in args])
 
 
 def test_replay_reuses_the_template_and_stops_where_the_program_differs():

@@ -1,20 +1,20 @@
 """Lowering for ``jit``: turn a closed jaxpr into a lean NumPy program.
 
 The program is a list of instructions ``(impl, input slots, output slots, params)`` over
-one flat list of slots holding the constants, the literals, the inputs and every
-intermediate; running it is one loop of NumPy calls with no tracing, no rule lookups and
-no per-operation type checks, which is where ``jit`` gets its speed in pure Python.
-Dead equations are dropped first, equations that read only constants and literals
-are computed once, here (constant folding), and an equation repeating an earlier one
-on the same values reuses its result (common subexpressions, e.g. the ``cos`` that
-``grad(grad(sin))`` computes on both levels).
+numbered slots holding the constants, the literals, the inputs and every intermediate,
+turned into one generated Python function of straight-line NumPy calls on local
+variables: no tracing, no rule lookups, no per-operation type checks and no interpreter
+loop, which is where ``jit`` gets its speed in pure Python. Dead equations are dropped
+first, equations that read only constants and literals are computed once, here (constant
+folding), and an equation repeating an earlier one on the same values reuses its result
+(common subexpressions, e.g. the ``cos`` that ``grad(grad(sin))`` computes on both
+levels).
 """
 from __future__ import annotations
 
+import math
+
 from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr
-
-
-_GENERAL, _UNARY, _BINARY = "general", "unary", "binary"
 
 # primitive -> rule(*operand avals, **params) returning a NumPy function of the operands
 # alone, specialised to those types and parameters, or None (then the impl runs). For
@@ -70,6 +70,8 @@ def lower(closed: ClosedJaxpr):
     for i, v in enumerate(jaxpr.invars):
         slots[v] = n_fixed + i
     next_slot = n_fixed + len(jaxpr.invars)
+    # slot -> number of elements, for the arguments and temporaries
+    sizes = {n_fixed + i: math.prod(v.aval.shape) for i, v in enumerate(jaxpr.invars)}
     program = []
     computed = {}  # (primitive, input slots, params) -> output slots: compute each once
     for eqn, ins in zip(eqns, pending):
@@ -83,6 +85,7 @@ def lower(closed: ClosedJaxpr):
         out_slots = []
         for v in eqn.outvars:
             slots[v] = next_slot
+            sizes[next_slot] = math.prod(v.aval.shape)
             out_slots.append(next_slot)
             next_slot += 1
         multiple = eqn.primitive.multiple_results
@@ -95,34 +98,59 @@ def lower(closed: ClosedJaxpr):
         if all(a.aval.shape for a in eqn.invars):
             # No scalar operands: an impl with a scalar fast path has a plain array one.
             impl = getattr(impl, "array_impl", impl)
-        kind = (_GENERAL if multiple or params or len(in_slots) > 2
-                else _UNARY if len(in_slots) == 1 else _BINARY)
         program.append((impl, in_slots, tuple(out_slots) if multiple else out_slots[0],
-                        params, kind))
+                        params))
         if key is not None:
             computed[key] = out_slots
     out_slots = [a if type(a) is int else slots[a] for a in literal_outs]
-    n_args = len(jaxpr.invars)
-    n_temps = next_slot - n_fixed - n_args
+    run = _straight_line(program, fixed, len(jaxpr.invars), out_slots, sizes)
+    run.jaxpr = jaxpr
+    run.num_instructions = len(program)
+    return run
+
+
+_BIG = 4096   # elements: a temporary this large is freed as soon as it is dead
+
+
+def _straight_line(program, fixed, n_args, out_slots, sizes):
+    """The program as one generated Python function: each instruction a line
+    ``v7 = f3(v1, v2)`` on local variables (no interpreter loop, no slot list), with
+    large temporaries deleted after their last use (a smaller working set).
+
+    Slots: ``fixed`` values are globals ``v0 ...`` of the function, the arguments and
+    temporaries its locals; the impls and parameters are globals ``f<i>``, ``p<i>``."""
+    namespace = {f"v{i}": x for i, x in enumerate(fixed)}
+    n_fixed = len(fixed)
+    last_use = {}
+    for i, (_, ins, _, _) in enumerate(program):
+        for slot in ins:
+            last_use[slot] = i
+    for slot in out_slots:
+        last_use[slot] = len(program)
+    args = ", ".join(f"v{n_fixed + i}" for i in range(n_args))
+    lines = [f"def run({args}):"]
+    for i, (impl, ins, outs, params) in enumerate(program):
+        namespace[f"f{i}"] = impl
+        call = f"f{i}({', '.join(f'v{j}' for j in ins)}"
+        if params:
+            namespace[f"p{i}"] = params
+            call += f"{', ' if ins else ''}**p{i}"
+        target = (", ".join(f"v{j}" for j in outs) + ("," if len(outs) == 1 else "")
+                  if type(outs) is tuple else f"v{outs}")
+        lines.append(f"    {target} = {call})")
+        dead = [j for j in ins if j >= n_fixed and last_use[j] == i and sizes[j] >= _BIG]
+        if dead:
+            lines.append(f"    del {', '.join(f'v{j}' for j in sorted(set(dead)))}")
+    lines.append(f"    return [{', '.join(f'v{j}' for j in out_slots)}]")
+    code = compile("\n".join(lines), f"<fad compiled {len(program)} instructions>", "exec")
+    exec(code, namespace)
+    straight = namespace["run"]
 
     def run(*args):
         if len(args) != n_args:
             raise TypeError(f"the compiled program takes {n_args} arguments, got {len(args)}")
-        env = fixed + list(args) + [None] * n_temps
-        for impl, ins, outs, params, kind in program:
-            if kind is _BINARY:       # the commonest instructions, without packing
-                env[outs] = impl(env[ins[0]], env[ins[1]])
-            elif kind is _UNARY:
-                env[outs] = impl(env[ins[0]])
-            else:
-                result = impl(*[env[i] for i in ins], **params)
-                if type(outs) is tuple:
-                    for i, r in zip(outs, result):
-                        env[i] = r
-                else:
-                    env[outs] = result
-        return [env[i] for i in out_slots]
+        return straight(*args)
 
-    run.jaxpr = jaxpr
-    run.num_instructions = len(program)
+    run.straight = straight   # (callers that pass the right number of arguments)
     return run
+

@@ -42,38 +42,68 @@ class ProbeTrace(StagingTrace):
         self._replay = template   # the template followed so far, or None once diverged
         self._pos = 0             # its next equation
 
-    # -- replaying a template ---------------------------------------------------------------
-    def new_arg(self, aval: ShapedArray) -> StagingTracer:
+    def new_args(self, avals, values) -> list:
+        """Inputs of types ``avals``: abstract where ``values[i]`` is None, else concrete
+        with that value. Replaying a template made for these types (the same ``avals``
+        object, or equal ones), they are the template's inputs."""
         replay = self._replay
-        if replay is not None:
-            i = len(self.invars)
-            if i < len(replay.invars) and replay.invars[i].aval == aval:
-                var = replay.invars[i]
-                self.invars.append(var)
-                return StagingTracer(self, var)
+        if replay is not None and (avals is replay.in_avals or tuple(avals) == replay.in_avals):
+            self.invars.extend(replay.invars)
+            tracers = [StagingTracer(self, v) for v in replay.invars]
+        else:
             self._replay = None
+            tracers = [StagingTrace.new_arg(self, a) for a in avals]
+        for t, value in zip(tracers, values):
+            if value is not None:
+                self.known[t.ir_var] = value
+        return tracers
+
+    def new_arg(self, aval: ShapedArray) -> StagingTracer:
+        self._replay = None   # (a template's inputs come from ``new_args``)
         return super().new_arg(aval)
 
     def process_primitive(self, prim, args, params):
         replay = self._replay
         if replay is not None:
-            for x in args:
-                if type(x) is StagingTracer and x._trace is self:
-                    break
-            else:   # known (computed now) or foreign: as when recording
-                return super().process_primitive(prim, args, params)
             pos = self._pos
             if pos < len(replay.eqns):
                 eqn = replay.eqns[pos]
-                if (eqn[0] is prim and self._same_inputs(args, eqn[1])
-                        and replay.same_params(pos, params)):
-                    # the template's equation, reused as it is: no shape rule, no new Var
-                    self._pos = pos + 1
-                    self.eqns.append(eqn)
-                    if prim.multiple_results:
-                        return [StagingTracer(self, v) for v in eqn[2]]
-                    return StagingTracer(self, eqn[2][0])
-            self._replay = None   # diverged: record from here on
+                if eqn[0] is prim and len(args) == len(eqn[1]):
+                    for x, v in zip(args, eqn[1]):
+                        if (type(x) is not StagingTracer or x.ir_var is not v
+                                or x._trace is not self):
+                            break
+                    else:   # the common case: our tracers for the template's variables
+                        if params is replay.params[pos] or not (params or replay.params[pos]):
+                            return self._reuse(eqn, pos)
+            return self._replay_or_record(prim, args, params)
+        return super().process_primitive(prim, args, params)
+
+    def _reuse(self, eqn, pos):
+        """The template's equation ``eqn`` as the result of this operation (no shape rule,
+        no new variable)."""
+        self._pos = pos + 1
+        self.eqns.append(eqn)
+        if eqn[0].multiple_results:
+            return [StagingTracer(self, v) for v in eqn[2]]
+        return StagingTracer(self, eqn[2][0])
+
+    def _replay_or_record(self, prim, args, params):
+        """The general case of an operation while replaying: literals, constants, and
+        parameters compared by value; on the first difference, recording takes over."""
+        replay = self._replay
+        for x in args:
+            if type(x) is StagingTracer and x._trace is self:
+                break
+        else:   # known (computed now) or foreign: as when recording
+            return super().process_primitive(prim, args, params)
+        pos = self._pos
+        if pos < len(replay.eqns):
+            eqn = replay.eqns[pos]
+            if (eqn[0] is prim and self._same_inputs(args, eqn[1])
+                    and replay.same_params(pos, params)):
+                return self._reuse(eqn, pos)
+        self._replay = None   # diverged: record from here on
         return super().process_primitive(prim, args, params)
 
     def _same_inputs(self, args, invars) -> bool:
@@ -109,7 +139,6 @@ class ProbeTrace(StagingTrace):
         (then the template's structural key and compiled program serve it)."""
         replay = self._replay
         if (replay is None or self._pos != len(replay.eqns) or len(outs) != len(replay.outvars)
-                or len(self.invars) != len(replay.invars)
                 or len(self.consts) != len(replay.constvars)):
             return False
         for x, v in zip(outs, replay.outvars):
@@ -121,9 +150,7 @@ class ProbeTrace(StagingTrace):
 
     def new_concrete_arg(self, value) -> StagingTracer:
         """An input recorded like any other whose value Python may still read."""
-        tracer = self.new_arg(get_aval(value))
-        self.known[tracer.ir_var] = value
-        return tracer
+        return self.new_args([get_aval(value)], [value])[0]
 
     def concrete(self, tracer):
         """The value of ``tracer``, computed from the concrete inputs (or raise)."""
@@ -163,18 +190,22 @@ class Template:
     as the key compares: same primitive, same input variables, literals equal to the bit,
     parameters equal by ``value_key``, constants of the same types."""
 
-    __slots__ = ("jaxpr", "key", "invars", "constvars", "outvars", "eqns", "_params",
-                 "_literals")
+    __slots__ = ("jaxpr", "key", "in_avals", "invars", "constvars", "outvars", "eqns",
+                 "params", "_params_keys", "_literals", "program")
 
-    def __init__(self, jaxpr, key):
-        self.jaxpr, self.key = jaxpr, key
+    def __init__(self, jaxpr, key, in_avals):
+        self.jaxpr, self.key, self.in_avals = jaxpr, key, tuple(in_avals)
+        self.program = None   # what the caller made of it (``fad.api_vmap_staged``)
         self.invars, self.constvars, self.outvars = jaxpr.invars, jaxpr.constvars, jaxpr.outvars
         self.eqns = jaxpr.eqns
-        self._params = [_params_key(e.params) for e in jaxpr.eqns]
+        self.params = [e.params for e in jaxpr.eqns]
+        self._params_keys = [_params_key(e.params) for e in jaxpr.eqns]
         self._literals = {}   # Literal -> value_key of its value
 
     def same_params(self, pos, params) -> bool:
-        want = self._params[pos]
+        if params is self.params[pos]:   # (cached parameters, shared by both recordings)
+            return True
+        want = self._params_keys[pos]
         if not params:
             return not want
         try:

@@ -17,15 +17,14 @@ from fad.core.trace import Trace, Tracer, eval_trace, new_trace
 
 
 class StagingTracer(Tracer):
-    __slots__ = ("ir_var",)  # not "var": tracers have a .var() method (numpy.var)
+    # not "var": tracers have a .var() method (numpy.var). ``aval`` is the variable's, kept
+    # as a slot: it is read for nearly every operation, and a property is a Python call.
+    __slots__ = ("ir_var", "aval")
 
     def __init__(self, trace, var: Var):
         self._trace = trace
         self.ir_var = var
-
-    @property
-    def aval(self):
-        return self.ir_var.aval
+        self.aval = var.aval
 
     def concrete_value(self):
         return self._trace.concrete(self)

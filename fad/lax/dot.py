@@ -19,6 +19,7 @@ from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ad_util import Zero, add_any_p, add_tangents
 from fad.core.primitive import Primitive
+from fad.core.trace import Tracer, get_current_trace
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.lowering import lowering_rules
@@ -38,13 +39,23 @@ def dot_general(lhs, rhs, dimension_numbers, preferred_element_type=None):
     >>> dot_general(np.ones((2, 3)), np.ones((3, 4)), (((1,), (0,)), ((), ()))).shape
     (2, 4)
     """
-    lhs, rhs = _scalar_adopts_dtype(lhs, rhs)
+    if type(lhs) in _PY_SCALARS or type(rhs) in _PY_SCALARS:
+        lhs, rhs = _scalar_adopts_dtype(lhs, rhs)
+    la, ra = get_aval(lhs), get_aval(rhs)
     try:
-        hash(dimension_numbers)
-    except TypeError:  # lists: make them tuples
-        dimension_numbers = _normalize_dimension_numbers(dimension_numbers, None, None)
-    params = _checked_params(get_aval(lhs), get_aval(rhs), dimension_numbers,
-                             preferred_element_type)
+        params = _checked_params(la, ra, dimension_numbers, preferred_element_type)
+    except TypeError:
+        try:
+            hash(dimension_numbers)
+        except TypeError:  # lists: make them tuples
+            dimension_numbers = _normalize_dimension_numbers(dimension_numbers, None, None)
+            params = _checked_params(la, ra, dimension_numbers, preferred_element_type)
+        else:
+            raise
+    if isinstance(lhs, Tracer) or isinstance(rhs, Tracer):
+        # (bind's work, minus its search for a tracer; the cached parameters are shared
+        # by the equations recorded with them, which never change their parameters)
+        return get_current_trace().process_primitive(dot_general_p, (lhs, rhs), params)
     return dot_general_p.bind(lhs, rhs, **params)
 
 

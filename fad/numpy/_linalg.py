@@ -18,26 +18,32 @@ def _dot_general(a, b, contract, batch=((), ())):
 
 
 def _same_inexact_dtype(a, b):
-    """Both arrays or tracers, strongly typed, of one float or complex dtype."""
+    """Both arrays or tracers, strongly typed, of one float or complex dtype: then their
+    types (avals or the arrays themselves), else ``None``."""
     a = a if type(a) is np.ndarray else a.aval if isinstance(a, Tracer) else None
     b = b if type(b) is np.ndarray else b.aval if isinstance(b, Tracer) else None
     if a is None or b is None:
-        return False
+        return None
     dt = a.dtype    # (avals and arrays: weak_type only on avals)
-    return (dt == b.dtype and dt.kind in "fc" and not getattr(a, "weak_type", False)
-            and not getattr(b, "weak_type", False))
+    if (dt == b.dtype and dt.kind in "fc" and not getattr(a, "weak_type", False)
+            and not getattr(b, "weak_type", False)):
+        return a, b
+    return None
 
 
 def dot(a, b, out=None):
     """Like ``numpy.dot``."""
-    if not is_traced(a, b):
+    if not isinstance(a, Tracer) and not isinstance(b, Tracer):
         return np.dot(a, b, out)
-    if out is None and _same_inexact_dtype(a, b):
-        # arrays of one float dtype, the common case: no promotion to work out
-        na, nb = a.ndim, b.ndim
-        kb = 0 if nb == 1 else nb - 2
-        if na and nb and a.shape[-1] == b.shape[kb]:
-            return lax.dot_general(a, b, (((na - 1,), (kb,)), ((), ())))
+    if out is None:
+        types = _same_inexact_dtype(a, b)
+        if types is not None:
+            # arrays of one float dtype, the common case: no promotion to work out
+            sa, sb = types[0].shape, types[1].shape
+            na, nb = len(sa), len(sb)
+            kb = 0 if nb == 1 else nb - 2
+            if na and nb and sa[-1] == sb[kb]:
+                return lax.dot_general(a, b, (((na - 1,), (kb,)), ((), ())))
     a, b = asarray(a), asarray(b)
     na, nb = ndim_of(a), ndim_of(b)
     if na == 0 or nb == 0:
@@ -53,10 +59,12 @@ def matmul(x1, x2, /):
     """Like ``numpy.matmul`` (the ``@`` operator), with broadcasting batch dimensions."""
     if not is_traced(x1, x2):
         return np.matmul(x1, x2)
-    if _same_inexact_dtype(x1, x2):
+    types = _same_inexact_dtype(x1, x2)
+    if types is not None:
         # matrices or vectors of one float dtype, the common case: one contraction
-        na, nb = x1.ndim, x2.ndim
-        if 1 <= na <= 2 and 1 <= nb <= 2 and x1.shape[-1] == x2.shape[0]:
+        s1, s2 = types[0].shape, types[1].shape
+        na, nb = len(s1), len(s2)
+        if 1 <= na <= 2 and 1 <= nb <= 2 and s1[-1] == s2[0]:
             return lax.dot_general(x1, x2, (((na - 1,), (0,)), ((), ())))
     a, b = asarray(x1), asarray(x2)
     sa, sb = shape_of(a), shape_of(b)
