@@ -65,7 +65,9 @@ class _Signature:
     the traced ones, and what the key needs besides the recording."""
 
     __slots__ = ("axes", "size", "single", "nums", "traced", "concrete", "in_avals",
-                 "outer")
+                 "outer", "all_traced")
+    # ``concrete``: (position among the traced, position among the arguments) of each
+    # concrete input
 
     def __init__(self, args, axes, size, single, nums, transform_key):
         self.axes, self.size, self.single, self.nums = axes, size, single, nums
@@ -74,14 +76,14 @@ class _Signature:
             if ax is not None:   # batched: abstract, as a BatchTracer is to Python
                 shape = a.shape[:ax] + a.shape[ax + 1:]
                 in_avals.append(ShapedArray(shape, a.dtype))
-                self.concrete.append(False)
             elif i in nums:      # differentiated, unbatched: concrete, as under grad
                 in_avals.append(ShapedArray(np.shape(a), *_dtype_and_weak(a)))
-                self.concrete.append(True)
+                self.concrete.append((len(self.traced), i))
             else:                # neither: passed as it is, as eager vmap and grad do
                 continue
             self.traced.append(i)
         self.in_avals = tuple(in_avals)   # (its identity tells templates apart)
+        self.all_traced = self.traced == list(range(len(args)))
         self.outer = (nums, single, tuple([axes[i] for i in self.traced]), size,
                       transform_key)
 
@@ -177,7 +179,7 @@ class StagedVmap:
         if template is not None and template.in_avals is not sig.in_avals:
             template = None   # recorded for other argument types: record afresh
         probe, tracers, out = self._record(args, sig, template)
-        values = [*probe.consts, *[args[i] for i in sig.traced]]
+        values = [*probe.consts, *(args if sig.all_traced else [args[i] for i in sig.traced])]
         if template is not None and probe.replayed([out]):
             if template.program is not None:   # the steady state
                 self.misses = 0
@@ -210,11 +212,15 @@ class StagedVmap:
         """Run ``fun`` on tracers of a ``ProbeTrace`` (replaying ``template``, if given):
         returns the probe, its input tracers and the output."""
         with new_trace(ProbeTrace, template) as probe:
-            tracers = probe.new_args(sig.in_avals, [args[i] if c else None for i, c in
-                                                    zip(sig.traced, sig.concrete)])
-            call_args = list(args)
-            for i, t in zip(sig.traced, tracers):
-                call_args[i] = t
+            tracers = probe.new_args(sig.in_avals)
+            for k, i in sig.concrete:
+                probe.make_concrete(tracers[k], args[i])
+            if sig.all_traced:
+                call_args = tracers
+            else:
+                call_args = list(args)
+                for i, t in zip(sig.traced, tracers):
+                    call_args[i] = t
             out = self.spec.fun(*call_args)
             if type(out) is not StagingTracer or out.aval.shape or out.aval.dtype.kind != "f":
                 self._check_output(out)

@@ -231,7 +231,7 @@ def _probe(f, args, template=None):
     from fad.core.trace import new_trace
     from fad.interpreters.probe import ProbeTrace
     with new_trace(ProbeTrace, template) as probe:
-        tracers = probe.new_args([get_aval(a) for a in args], [None] * len(args))
+        tracers = probe.new_args([get_aval(a) for a in args])
         out = f(*tracers)
         replayed = template is not None and probe.replayed([out])
         return probe.to_jaxpr(tracers, [out]), replayed

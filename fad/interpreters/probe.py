@@ -16,6 +16,8 @@ compiled program serves both, fed each call's own input and constant values.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fad.core.abstract import ShapedArray, get_aval
@@ -35,28 +37,32 @@ class ProbeTrace(StagingTrace):
     __slots__ = ("known", "_scanned", "_consts_seen", "_replay", "_pos")
 
     def __init__(self, parent, template: Template | None = None):
-        super().__init__(parent, fold_known=True)
+        # Every field of the Trace and StagingTrace(fold_known=True) levels is set here
+        # rather than through their __init__s: a staged vmap makes a probe per call.
+        self.parent, self.level, self.valid = parent, parent.level + 1, True
+        self.fold_known, self.const_eval = True, parent.const_eval
+        self.eqns, self.invars, self.constvars, self.consts = [], [], {}, []
         self.known: dict = {}     # Var -> value, for everything computable from concrete inputs
         self._scanned = 0         # equations looked at by ``_propagate`` so far
         self._consts_seen = 0
         self._replay = template   # the template followed so far, or None once diverged
         self._pos = 0             # its next equation
 
-    def new_args(self, avals, values) -> list:
-        """Inputs of types ``avals``: abstract where ``values[i]`` is None, else concrete
-        with that value. Replaying a template made for these types (the same ``avals``
-        object, or equal ones), they are the template's inputs."""
+    def new_args(self, avals) -> list:
+        """Abstract inputs of types ``avals`` (``make_concrete`` gives some a value).
+        Replaying a template made for these types (the same ``avals`` object, or equal
+        ones), they are the template's inputs."""
         replay = self._replay
         if replay is not None and (avals is replay.in_avals or tuple(avals) == replay.in_avals):
             self.invars.extend(replay.invars)
-            tracers = [StagingTracer(self, v) for v in replay.invars]
-        else:
-            self._replay = None
-            tracers = [StagingTrace.new_arg(self, a) for a in avals]
-        for t, value in zip(tracers, values):
-            if value is not None:
-                self.known[t.ir_var] = value
-        return tracers
+            return [StagingTracer(self, v) for v in replay.invars]
+        self._replay = None
+        return [StagingTrace.new_arg(self, a) for a in avals]
+
+    def make_concrete(self, tracer, value):
+        """Let Python read ``value`` as the value of the input ``tracer`` (and of what is
+        computed from concrete inputs alone)."""
+        self.known[tracer.ir_var] = value
 
     def new_arg(self, aval: ShapedArray) -> StagingTracer:
         self._replay = None   # (a template's inputs come from ``new_args``)
@@ -64,20 +70,29 @@ class ProbeTrace(StagingTrace):
 
     def process_primitive(self, prim, args, params):
         replay = self._replay
-        if replay is not None:
-            pos = self._pos
-            if pos < len(replay.eqns):
-                eqn = replay.eqns[pos]
-                if eqn[0] is prim and len(args) == len(eqn[1]):
-                    for x, v in zip(args, eqn[1]):
-                        if (type(x) is not StagingTracer or x.ir_var is not v
-                                or x._trace is not self):
+        if replay is None:
+            return StagingTrace.process_primitive(self, prim, args, params)
+        pos = self._pos
+        if pos < len(replay.eqns):
+            eqn = replay.eqns[pos]
+            if eqn[0] is prim and len(args) == len(eqn[1]):
+                # the common case: our tracers for the template's variables, and scalars
+                # equal to its literals (an equation has at least one tracer input)
+                for x, v in zip(args, eqn[1]):
+                    if type(x) is StagingTracer:
+                        if x.ir_var is not v or x._trace is not self:
                             break
-                    else:   # the common case: our tracers for the template's variables
-                        if params is replay.params[pos] or not (params or replay.params[pos]):
-                            return self._reuse(eqn, pos)
-            return self._replay_or_record(prim, args, params)
-        return super().process_primitive(prim, args, params)
+                    elif type(v) is not Literal or not _same_scalar(x, v.val):
+                        break
+                else:
+                    if params is replay.params[pos] or not (params or replay.params[pos]):
+                        # the template's equation, reused as it is (``_reuse``, inlined)
+                        self._pos = pos + 1
+                        self.eqns.append(eqn)
+                        if prim.multiple_results:
+                            return [StagingTracer(self, v) for v in eqn[2]]
+                        return StagingTracer(self, eqn[2][0])
+        return self._replay_or_record(prim, args, params)
 
     def _reuse(self, eqn, pos):
         """The template's equation ``eqn`` as the result of this operation (no shape rule,
@@ -138,19 +153,21 @@ class ProbeTrace(StagingTrace):
         """Whether this call recorded exactly the template's program, with outputs ``outs``
         (then the template's structural key and compiled program serve it)."""
         replay = self._replay
-        if (replay is None or self._pos != len(replay.eqns) or len(outs) != len(replay.outvars)
-                or len(self.consts) != len(replay.constvars)):
+        if replay is None or self._pos != len(replay.eqns) or len(outs) != len(replay.outvars):
             return False
         for x, v in zip(outs, replay.outvars):
             if type(x) is not StagingTracer or x._trace is not self or x.ir_var is not v:
                 return False
-        return True
+        # (the constants, matched in order, are all the template's once its equations are)
+        return len(self.consts) == len(replay.constvars)
 
     # -- concrete values on demand -------------------------------------------------------------
 
     def new_concrete_arg(self, value) -> StagingTracer:
         """An input recorded like any other whose value Python may still read."""
-        return self.new_args([get_aval(value)], [value])[0]
+        tracer = self.new_arg(get_aval(value))
+        self.make_concrete(tracer, value)
+        return tracer
 
     def concrete(self, tracer):
         """The value of ``tracer``, computed from the concrete inputs (or raise)."""
@@ -177,6 +194,20 @@ class ProbeTrace(StagingTrace):
                 known.update(zip(outvars, out) if prim.multiple_results else
                              ((outvars[0], out),))
         self._scanned = len(self.eqns)
+
+
+def _same_scalar(x, y) -> bool:
+    """Whether the scalars ``x`` and ``y`` are the same value of the same type, for the
+    types whose ``==`` says so exactly once signed zeros are told apart (``False`` is
+    not a verdict: ``value_key`` decides the rest, NaNs and complex numbers)."""
+    t = type(x)
+    return (t is type(y) and t in _EXACT_SCALARS and x == y
+            and (x != 0 or math.copysign(1.0, x) == math.copysign(1.0, y)))
+
+
+_EXACT_SCALARS = frozenset({bool, int, float, np.bool_, np.float16, np.float32, np.float64,
+                            np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+                            np.uint32, np.uint64})
 
 
 # -- when two recordings are the same program ------------------------------------------------

@@ -41,7 +41,8 @@ def dot_general(lhs, rhs, dimension_numbers, preferred_element_type=None):
     """
     if type(lhs) in _PY_SCALARS or type(rhs) in _PY_SCALARS:
         lhs, rhs = _scalar_adopts_dtype(lhs, rhs)
-    la, ra = get_aval(lhs), get_aval(rhs)
+    la = lhs.aval if isinstance(lhs, Tracer) else get_aval(lhs)
+    ra = rhs.aval if isinstance(rhs, Tracer) else get_aval(rhs)
     try:
         params = _checked_params(la, ra, dimension_numbers, preferred_element_type)
     except TypeError:

@@ -58,7 +58,7 @@ def dtype_key(x):
     """What NumPy's promotion sees for ``x``: its dtype, or a Python type if weak."""
     if type(x) in _SCALARS:
         return _WEAK_TYPES["b"] if type(x) is bool else type(x)
-    aval = get_aval(x)
+    aval = x.aval if isinstance(x, Tracer) else get_aval(x)
     if aval.weak_type:
         return _WEAK_TYPES[aval.dtype.kind]
     return aval.dtype
