@@ -42,6 +42,7 @@ from fad.core.ad_util import Zero, add_any_p
 from fad.core.trace import Tracer
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
+from fad.interpreters.lowering import lowering_rules
 from fad.interpreters.transpose import UndefinedPrimal, is_undefined, transpose_rules
 from fad.lax import special
 from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, IDENTITY, INT_KINDS, NEGATE, NUMBER_KINDS,
@@ -115,6 +116,10 @@ def _np_rsqrt(x):
 def _np_logistic(x):
     if np.iscomplexobj(x):
         return 1 / (1 + np.exp(-x))
+    return _np_logistic_real(x)
+
+
+def _np_logistic_real(x):
     with np.errstate(over="ignore"):  # exp(-x) = inf for x << 0 gives the right 0
         return 1 / (1 + np.exp(-x))
 
@@ -142,6 +147,8 @@ sqrt_p = elementwise("sqrt", np.sqrt, 1, FLOAT_KINDS)
 rsqrt_p = elementwise("rsqrt", _np_rsqrt, 1, FLOAT_KINDS)
 cbrt_p = elementwise("cbrt", np.cbrt, 1, REAL_FLOAT_KINDS)
 logistic_p = elementwise("logistic", _np_logistic, 1, FLOAT_KINDS)
+# (compiled programs know whether the operand is real)
+lowering_rules[logistic_p] = lambda x: _np_logistic_real if x.dtype.kind == "f" else None
 erf_p = elementwise("erf", special.erf, 1, REAL_FLOAT_KINDS)
 erfc_p = elementwise("erfc", special.erfc, 1, REAL_FLOAT_KINDS)
 lgamma_p = elementwise("lgamma", special.lgamma, 1, REAL_FLOAT_KINDS)

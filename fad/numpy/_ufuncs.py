@@ -64,12 +64,15 @@ def _make(ufunc, impl, name=None):
             tx, ty = isinstance(x, Tracer), isinstance(y, Tracer)
             if tx or ty:
                 if (tx or type(x) in _SCALARS) and (ty or type(y) in _SCALARS):
-                    key = (dtype_key(x), dtype_key(y))
-                    dt = same_dtype.get(key, False)
+                    # (dtype_key inlined for strongly typed tracers)
+                    kx = x.aval.dtype if tx and not x.aval.weak_type else dtype_key(x)
+                    ky = y.aval.dtype if ty and not y.aval.weak_type else dtype_key(y)
+                    dt = same_dtype.get((kx, ky), False)
                     if dt is False:
-                        dt = same_dtype[key] = _loop_dtype(ufunc, key)
+                        dt = same_dtype[(kx, ky)] = _loop_dtype(ufunc, (kx, ky))
                     if dt is not None:
-                        return impl(_as(x, tx, dt), _as(y, ty, dt))
+                        return impl(x if kx is dt else _as(x, tx, dt),
+                                    y if ky is dt else _as(y, ty, dt))
                 return apply_ufunc(ufunc, impl, (x, y))
             return ufunc(x, y)
     fn.__name__ = fn.__qualname__ = name or ufunc.__name__
