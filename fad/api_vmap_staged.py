@@ -77,7 +77,7 @@ class _Signature:
                 shape = a.shape[:ax] + a.shape[ax + 1:]
                 in_avals.append(ShapedArray(shape, a.dtype))
             elif i in nums:      # differentiated, unbatched: concrete, as under grad
-                in_avals.append(ShapedArray(np.shape(a), *_dtype_and_weak(a)))
+                in_avals.append(get_aval(a))
                 self.concrete.append((len(self.traced), i))
             else:                # neither: passed as it is, as eager vmap and grad do
                 continue
@@ -86,14 +86,6 @@ class _Signature:
         self.all_traced = self.traced == list(range(len(args)))
         self.outer = (nums, single, tuple([axes[i] for i in self.traced]), size,
                       transform_key)
-
-
-def _dtype_and_weak(x):
-    if type(x) is np.ndarray:
-        return x.dtype, False
-    if type(x) is float:   # a Python float: weakly typed, as everywhere
-        return np.dtype(np.float64), True
-    return np.dtype(type(x)), False
 
 
 class StagedVmap:
