@@ -90,7 +90,17 @@ def _pow(self, other):
 
 
 Tracer.__pow__ = _pow
-Tracer.__neg__ = lambda self: fnp.negative(self)
+
+
+def _neg(self):
+    """``-x`` of a float or complex tracer binds ``neg`` directly (the result has the
+    operand's type); everything else is ``fad.numpy.negative``."""
+    if self.aval.dtype.kind in "fc":
+        return get_current_trace().process_primitive(lax.neg_p, (self,), {})
+    return fnp.negative(self)
+
+
+Tracer.__neg__ = _neg
 Tracer.__pos__ = lambda self: fnp.positive(self)
 Tracer.__abs__ = lambda self: fnp.absolute(self)
 Tracer.__invert__ = lambda self: fnp.invert(self)
