@@ -84,8 +84,9 @@ class _Signature:
             self.traced.append(i)
         self.in_avals = tuple(in_avals)   # (its identity tells templates apart)
         self.all_traced = self.traced == list(range(len(args)))
-        self.outer = (nums, single, tuple([axes[i] for i in self.traced]), size,
-                      transform_key)
+        # (which of the recording's inputs are differentiated, and how they are mapped)
+        self.outer = (tuple([self.traced.index(i) for i in nums]), single,
+                      tuple([axes[i] for i in self.traced]), size, transform_key)
 
 
 class StagedVmap:

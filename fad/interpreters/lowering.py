@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr
 
 # primitive -> rule(*operand avals, **params) returning a NumPy function of the operands
@@ -112,6 +114,10 @@ def lower(closed: ClosedJaxpr):
 _BIG = 4096   # elements: a temporary this large is freed as soon as it is dead
 
 
+def _fresh(x):
+    return x.copy() if type(x) is np.ndarray else x
+
+
 def _straight_line(program, fixed, n_args, out_slots, sizes):
     """The program as one generated Python function: each instruction a line
     ``v7 = f3(v1, v2)`` on local variables (no interpreter loop, no slot list), with
@@ -141,7 +147,17 @@ def _straight_line(program, fixed, n_args, out_slots, sizes):
         dead = [j for j in ins if j >= n_fixed and last_use[j] == i and sizes[j] >= _BIG]
         if dead:
             lines.append(f"    del {', '.join(f'v{j}' for j in sorted(set(dead)))}")
-    lines.append(f"    return [{', '.join(f'v{j}' for j in out_slots)}]")
+    # Results are fresh arrays, as eager evaluation's are (the caller may update them in
+    # place): a value fixed at compile time, or one returned twice, is copied.
+    namespace["fresh"] = _fresh
+    results, returned = [], set()
+    for j in out_slots:
+        if (j < n_fixed and type(fixed[j]) is np.ndarray) or j in returned:
+            results.append(f"fresh(v{j})")
+        else:
+            results.append(f"v{j}")
+        returned.add(j)
+    lines.append(f"    return [{', '.join(results)}]")
     code = compile("\n".join(lines), f"<fad compiled {len(program)} instructions>", "exec")
     exec(code, namespace)
     straight = namespace["run"]

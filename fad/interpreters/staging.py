@@ -57,8 +57,10 @@ class StagingTrace(Trace):
             if x._trace is self:
                 return x.ir_var
             self.check_foreign(x)
-        elif isinstance(x, _SCALAR_TYPES) or (isinstance(x, np.ndarray) and not x.shape):
+        elif isinstance(x, _SCALAR_TYPES):
             return Literal(x)
+        elif isinstance(x, np.ndarray) and not x.shape:
+            return Literal(x.copy())   # (a 0-d array can change in place; a literal must not)
         var = self.constvars.get(id(x))
         if var is None:
             var = self.constvars[id(x)] = Var(get_aval(x))
