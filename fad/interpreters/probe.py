@@ -75,23 +75,23 @@ class ProbeTrace(StagingTrace):
         pos = self._pos
         if pos < len(replay.eqns):
             eqn = replay.eqns[pos]
-            if eqn[0] is prim and len(args) == len(eqn[1]):
+            eprim, invars, outvars, eparams = eqn
+            if (eprim is prim and (params is eparams or not (params or eparams))
+                    and len(args) == len(invars)):
                 # the common case: our tracers for the template's variables, and scalars
                 # equal to its literals (an equation has at least one tracer input)
-                for x, v in zip(args, eqn[1]):
+                for x, v in zip(args, invars):
                     if type(x) is StagingTracer:
                         if x.ir_var is not v or x._trace is not self:
                             break
                     elif type(v) is not Literal or not _same_scalar(x, v.val):
                         break
-                else:
-                    if params is replay.params[pos] or not (params or replay.params[pos]):
-                        # the template's equation, reused as it is (``_reuse``, inlined)
-                        self._pos = pos + 1
-                        self.eqns.append(eqn)
-                        if prim.multiple_results:
-                            return [StagingTracer(self, v) for v in eqn[2]]
-                        return StagingTracer(self, eqn[2][0])
+                else:   # the template's equation, reused as it is
+                    if prim.multiple_results:
+                        return self._reuse(eqn, pos)
+                    self._pos = pos + 1   # (``_reuse``, inlined)
+                    self.eqns.append(eqn)
+                    return StagingTracer(self, outvars[0])
         return self._replay_or_record(prim, args, params)
 
     def _reuse(self, eqn, pos):
