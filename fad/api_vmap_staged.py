@@ -23,9 +23,10 @@ recording's next equation instead of being recorded anew, and when the whole cal
 the last compiled program runs without building a jaxpr or a key.
 
 The path applies to ``vmap`` of a function made by ``grad`` or ``value_and_grad`` without
-``has_aux``/``holomorphic``, called at the top level with array arguments mapped along int
-axes and no keyword arguments; ``fad.disable_jit()`` turns it off. Otherwise, and for
-everything else, ``vmap`` interprets.
+``has_aux``/``holomorphic``, called at the top level with arrays or pytrees of arrays
+mapped along int axes (``out_axes`` an int or None when there are pytrees) and no keyword
+arguments; ``fad.disable_jit()`` turns it off. Otherwise, and for everything else,
+``vmap`` interprets.
 """
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.lowering import lower
 from fad.interpreters.probe import ProbeTrace, Template, Unkeyable, structural_key, value_key
 from fad.interpreters.staging import StagingTracer, trace_to_jaxpr
-from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
+from fad.tree_util import (broadcast_prefix, tree_flatten, tree_leaves, tree_structure,
+                            tree_unflatten)
 
 __all__ = ["StagedVmap", "NOT_STAGED"]
 
@@ -51,6 +53,7 @@ _MAX_MISSES = 8        # first sightings in a row after which a function is inte
 _MAX_SIGNATURES = 64   # argument signatures remembered per vmapped function
 _SEEN_ONCE = object()
 NOT_STAGED = object()
+_TREES = object()   # (a signature: the arguments hold pytrees, look at their leaves)
 _LEAF = tree_structure(0)
 
 # structural key of a recording and of the transformation -> _SEEN_ONCE, or the compiled
@@ -65,11 +68,16 @@ class _Signature:
     the traced ones, and what the key needs besides the recording."""
 
     __slots__ = ("axes", "size", "single", "nums", "traced", "concrete", "in_avals",
-                 "outer", "all_traced")
+                 "outer", "all_traced", "treedef", "grad_tree")
     # ``concrete``: (position among the traced, position among the arguments) of each
     # concrete input
 
-    def __init__(self, args, axes, size, single, nums, transform_key):
+    def __init__(self, args, axes, size, single, nums, transform_key, treedef=None,
+                 grad_tree=None):
+        # ``args`` are the arguments' leaves; ``treedef`` says how they make the arguments
+        # (None: each argument is a leaf); ``grad_tree``, how the gradients of the leaves
+        # ``nums`` make the gradient (None: as ``single``/``nums`` say, for leaves)
+        self.treedef, self.grad_tree = treedef, grad_tree
         self.axes, self.size, self.single, self.nums = axes, size, single, nums
         self.traced, self.concrete, in_avals = [], [], []
         for i, (a, ax) in enumerate(zip(args, axes)):
@@ -122,24 +130,86 @@ class StagedVmap:
                 or get_current_trace() is not eval_trace):
             return NOT_STAGED
         key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a) for a in args])
+        sig = self._signature_for(key, args, None)
+        if sig is _TREES:   # pytrees among the arguments: key their leaves
+            leaves, treedef = tree_flatten(args)
+            key = (treedef, tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
+                                   for a in leaves]))
+            sig = self._signature_for(key, args, (leaves, treedef))
+            args = leaves
+        if sig is None:
+            return NOT_STAGED
+        out = self(args, sig)
+        if sig.grad_tree is None:
+            return out
+        if self.spec.with_value:
+            return out[0], tree_unflatten(sig.grad_tree, list(out[1]))
+        return tree_unflatten(sig.grad_tree, list(out))
+
+    def _signature_for(self, key, args, tree):
         try:
-            sig = self.signatures[key]
+            return self.signatures[key]
         except KeyError:
             if len(self.signatures) >= _MAX_SIGNATURES:
                 self.signatures.clear()
-            sig = self.signatures[key] = self._signature(args)
-        if sig is None:
-            return NOT_STAGED
-        return self(args, sig)
+            sig = self.signatures[key] = (self._signature(args) if tree is None else
+                                          self._tree_signature(args, *tree))
+            return sig
 
     def _signature(self, args):
-        """The ``_Signature`` of a call with arguments like ``args``, or ``None`` if the
-        staged path does not take it."""
+        """The ``_Signature`` of a call with arguments like ``args``, ``_TREES`` if some
+        are containers, or ``None`` if the staged path does not take it."""
+        for a in args:
+            if type(a) not in _LEAF_TYPES and type(a) not in _FLOAT_TYPES:
+                return _TREES   # (or another kind of value, which _tree_signature refuses)
         in_axes = self.in_axes
         if type(in_axes) is not tuple:
             in_axes = (in_axes,) * len(args)
         elif len(in_axes) != len(args):
             return None
+        found = self._axes_and_size(args, in_axes)
+        if found is None:
+            return None
+        try:
+            single, nums = _argnums_tuple(self.spec.argnums, len(args), "grad")
+        except (TypeError, ValueError):
+            return None
+        if not all(_is_float_leaf(args[i]) for i in nums):
+            return None
+        return _Signature(args, *found, single, nums, self.transform_key)
+
+    def _tree_signature(self, args, leaves, treedef):
+        """``_signature`` for arguments with pytrees among them: the leaves are traced,
+        and the gradients of the differentiated arguments' leaves are put back into
+        those arguments' structure (an int or None ``out_axes`` only)."""
+        out_axes = self.out_axes
+        if not (out_axes is None or type(out_axes) is int):
+            return None
+        in_axes = self.in_axes
+        if type(in_axes) is tuple and len(in_axes) != len(args):
+            return None
+        try:
+            leaf_axes = broadcast_prefix(in_axes if type(in_axes) is tuple
+                                         else (in_axes,) * len(args), args)
+            single, nums = _argnums_tuple(self.spec.argnums, len(args), "grad")
+        except (TypeError, ValueError):
+            return None
+        found = self._axes_and_size(leaves, leaf_axes)
+        if found is None:
+            return None
+        starts = [0]
+        for a in args:
+            starts.append(starts[-1] + len(tree_leaves(a)))
+        leaf_nums = tuple(k for i in nums for k in range(starts[i], starts[i + 1]))
+        if not leaf_nums or not all(_is_float_leaf(leaves[k]) for k in leaf_nums):
+            return None
+        grad_tree = tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
+        return _Signature(leaves, *found, False, leaf_nums, self.transform_key, treedef,
+                          grad_tree)
+
+    def _axes_and_size(self, args, in_axes):
+        """The axes (non-negative, or None) of ``args`` mapped along ``in_axes`` and the
+        mapped size, or ``None`` if they are not all arrays with consistent sizes."""
         axes, size = [], None
         for a, ax in zip(args, in_axes):
             t = type(a)
@@ -158,16 +228,11 @@ class StagedVmap:
             axes.append(ax)
         if size is None or (self.axis_size is not None and self.axis_size != size):
             return None
-        try:
-            single, nums = _argnums_tuple(self.spec.argnums, len(args), "grad")
-        except (TypeError, ValueError):
-            return None
-        if not all(_is_float_leaf(args[i]) for i in nums):
-            return None
-        return _Signature(args, axes, size, single, nums, self.transform_key)
+        return axes, size
 
     def __call__(self, args, sig):
-        """``vmap(g)(*args)`` for arguments of the signature ``sig``."""
+        """``vmap(g)`` of the arguments whose leaves are ``args``, of the signature ``sig``
+        (the gradients of the leaves, flat, when ``sig.grad_tree`` is set)."""
         template = self.template
         if template is not None and template.in_avals is not sig.in_avals:
             template = None   # recorded for other argument types: record afresh
@@ -214,6 +279,8 @@ class StagedVmap:
                 call_args = list(args)
                 for i, t in zip(sig.traced, tracers):
                     call_args[i] = t
+            if sig.treedef is not None:
+                call_args = tree_unflatten(sig.treedef, call_args)
             out = self.spec.fun(*call_args)
             if type(out) is not StagingTracer or out.aval.shape or out.aval.dtype.kind != "f":
                 self._check_output(out)
