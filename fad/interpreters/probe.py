@@ -12,7 +12,10 @@ and what it records is the program of this call, to be transformed and compiled 
 
 ``structural_key`` says when two recordings are the same program: equal keys mean the
 same equations on the same kinds of inputs, with equal literals and parameters, so one
-compiled program serves both, fed each call's own input and constant values.
+compiled program serves both, fed each call's own input and constant values. A probe
+given the ``Template`` of an earlier recording replays it, checking each operation
+against the template's next equation as strictly as the key would compare them, so that
+a call doing the same thing again builds neither a new jaxpr nor a key.
 """
 from __future__ import annotations
 
