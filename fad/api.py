@@ -333,12 +333,28 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
                    holomorphic: bool = False, allow_int: bool = False):
     """A function returning ``(fun(*args), grad(fun)(*args))`` from one pass.
 
+    Called at the top level with float arrays, it records ``fun`` and runs the compiled
+    gradient of the recording from the second call of the same program on
+    (``fad.api_grad_staged``): the same results and the same Python behaviour as
+    interpreting it, at compiled speed. ``fad.disable_jit()`` turns that off.
+
     >>> import fad
     >>> fad.value_and_grad(lambda x: x ** 3)(2.0)
     (np.float64(8.0), np.float64(12.0))
     """
+    return _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, staged=True)
+
+
+def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, staged):
+    """``value_and_grad``; ``staged=False`` always interprets."""
     _check_callable(fun, "grad")
     name = getattr(fun, "__name__", "function")
+    stager = None
+    if staged and not has_aux and not holomorphic:
+        from fad.api_grad_staged import NOT_STAGED, StagedGrad   # (it imports this module)
+        stager = StagedGrad(GradSpec(fun, argnums, False, False, True),
+                            lambda f, nums: _value_and_grad(f, nums, False, False, False,
+                                                            staged=False))
 
     # number of positional arguments -> (single, argnums normalised, whether those are
     # all the arguments in order)
@@ -346,6 +362,10 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
 
     @functools.wraps(fun)
     def value_and_grad_f(*args, **kwargs):
+        if stager is not None and not kwargs:
+            out = stager.try_call(args)
+            if out is not NOT_STAGED:
+                return out
         checked = argnums_for.get(len(args))
         if checked is None:
             single, nums = _argnums_tuple(argnums, len(args), "grad")

@@ -237,7 +237,7 @@ class StagedVmap:
         if template is not None and template.in_avals is not sig.in_avals:
             template = None   # recorded for other argument types: record afresh
         probe, tracers, out = self._record(args, sig, template)
-        values = [*probe.consts, *(args if sig.all_traced else [args[i] for i in sig.traced])]
+        values = [*probe.consts, *self._inputs(args, sig)]
         if template is not None and probe.replayed([out]):
             if template.program is not None:   # the steady state
                 self.misses = 0
@@ -266,22 +266,30 @@ class StagedVmap:
         template.program = entry
         return entry(*values)
 
-    def _record(self, args, sig, template):
+    def _inputs(self, args, sig):
+        """The values of the recording's inputs, for the compiled program."""
+        return args if sig.all_traced else [args[i] for i in sig.traced]
+
+    def _record(self, args, sig, template, call=None):
         """Run ``fun`` on tracers of a ``ProbeTrace`` (replaying ``template``, if given):
-        returns the probe, its input tracers and the output."""
+        returns the probe, its input tracers and the output. ``call(tracers)``, if given,
+        calls ``fun`` instead of the leaves ``args`` with the tracers in their places."""
         with new_trace(ProbeTrace, template) as probe:
             tracers = probe.new_args(sig.in_avals)
             for k, i in sig.concrete:
                 probe.make_concrete(tracers[k], args[i])
-            if sig.all_traced:
-                call_args = tracers
+            if call is not None:
+                out = call(tracers)
             else:
-                call_args = list(args)
-                for i, t in zip(sig.traced, tracers):
-                    call_args[i] = t
-            if sig.treedef is not None:
-                call_args = tree_unflatten(sig.treedef, call_args)
-            out = self.spec.fun(*call_args)
+                if sig.all_traced:
+                    call_args = tracers
+                else:
+                    call_args = list(args)
+                    for i, t in zip(sig.traced, tracers):
+                        call_args[i] = t
+                if sig.treedef is not None:
+                    call_args = tree_unflatten(sig.treedef, call_args)
+                out = self.spec.fun(*call_args)
             if type(out) is not StagingTracer or out.aval.shape or out.aval.dtype.kind != "f":
                 self._check_output(out)
         return probe, tracers, out

@@ -150,3 +150,12 @@ def test_fast_path_returns_pytrees_and_steps_aside_for_tracers():
     x = np.linspace(0, 1, 3)
     for _ in range(2):
         np.testing.assert_allclose(g(x), 3 * np.cos(x))
+
+
+def test_derivative_rules_on_two_python_scalars_when_staged():
+    # d/dx (x / 5.0) is div(1, 5.0): staged (not evaluated), the int 1 must promote as
+    # Python promotes it, not become an int64 operand of div
+    f = lambda x: x / 5.0 + 0.0   # noqa: E731
+    assert fad.jit(fad.grad(f))(0.7) == pytest.approx(0.2)
+    for _ in range(3):   # staged grad: interpreted, then compiled
+        assert fad.grad(f)(0.7) == pytest.approx(0.2)

@@ -85,12 +85,22 @@ def _scalar_like(name, v, other):
 
 
 def _promote(x, y, name="lax"):
-    """Give a Python scalar operand the dtype of the other (array) operand."""
-    if type(x) in _SCALARS and type(y) not in _SCALARS:
-        x = _scalar_like(name, x, y)
-    elif type(y) in _SCALARS and type(x) not in _SCALARS:
+    """Give a Python scalar operand the dtype of the other (array) operand; two Python
+    scalars of different kinds promote as Python does (``1 / 5.0``: the int becomes a
+    float), which matters when a program is staged rather than evaluated."""
+    tx, ty = type(x), type(y)
+    if tx in _SCALARS:
+        if ty not in _SCALARS:
+            x = _scalar_like(name, x, y)
+        elif tx is not ty:
+            to = tx if _PYTHON_RANK[tx] > _PYTHON_RANK[ty] else ty
+            x, y = to(x), to(y)
+    elif ty in _SCALARS:
         y = _scalar_like(name, y, x)
     return x, y
+
+
+_PYTHON_RANK = {bool: 0, int: 1, float: 2, complex: 3}
 
 
 def _unary(prim):

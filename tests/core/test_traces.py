@@ -1,6 +1,8 @@
 """Nesting of transformations, leaked tracers and concreteness."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -138,7 +140,8 @@ def test_leaked_scalar_tracer_cannot_be_concretized():
     for conv in (bool, float, int, complex):
         with pytest.raises(UnexpectedTracerError):
             conv(seen[0])
-    assert repr(seen[0]) == "Traced<f64[]>with<JVPTrace>"   # looking at it is fine
+    # looking at it is fine (the probe of staged grad, or an interpreter's trace)
+    assert re.fullmatch(r"Traced<f64\[\]>with<\w+Trace>", repr(seen[0]))
 
 
 def test_leak_from_inner_transformation_used_in_outer_one():

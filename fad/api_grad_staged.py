@@ -1,0 +1,135 @@
+"""``grad`` at the top level, staged: eager gradients at compiled speed.
+
+Called with arrays and nothing being traced, ``grad(f)(x)`` passes every operation of
+``f`` through two interpreters (linearization, transposition). As ``vmap(grad(f))`` does
+(``fad.api_vmap_staged``), it can instead record ``f`` at each call with a probe that
+keeps the differentiated arguments concrete on demand — Python may branch on them and
+read them, exactly as under eager ``grad`` — and run the gradient of the recording,
+interpreted the first time a program is seen and compiled from the second. The user's
+Python runs once per call, with its side effects and fresh globals; at a steady state the
+recording replays the previous one and the compiled program runs at once.
+
+The path applies to ``grad``/``value_and_grad`` without ``has_aux``/``holomorphic``,
+called at the top level without keyword arguments, whose differentiated arguments are
+float arrays or scalars, or pytrees of them. ``fad.disable_jit()`` turns it off; a function
+that records a new program at every call is interpreted from its eighth such call on.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from fad.api import _FLOAT_TYPES, _argnums_tuple, _is_float_leaf
+from fad.api_jit import _jit_disabled
+from fad.api_vmap_staged import _TREES, NOT_STAGED, StagedVmap, _Signature
+from fad.core.trace import eval_trace, get_current_trace
+from fad.interpreters.eval import eval_jaxpr
+from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
+
+__all__ = ["StagedGrad", "NOT_STAGED"]
+
+_MAX_MISSES = 8
+
+
+class StagedGrad(StagedVmap):
+    """The staged path of one ``value_and_grad(fun, ...)`` (or ``grad``); ``spec`` is its
+    ``GradSpec``, ``make_grad(f, argnums)`` makes the unstaged transformation of ``f``.
+
+    Shares the recording, replay and program cache of ``StagedVmap``; what differs is
+    the signature (no axes: every differentiated leaf is a concrete input) and the
+    program (the gradient of the recording, not its vmap)."""
+
+    def __init__(self, spec, make_grad):
+        super().__init__(spec, None, None, None, None)
+        self.make_grad = make_grad
+        self.transform_key = ("grad", spec.with_value)
+        self.never = spec.has_aux or spec.holomorphic
+        self.argnums_for: dict = {}   # number of arguments -> (single, argnums normalised)
+
+    def try_call(self, args):
+        """``value_and_grad(fun)(*args)`` (or ``grad``) by the staged path, or
+        ``NOT_STAGED`` when it does not apply (decided before any user code runs)."""
+        if (self.never or self.misses >= _MAX_MISSES or _jit_disabled[0]
+                or get_current_trace() is not eval_trace):
+            return NOT_STAGED
+        checked = self.argnums_for.get(len(args))   # (normalised once per arity)
+        if checked is None:
+            try:
+                checked = self.argnums_for[len(args)] = _argnums_tuple(
+                    self.spec.argnums, len(args), "grad")
+            except (TypeError, ValueError):
+                return NOT_STAGED
+        single, nums = checked
+        key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
+                     for a in [args[i] for i in nums]])
+        sig = self._signature_for(key, args, None)
+        leaves = [args[i] for i in nums]
+        if sig is _TREES:   # pytrees among the differentiated arguments: key their leaves
+            leaves, treedef = tree_flatten(leaves)
+            key = (treedef, tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
+                                   for a in leaves]))
+            sig = self._signature_for(key, args, (leaves, treedef))
+        if sig is None:
+            return NOT_STAGED
+        out = self((args, leaves), sig)
+        value, grads = out if self.spec.with_value else (None, out)
+        if sig.grad_tree is not None:
+            grads = tree_unflatten(sig.grad_tree, list(grads))
+        elif single:
+            grads = grads[0]
+        return (value, grads) if self.spec.with_value else grads
+
+    def _signature(self, args):
+        single, nums = self.argnums_for[len(args)]
+        diff = [args[i] for i in nums]
+        for a in diff:
+            if type(a) is not np.ndarray and type(a) not in _FLOAT_TYPES:
+                return _TREES   # (or another kind of value, which _tree_signature refuses)
+        if not all(_is_float_leaf(a) for a in diff):
+            return None
+        return self._make_signature(diff, nums, None, None)
+
+    def _tree_signature(self, args, leaves, treedef):
+        single, nums = self.argnums_for[len(args)]
+        if not leaves or not all(_is_float_leaf(a) for a in leaves):
+            return None
+        grad_tree = tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
+        return self._make_signature(leaves, nums, treedef, grad_tree)
+
+    def _make_signature(self, leaves, nums, treedef, grad_tree):
+        n = len(leaves)
+        sig = _Signature(leaves, [None] * n, None, False, tuple(range(n)),
+                         self.transform_key, treedef, grad_tree)
+        sig.outer = (nums, sig.outer)   # (which arguments the leaves are)
+        return sig
+
+    def _inputs(self, args, sig):
+        return args[1]
+
+    def _record(self, args, sig, template):
+        args, leaves = args
+        return super()._record(leaves, sig, template, call=self._caller(args, sig))
+
+    def _caller(self, args, sig):
+        """Call ``fun`` with the differentiated arguments made of the tracers."""
+        single, nums = self.argnums_for[len(args)]
+        fun = self.spec.fun
+
+        def call(tracers):
+            diff = (tree_unflatten(sig.treedef, tracers) if sig.treedef is not None
+                    else tracers)
+            call_args = list(args)
+            for i, d in zip(nums, diff):
+                call_args[i] = d
+            return fun(*call_args)
+        return call
+
+    def _program(self, closed, sig):
+        """``value_and_grad`` (or ``grad``) of the recorded program, as a function of
+        (constants, differentiated leaves); the gradients come out as a tuple."""
+        jaxpr, n_consts = closed.jaxpr, len(closed.consts)
+
+        def recorded(*values):
+            return eval_jaxpr(jaxpr, values[:n_consts], *values[n_consts:])[0]
+
+        recorded.__name__ = recorded.__qualname__ = self.name
+        return self.make_grad(recorded, tuple(range(n_consts, n_consts + len(jaxpr.invars))))
