@@ -330,4 +330,12 @@ def _compile(program, values):
     tree = store["tree"]
     if tree == _LEAF:
         return lambda *xs: run(*xs)[0]
+    n = tree.num_leaves
+    if tree == tree_structure((0,) * n):   # (gradients of several leaves)
+        return lambda *xs: tuple(run(*xs))
+    if tree == tree_structure((0, (0,) * (n - 1))):   # (a value and those gradients)
+        def value_and_grads(*xs):
+            out = run(*xs)
+            return out[0], tuple(out[1:])
+        return value_and_grads
     return lambda *xs: tree_unflatten(tree, run(*xs))

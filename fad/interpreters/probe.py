@@ -79,8 +79,9 @@ class ProbeTrace(StagingTrace):
         if pos < len(replay.eqns):
             eqn = replay.eqns[pos]
             eprim, invars, outvars, eparams = eqn
-            if (eprim is prim and (params is eparams or not (params or eparams))
-                    and len(args) == len(invars)):
+            if (eprim is prim and len(args) == len(invars)
+                    and (params is eparams or not (params or eparams)
+                         or (replay.plain[pos] and _same_plain(params, eparams)))):
                 # the common case: our tracers for the template's variables, and scalars
                 # equal to its literals (an equation has at least one tracer input)
                 for x, v in zip(args, invars):
@@ -225,7 +226,7 @@ class Template:
     parameters equal by ``value_key``, constants of the same types."""
 
     __slots__ = ("jaxpr", "key", "in_avals", "invars", "constvars", "outvars", "eqns",
-                 "params", "_params_keys", "_literals", "program")
+                 "params", "plain", "_params_keys", "_literals", "program")
 
     def __init__(self, jaxpr, key, in_avals):
         self.jaxpr, self.key, self.in_avals = jaxpr, key, tuple(in_avals)
@@ -233,6 +234,9 @@ class Template:
         self.invars, self.constvars, self.outvars = jaxpr.invars, jaxpr.constvars, jaxpr.outvars
         self.eqns = jaxpr.eqns
         self.params = [e.params for e in jaxpr.eqns]
+        # (parameters that ``_same_plain`` compares exactly: ints, None, tuples of ints)
+        self.plain = [bool(e.params) and all(_is_plain(v) for v in e.params.values())
+                      for e in jaxpr.eqns]
         self._params_keys = [_params_key(e.params) for e in jaxpr.eqns]
         self._literals = {}   # Literal -> value_key of its value
 
@@ -252,6 +256,26 @@ class Template:
         if want is None:
             want = self._literals[lit] = value_key(lit.val)
         return value_key(x) == want
+
+
+def _is_plain(v) -> bool:
+    t = type(v)
+    return t is int or v is None or (t is tuple and _ints_only(v))
+
+
+def _same_plain(params, want) -> bool:
+    """Whether ``params`` equal the plain parameters ``want`` exactly (same types: ``==``
+    alone takes ``True`` for ``1`` and ``1.0`` for ``1``)."""
+    if len(params) != len(want):
+        return False
+    for k, v in want.items():
+        got = params.get(k, _MISSING)
+        if type(got) is not type(v) or got != v or (type(got) is tuple and not _ints_only(got)):
+            return False
+    return True
+
+
+_MISSING = object()
 
 
 def _params_key(params):
