@@ -16,6 +16,8 @@ that records a new program at every call is interpreted from its eighth such cal
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from fad.api import _FLOAT_TYPES, _argnums_tuple, _is_float_leaf
@@ -39,11 +41,22 @@ class StagedGrad(StagedVmap):
     program (the gradient of the recording, not its vmap)."""
 
     def __init__(self, spec, make_grad):
-        super().__init__(spec, None, None, None, None)
-        self.make_grad = make_grad
+        # (StagedVmap.__init__ is not called: the state lives in a _State shared by the
+        # StagedGrads of one function, so that ``grad(f)(x)`` written inline, a new
+        # gradient function at every step, still replays the last recording of ``f``)
+        self.spec, self.make_grad = spec, make_grad
+        self.name = getattr(spec.fun, "__name__", "function")
         self.transform_key = ("grad", spec.with_value)
         self.never = spec.has_aux or spec.holomorphic
-        self.argnums_for: dict = {}   # number of arguments -> (single, argnums normalised)
+        self._state = _state_for(spec)
+        self.signatures = self._state.signatures
+        self.argnums_for = self._state.argnums_for   # arity -> (single, argnums normalised)
+
+    # the last recording, and the first sightings in a row (StagedVmap's, shared)
+    template = property(lambda self: self._state.template,
+                        lambda self, t: setattr(self._state, "template", t))
+    misses = property(lambda self: self._state.misses,
+                      lambda self, n: setattr(self._state, "misses", n))
 
     def try_call(self, args):
         """``value_and_grad(fun)(*args)`` (or ``grad``) by the staged path, or
@@ -133,3 +146,30 @@ class StagedGrad(StagedVmap):
 
         recorded.__name__ = recorded.__qualname__ = self.name
         return self.make_grad(recorded, tuple(range(n_consts, n_consts + len(jaxpr.invars))))
+
+
+class _State:
+    """What the StagedGrads of one function (and argnums) learn from its calls."""
+
+    __slots__ = ("template", "misses", "signatures", "argnums_for")
+
+    def __init__(self):
+        self.template, self.misses, self.signatures, self.argnums_for = None, 0, {}, {}
+
+
+# function -> {(argnums, with_value): _State}; the states hold nothing of the function
+_states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _state_for(spec) -> _State:
+    try:
+        per_fun = _states.get(spec.fun)
+        if per_fun is None:
+            per_fun = _states[spec.fun] = {}
+        key = (spec.argnums, spec.with_value)
+        state = per_fun.get(key)
+        if state is None:
+            state = per_fun[key] = _State()
+        return state
+    except TypeError:   # a callable without weak references, or unhashable argnums
+        return _State()

@@ -183,7 +183,11 @@ def test_random_programs_staged_equal_interpreted(steps, dtype):
 def test_repeated_calls_take_the_staged_path(monkeypatch):
     from fad import api_vmap_staged
     monkeypatch.setattr(api_vmap_staged, "_programs", {})
-    g = fad.value_and_grad(mlp)
+
+    def f(params, x):   # (a function of its own: no state from other tests)
+        return mlp(params, x)
+
+    g = fad.value_and_grad(f)
     for _ in range(3):
         g(PARAMS, M)
     assert any(p is not api_vmap_staged._SEEN_ONCE for p in api_vmap_staged._programs.values())
@@ -192,3 +196,14 @@ def test_repeated_calls_take_the_staged_path(monkeypatch):
         for _ in range(3):
             g(PARAMS, M)
     assert not api_vmap_staged._programs
+
+
+def test_a_gradient_made_afresh_at_every_step_replays_its_function():
+    def f(x):
+        return fnp.sum(fnp.sin(x) * x)
+
+    for _ in range(CALLS):   # `fad.grad(f)(x)` written inline: a new gradient each time
+        np.testing.assert_allclose(fad.grad(f)(W), np.cos(W) * W + np.sin(W), rtol=1e-13)
+    from fad.api_grad_staged import _states
+    state = next(iter(_states[f].values()))
+    assert state.template is not None and state.template.program is not None
