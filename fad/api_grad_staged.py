@@ -16,8 +16,6 @@ that records a new program at every call is interpreted from its eighth such cal
 """
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from fad.api import _FLOAT_TYPES, _argnums_tuple, _is_float_leaf
@@ -42,8 +40,8 @@ class StagedGrad(StagedVmap):
 
     def __init__(self, spec, make_grad):
         # (StagedVmap.__init__ is not called: the state lives in a _State shared by the
-        # StagedGrads of one function, so that ``grad(f)(x)`` written inline, a new
-        # gradient function at every step, still replays the last recording of ``f``)
+        # StagedGrads of one function's code, so that ``grad(f)(x)`` written inline, a
+        # new gradient function at every step, still replays the last recording of ``f``)
         self.spec, self.make_grad = spec, make_grad
         self.name = getattr(spec.fun, "__name__", "function")
         self.transform_key = ("grad", spec.with_value)
@@ -149,7 +147,7 @@ class StagedGrad(StagedVmap):
 
 
 class _State:
-    """What the StagedGrads of one function (and argnums) learn from its calls."""
+    """What the StagedGrads of one function's code (and argnums) learn from its calls."""
 
     __slots__ = ("template", "misses", "signatures", "argnums_for")
 
@@ -157,19 +155,25 @@ class _State:
         self.template, self.misses, self.signatures, self.argnums_for = None, 0, {}, {}
 
 
-# function -> {(argnums, with_value): _State}; the states hold nothing of the function
-_states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# (code object, argnums, with_value) -> _State. Keyed by the function's code, not the
+# function: ``grad(lambda x: ...)(x)`` written inline makes a new function at every step
+# but runs the same code, and a template is only ever a guess that replay verifies.
+# Code objects live as long as their module; the table is bounded all the same.
+_states: dict = {}
+_MAX_STATES = 1024
 
 
 def _state_for(spec) -> _State:
-    try:
-        per_fun = _states.get(spec.fun)
-        if per_fun is None:
-            per_fun = _states[spec.fun] = {}
-        key = (spec.argnums, spec.with_value)
-        state = per_fun.get(key)
-        if state is None:
-            state = per_fun[key] = _State()
-        return state
-    except TypeError:   # a callable without weak references, or unhashable argnums
+    code = getattr(spec.fun, "__code__", None)
+    if code is None:   # (a callable object: its own state)
         return _State()
+    key = (code, spec.argnums, spec.with_value)
+    try:
+        state = _states.get(key)
+    except TypeError:   # (unhashable argnums, a list say)
+        return _State()
+    if state is None:
+        if len(_states) >= _MAX_STATES:
+            _states.clear()
+        state = _states[key] = _State()
+    return state
