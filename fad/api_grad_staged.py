@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from fad.api import _FLOAT_TYPES, _argnums_tuple, _is_float_leaf
+from fad.api import _FLOAT_TYPES, _argnums_tuple
 from fad.api_jit import _jit_disabled
-from fad.api_vmap_staged import _TREES, NOT_STAGED, StagedVmap, _Signature
+from fad.api_vmap_staged import _TREES, NOT_STAGED, StagedVmap, _Signature, staged_float_leaf
 from fad.core.trace import eval_trace, get_current_trace
 from fad.interpreters.eval import eval_jaxpr
+from fad.interpreters.probe import Unkeyable, value_key
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 __all__ = ["StagedGrad", "NOT_STAGED"]
@@ -70,15 +71,17 @@ class StagedGrad(StagedVmap):
             except (TypeError, ValueError):
                 return NOT_STAGED
         single, nums = checked
-        key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
-                     for a in [args[i] for i in nums]])
-        sig = self._signature_for(key, args, None)
         leaves = [args[i] for i in nums]
+        key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a) for a in leaves])
+        sig = self._signature_for(key, args, None)
         if sig is _TREES:   # pytrees among the differentiated arguments: key their leaves
             leaves, treedef = tree_flatten(leaves)
             key = (treedef, tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
                                    for a in leaves]))
-            sig = self._signature_for(key, args, (leaves, treedef))
+            try:
+                sig = self._signature_for(key, args, (leaves, treedef))
+            except TypeError:   # (a pytree node with unhashable auxiliary data)
+                return NOT_STAGED
         if sig is None:
             return NOT_STAGED
         out = self((args, leaves), sig)
@@ -95,13 +98,13 @@ class StagedGrad(StagedVmap):
         for a in diff:
             if type(a) is not np.ndarray and type(a) not in _FLOAT_TYPES:
                 return _TREES   # (or another kind of value, which _tree_signature refuses)
-        if not all(_is_float_leaf(a) for a in diff):
+        if not all(staged_float_leaf(a) for a in diff):
             return None
         return self._make_signature(diff, nums, None, None)
 
     def _tree_signature(self, args, leaves, treedef):
         single, nums = self.argnums_for[len(args)]
-        if not leaves or not all(_is_float_leaf(a) for a in leaves):
+        if not leaves or not all(staged_float_leaf(a) for a in leaves):
             return None
         grad_tree = tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
         return self._make_signature(leaves, nums, treedef, grad_tree)
@@ -167,10 +170,10 @@ def _state_for(spec) -> _State:
     code = getattr(spec.fun, "__code__", None)
     if code is None:   # (a callable object: its own state)
         return _State()
-    key = (code, spec.argnums, spec.with_value)
-    try:
+    try:   # (argnums by type and value: 1.0 and True are not 1, and are refused)
+        key = (code, value_key(spec.argnums), spec.with_value)
         state = _states.get(key)
-    except TypeError:   # (unhashable argnums, a list say)
+    except (TypeError, Unkeyable):   # (unhashable argnums, a list of lists say)
         return _State()
     if state is None:
         if len(_states) >= _MAX_STATES:

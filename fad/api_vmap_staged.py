@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad.api import (_FLOAT_TYPES, _LEAF_TYPES, _argnums_tuple, _check_grad_output,
-                     _is_float_leaf, _not_one_output)
+                     _not_one_output)
 from fad.api import grad, value_and_grad
 from fad.api_jit import _jit_disabled
 from fad.core.abstract import ShapedArray, get_aval
@@ -60,6 +60,17 @@ _LEAF = tree_structure(0)
 # program. Shared by all vmapped gradients: the key says everything the program depends
 # on, so a vmap(grad(loss)) made afresh at every step of a loop finds its program too.
 _programs: dict = {}
+
+
+def staged_float_leaf(x) -> bool:
+    """Whether ``x`` may be a differentiated input of a staged gradient: a float NumPy
+    array or scalar. (A Python float is weakly typed; traced, fad.numpy keeps it weak
+    where eager NumPy makes it a float64, so its gradients are left to the interpreter.)"""
+    t = type(x)
+    return (t is np.ndarray and x.dtype.kind == "f") or t in _NUMPY_FLOATS
+
+
+_NUMPY_FLOATS = frozenset({np.float16, np.float32, np.float64, np.longdouble})
 
 
 class _Signature:
@@ -135,7 +146,10 @@ class StagedVmap:
             leaves, treedef = tree_flatten(args)
             key = (treedef, tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
                                    for a in leaves]))
-            sig = self._signature_for(key, args, (leaves, treedef))
+            try:
+                sig = self._signature_for(key, args, (leaves, treedef))
+            except TypeError:   # (a pytree node with unhashable auxiliary data)
+                return NOT_STAGED
             args = leaves
         if sig is None:
             return NOT_STAGED
@@ -174,7 +188,7 @@ class StagedVmap:
             single, nums = _argnums_tuple(self.spec.argnums, len(args), "grad")
         except (TypeError, ValueError):
             return None
-        if not all(_is_float_leaf(args[i]) for i in nums):
+        if not all(staged_float_leaf(args[i]) for i in nums):
             return None
         return _Signature(args, *found, single, nums, self.transform_key)
 
@@ -201,7 +215,7 @@ class StagedVmap:
         for a in args:
             starts.append(starts[-1] + len(tree_leaves(a)))
         leaf_nums = tuple(k for i in nums for k in range(starts[i], starts[i + 1]))
-        if not leaf_nums or not all(_is_float_leaf(leaves[k]) for k in leaf_nums):
+        if not leaf_nums or not all(staged_float_leaf(leaves[k]) for k in leaf_nums):
             return None
         grad_tree = tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
         return _Signature(leaves, *found, False, leaf_nums, self.transform_key, treedef,
@@ -262,7 +276,8 @@ class StagedVmap:
             return self._program(closed, sig)(*values)
         self.misses = 0
         if entry is _SEEN_ONCE:
-            entry = programs[key] = _compile(self._program(closed, sig), values)
+            entry = programs[key] = _compile(self._program(closed, sig), values,
+                                             self.spec.with_value)
         template.program = entry
         return entry(*values)
 
@@ -316,7 +331,7 @@ class StagedVmap:
         return self.make_vmap(g, in_axes, self.out_axes)
 
 
-def _compile(program, values):
+def _compile(program, values, with_value):
     """``program`` (a function of flat arrays) staged and lowered for arguments of the
     types of ``values`` (which the key that will find it fixes): ``jit`` without its
     per-call signature checks."""
@@ -326,7 +341,20 @@ def _compile(program, values):
         leaves, store["tree"] = tree_flatten(program(*xs))
         return leaves
 
-    run = lower(trace_to_jaxpr(flat, [get_aval(v) for v in values])).straight
+    closed = trace_to_jaxpr(flat, [get_aval(v) for v in values])
+    lowered = lower(closed).straight
+    # 0-d gradients as NumPy scalars, as the interpreters give them (the value, first if
+    # ``with_value``, is whatever the function returned, a 0-d array possibly)
+    scalars = [i for i, v in enumerate(closed.jaxpr.outvars)
+               if not v.aval.shape and not (with_value and i == 0)]
+    run = lowered
+    if scalars:
+        def run(*xs):
+            out = lowered(*xs)
+            for i in scalars:
+                if type(out[i]) is np.ndarray:
+                    out[i] = out[i][()]
+            return out
     tree = store["tree"]
     if tree == _LEAF:
         return lambda *xs: run(*xs)[0]

@@ -18,6 +18,11 @@ from fad.core.trace import Trace, Tracer, _current_trace, new_trace
 # primitive -> rule(primals, tangents, **params) -> (primal_out, tangent_out); for
 # primitives with multiple results both are lists. Tangents may be ``Zero``.
 jvp_rules: dict = {}
+# Primitives whose outputs have zero derivatives -> None, or a predicate on the parameters
+# for those whose outputs have for some of them (a conversion to an integer dtype).
+# Eager ``grad`` hands such results to Python as plain NumPy values (``x > 0`` is a
+# boolean array); the probe of staged gradients does the same.
+zero_derivative: dict = {}
 
 
 class JVPTracer(Tracer):
@@ -93,4 +98,5 @@ def jvp_flat(fun, primals, tangents):
     return [p for p, _ in pairs], [t for _, t in pairs]
 
 
-__all__ = ["JVPTrace", "JVPTracer", "Zero", "jvp_flat", "jvp_rules", "tangent_aval"]
+__all__ = ["JVPTrace", "JVPTracer", "Zero", "jvp_flat", "jvp_rules", "tangent_aval",
+           "zero_derivative"]

@@ -26,7 +26,8 @@ import numpy as np
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ir import ClosedJaxpr, Literal, Var
 from fad.core.primitive import Primitive
-from fad.core.trace import Tracer
+from fad.core.trace import Tracer, raise_escaped
+from fad.interpreters.jvp import zero_derivative
 from fad.interpreters.staging import StagingTrace, StagingTracer
 
 __all__ = ["ProbeTrace", "Template", "structural_key", "value_key", "Unkeyable"]
@@ -72,6 +73,14 @@ class ProbeTrace(StagingTrace):
         return super().new_arg(aval)
 
     def process_primitive(self, prim, args, params):
+        if prim in zero_derivative and self.known:
+            # a result without derivative, of concrete inputs: a NumPy value, as eager
+            # grad gives it (``x > 0``, ``stop_gradient(x)``), not part of the program
+            test = zero_derivative[prim]
+            if test is None or test(params):
+                out = self._evaluate_known(args, prim, params)
+                if out is not _UNKNOWN:
+                    return out
         replay = self._replay
         if replay is None:
             return StagingTrace.process_primitive(self, prim, args, params)
@@ -173,8 +182,29 @@ class ProbeTrace(StagingTrace):
         self.make_concrete(tracer, value)
         return tracer
 
+    def _evaluate_known(self, args, prim, params):
+        """``prim`` applied to the values of ``args``, or ``_UNKNOWN`` if one depends on
+        an abstract input."""
+        values = []
+        for x in args:
+            if type(x) is StagingTracer and x._trace is self:
+                value = self.known.get(x.ir_var, _UNKNOWN)
+                if value is _UNKNOWN:
+                    self._propagate()
+                    value = self.known.get(x.ir_var, _UNKNOWN)
+                    if value is _UNKNOWN:
+                        return _UNKNOWN
+                values.append(value)
+            elif isinstance(x, Tracer):
+                return _UNKNOWN   # (foreign: recording decides)
+            else:
+                values.append(x)
+        return prim.impl(*values, **params)
+
     def concrete(self, tracer):
         """The value of ``tracer``, computed from the concrete inputs (or raise)."""
+        if not self.valid:   # a tracer of a finished call: its value means nothing now
+            raise_escaped(tracer)
         var = tracer.ir_var
         if var not in self.known:
             self._propagate()
@@ -276,6 +306,7 @@ def _same_plain(params, want) -> bool:
 
 
 _MISSING = object()
+_UNKNOWN = object()
 
 
 def _params_key(params):

@@ -41,7 +41,7 @@ from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ad_util import Zero, add_any_p
 from fad.core.trace import Tracer
 from fad.interpreters.batching import batch_rules
-from fad.interpreters.jvp import jvp_rules
+from fad.interpreters.jvp import jvp_rules, zero_derivative
 from fad.interpreters.lowering import lowering_rules
 from fad.interpreters.transpose import UndefinedPrimal, is_undefined, transpose_rules
 from fad.lax import special
@@ -665,6 +665,7 @@ def _convert_transpose(ct, x, *, new_dtype, weak_type):
 
 
 jvp_rules[convert_element_type_p] = _convert_jvp
+zero_derivative[convert_element_type_p] = lambda p: not dtypes.is_inexact(p["new_dtype"])
 transpose_rules[convert_element_type_p] = _convert_transpose
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in (

@@ -15,7 +15,7 @@ from fad.core.ad_util import Zero, add_any_p, add_tangents
 from fad.core.primitive import Primitive
 from fad.core.trace import _current_trace, eval_trace
 from fad.interpreters.batching import batch_rules
-from fad.interpreters.jvp import jvp_rules
+from fad.interpreters.jvp import jvp_rules, zero_derivative
 from fad.interpreters.partial_eval import (Scaled, binary_linearize_rules, linearize_rules,
                                             materialize)
 from fad.interpreters.transpose import transpose_rules
@@ -323,6 +323,7 @@ def defjvp_zero(prim):
             return ans, [Zero.like(a) for a in ans]
         return ans, Zero.like(ans)
     jvp_rules[prim] = rule
+    zero_derivative[prim] = None
 
 
 def deflinear(prim, transpose_rule):
