@@ -403,9 +403,12 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, staged):
         if differentiable is None:
             grads = []
             for c in cts:   # (a loop, not a comprehension: this runs on every call)
-                grads.append(c if type(c) is not Zero else instantiate(c))
+                if type(c) is Zero:
+                    c = instantiate(c)
+                grads.append(c[()] if type(c) is np.ndarray and not c.shape else c)
         else:
-            grads = [instantiate(c) if d else np.zeros(get_aval(x).shape, dtypes.float0)
+            grads = [_scalar_if_0d(instantiate(c)) if d
+                     else np.zeros(get_aval(x).shape, dtypes.float0)
                      for c, d, x in zip(cts, differentiable, flat_dyn)]
         if single:
             g = grads[0] if in_tree is _tuple_of_leaves(1) else tree_unflatten(in_tree, grads)[0]
@@ -420,6 +423,11 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, staged):
 
 
 _SCALAR_TREE = tree_structure(0)
+
+
+def _scalar_if_0d(g):
+    """0-d gradients are NumPy scalars, whichever operation made them."""
+    return g[()] if type(g) is np.ndarray and not g.shape else g
 
 
 def _not_one_output(name, out):

@@ -138,7 +138,7 @@ def _shape_args(args):
 
 
 def _concrete_numpy(self):
-    return np.asarray(self.concrete_value())
+    return np.asarray(self._live_concrete_value())   # (a leaked tracer raises)
 
 
 _METHODS = {
