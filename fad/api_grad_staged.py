@@ -11,8 +11,11 @@ recording replays the previous one and the compiled program runs at once.
 
 The path applies to ``grad``/``value_and_grad`` without ``has_aux``/``holomorphic``,
 called at the top level without keyword arguments, whose differentiated arguments are
-float arrays or scalars, or pytrees of them. ``fad.disable_jit()`` turns it off; a function
-that records a new program at every call is interpreted from its eighth such call on.
+NumPy float arrays or scalars, or pytrees of them (not Python floats: see
+``fad.api_vmap_staged.staged_float_leaf``). Results without derivative of concrete
+inputs (``x > 0``, ``stop_gradient(x)``) are NumPy values, as under eager ``grad``.
+``fad.disable_jit()`` turns it off; a function that records a new program at every call
+is interpreted from its eighth such call on.
 """
 from __future__ import annotations
 

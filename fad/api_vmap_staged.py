@@ -24,9 +24,10 @@ the last compiled program runs without building a jaxpr or a key.
 
 The path applies to ``vmap`` of a function made by ``grad`` or ``value_and_grad`` without
 ``has_aux``/``holomorphic``, called at the top level with arrays or pytrees of arrays
-mapped along int axes (``out_axes`` an int or None when there are pytrees) and no keyword
-arguments; ``fad.disable_jit()`` turns it off. Otherwise, and for everything else,
-``vmap`` interprets.
+(differentiated ones NumPy floats, not Python floats) mapped along int axes
+(``out_axes`` an int or None when there are pytrees) and no keyword arguments;
+``fad.disable_jit()`` turns it off. Otherwise, and for everything else, ``vmap``
+interprets.
 """
 from __future__ import annotations
 
