@@ -405,7 +405,7 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, staged):
             for c in cts:   # (a loop, not a comprehension: this runs on every call)
                 if type(c) is Zero:
                     c = instantiate(c)
-                grads.append(c[()] if type(c) is np.ndarray and not c.shape else c)
+                grads.append(_scalar_if_0d(c))
         else:
             grads = [_scalar_if_0d(instantiate(c)) if d
                      else np.zeros(get_aval(x).shape, dtypes.float0)

@@ -27,7 +27,7 @@ from fad.api_vmap_staged import _TREES, NOT_STAGED, StagedVmap, _Signature, stag
 from fad.core.trace import eval_trace, get_current_trace
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.probe import Unkeyable, value_key
-from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
+from fad.tree_util import tree_structure, tree_unflatten
 
 __all__ = ["StagedGrad", "NOT_STAGED"]
 
@@ -74,17 +74,7 @@ class StagedGrad(StagedVmap):
             except (TypeError, ValueError):
                 return NOT_STAGED
         single, nums = checked
-        leaves = [args[i] for i in nums]
-        key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a) for a in leaves])
-        sig = self._signature_for(key, args, None)
-        if sig is _TREES:   # pytrees among the differentiated arguments: key their leaves
-            leaves, treedef = tree_flatten(leaves)
-            key = (treedef, tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
-                                   for a in leaves]))
-            try:
-                sig = self._signature_for(key, args, (leaves, treedef))
-            except TypeError:   # (a pytree node with unhashable auxiliary data)
-                return NOT_STAGED
+        sig, leaves = self._lookup(args, [args[i] for i in nums])
         if sig is None:
             return NOT_STAGED
         out = self((args, leaves), sig)

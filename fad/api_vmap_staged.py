@@ -63,6 +63,11 @@ _LEAF = tree_structure(0)
 _programs: dict = {}
 
 
+def _types_key(values):
+    """What a signature depends on: each value's shape and dtype, or type."""
+    return tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a) for a in values])
+
+
 def staged_float_leaf(x) -> bool:
     """Whether ``x`` may be a differentiated input of a staged gradient: a float NumPy
     array or scalar. (A Python float is weakly typed; traced, fad.numpy keeps it weak
@@ -141,17 +146,7 @@ class StagedVmap:
         if (self.never or self.misses >= _MAX_MISSES or _jit_disabled[0]
                 or get_current_trace() is not eval_trace):
             return NOT_STAGED
-        key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a) for a in args])
-        sig = self._signature_for(key, args, None)
-        if sig is _TREES:   # pytrees among the arguments: key their leaves
-            leaves, treedef = tree_flatten(args)
-            key = (treedef, tuple([(a.shape, a.dtype) if type(a) is np.ndarray else type(a)
-                                   for a in leaves]))
-            try:
-                sig = self._signature_for(key, args, (leaves, treedef))
-            except TypeError:   # (a pytree node with unhashable auxiliary data)
-                return NOT_STAGED
-            args = leaves
+        sig, args = self._lookup(args, args)
         if sig is None:
             return NOT_STAGED
         out = self(args, sig)
@@ -160,6 +155,20 @@ class StagedVmap:
         if self.spec.with_value:
             return out[0], tree_unflatten(sig.grad_tree, list(out[1]))
         return tree_unflatten(sig.grad_tree, list(out))
+
+    def _lookup(self, args, traced):
+        """The signature of a call with arguments ``args`` whose traced values are
+        ``traced`` (pytrees among them flattened), and the leaves of ``traced``; ``None``
+        for the signature when the staged path does not take the call."""
+        sig = self._signature_for(_types_key(traced), args, None)
+        if sig is _TREES:   # pytrees among them: key their leaves
+            traced, treedef = tree_flatten(traced)
+            try:
+                sig = self._signature_for((treedef, _types_key(traced)), args,
+                                          (traced, treedef))
+            except TypeError:   # (a pytree node with unhashable auxiliary data)
+                return None, traced
+        return sig, traced
 
     def _signature_for(self, key, args, tree):
         try:
