@@ -12,11 +12,14 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from fad import lax, tree_util
+from fad.api_jit import infer_static_args
 from fad.core import dtypes
 from fad.core.abstract import _SCALAR_AVALS, get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
+from fad.core.fresh import fresh_outputs
 from fad.core.trace import Tracer
-from fad.interpreters.eval import eval_jaxpr
+from fad.errors import TracerArrayConversionError
+from fad.interpreters.eval import eval_jaxpr_checked as eval_jaxpr   # (inputs checked)
 from fad.interpreters.jvp import jvp_flat
 from fad.interpreters.partial_eval import linearize_flat
 from fad.interpreters.staging import trace_to_jaxpr
@@ -32,10 +35,20 @@ __all__ = ["jvp", "linearize", "vjp", "grad", "value_and_grad", "linear_transpos
 def _check_leaves(leaves, fname: str, what: str):
     for x in leaves:
         if not _is_array_leaf(x):
-            raise TypeError(
-                f"{fname}: {what} hold a value of type {type(x).__name__} ({x!r:.60}), "
-                "which is not an array. Pass NumPy arrays or Python scalars (in tuples, "
-                "lists, dicts or registered pytrees), or mark the argument static.")
+            found = (f"{fname}: {what} hold{'s' if what == _OUTPUT else ''} a value of type "
+                     f"{type(x).__name__} ({x!r:.60}), which is not an array.")
+            if what == _OUTPUT:   # (advice about the function's return value, not its inputs)
+                raise TypeError(f"{found} The function must return NumPy arrays or Python "
+                                "scalars (in tuples, lists, dicts or registered pytrees); "
+                                "return other values as auxiliary data with has_aux=True "
+                                "where the transformation takes it (grad, jvp, vjp, "
+                                "linearize).")
+            raise TypeError(f"{found} Pass NumPy arrays or Python scalars (in tuples, "
+                            "lists, dicts or registered pytrees), or mark the argument "
+                            "static.")
+
+
+_OUTPUT = "the function's output"
 
 
 def _conform(fname, what, values, avals):
@@ -101,7 +114,7 @@ def _flatten_fun(fun, in_tree, has_aux=False, fname="function", args_are_leaves=
             aux_leaves = [x for x in all_aux if _is_array_leaf(x)]
             store["n_aux"] = len(aux_leaves)
         leaves, store["tree"] = tree_flatten(out)
-        _check_leaves(leaves, fname, "the function's output")
+        _check_leaves(leaves, fname, _OUTPUT)
         return leaves + aux_leaves
 
     return flat_fun, store
@@ -163,6 +176,26 @@ def _partial_args(fun, args, kwargs, argnums):
     return partial_fun, [args[i] for i in argnums]
 
 
+def _caller_leaves(args, kwargs):
+    """The leaves of a call's arguments: the arrays whose memory its results must not
+    share (``fresh_outputs``)."""
+    if not kwargs and all(type(a) in _LEAF_TYPES for a in args):   # (no pytree to walk)
+        return args
+    return tree_util.tree_leaves((args, kwargs))
+
+
+def _fresh_groups(inputs, *groups):
+    """The lists ``groups`` (of results) with every array that shares memory with one of
+    ``inputs`` or with an earlier result copied: what ``fresh_outputs`` does, for results
+    that come in several lists."""
+    flat = fresh_outputs([x for g in groups for x in g], inputs)
+    out, start = [], 0
+    for g in groups:
+        out.append(flat[start:start + len(g)])
+        start += len(g)
+    return out
+
+
 # -- forward mode ---------------------------------------------------------------------------
 
 def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
@@ -183,14 +216,17 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
                          f"{in_tree} and {tangent_tree}")
     _check_leaves(flat_primals, "jvp", "primals")
     _check_leaves(flat_tangents, "jvp", "tangents")
+    user_leaves = [*flat_primals, *flat_tangents]
     flat_tangents = _conform("jvp", "tangent", flat_tangents,
                              [tangent_aval(get_aval(p)) for p in flat_primals])
     flat_fun, store = _flatten_fun(fun, in_tree, has_aux, "jvp")
-    outs, out_tangents = jvp_flat(flat_fun, flat_primals, flat_tangents)
-    outs, aux = _split_aux(store, outs)
+    all_outs, out_tangents = jvp_flat(flat_fun, flat_primals, flat_tangents)
+    n_main = len(all_outs) - store["n_aux"]
+    all_outs, out_tangents = _fresh_groups(
+        user_leaves, all_outs, [instantiate(t) for t in out_tangents[:n_main]])
+    outs, aux = _split_aux(store, all_outs)
     out_tree = store["tree"]
-    result = (tree_unflatten(out_tree, outs),
-              tree_unflatten(out_tree, [instantiate(t) for t in out_tangents[:len(outs)]]))
+    result = (tree_unflatten(out_tree, outs), tree_unflatten(out_tree, out_tangents))
     return (*result, aux) if has_aux else result
 
 
@@ -208,7 +244,7 @@ def linearize(fun: Callable, *primals, has_aux: bool = False):
     _check_leaves(flat_primals, "linearize", "primals")
     flat_fun, store = _flatten_fun(fun, in_tree, has_aux, "linearize")
     outs, lin = linearize_flat(flat_fun, flat_primals)
-    outs, aux = _split_aux(store, outs)
+    outs, aux = _split_aux(store, fresh_outputs(outs, flat_primals))
     out_tree = store["tree"]
 
     def f_jvp(*tangents):
@@ -217,9 +253,10 @@ def linearize(fun: Callable, *primals, has_aux: bool = False):
             raise ValueError(f"linearize: the linear map takes tangents of structure "
                              f"{in_tree}, got {t_tree}")
         _check_leaves(flat_t, "linearize", "the tangents")
+        user_leaves = [*flat_t, *flat_primals]
         flat_t = _conform("linearize", "tangent", flat_t, lin.in_tangent_avals)
-        out_t = lin(*flat_t)[:len(outs)]
-        return tree_unflatten(out_tree, [instantiate(t) for t in out_t])
+        out_t = [instantiate(t) for t in lin(*flat_t)[:len(outs)]]
+        return tree_unflatten(out_tree, fresh_outputs(out_t, user_leaves))
 
     f_jvp.jaxpr = lin.jaxpr
     result = tree_unflatten(out_tree, outs), f_jvp
@@ -257,7 +294,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     _check_leaves(flat_primals, "vjp", "primals")
     flat_fun, store = _flatten_fun(fun, in_tree, has_aux, "vjp")
     outs, pullback, lin = _vjp_flat(flat_fun, flat_primals)
-    outs, aux = _split_aux(store, outs)
+    outs, aux = _split_aux(store, fresh_outputs(outs, flat_primals))
     out_tree = store["tree"]
     out_avals = [tangent_aval(get_aval(o)) for o in outs]
 
@@ -268,7 +305,8 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
                              f"{out_tree}, got {ct_tree}")
         _check_leaves(flat_cts, "vjp", "the cotangents")
         cts_in = pullback(_conform("vjp", "cotangent", flat_cts, out_avals))
-        return tree_unflatten(in_tree, [instantiate(c) for c in cts_in])
+        return tree_unflatten(in_tree, fresh_outputs([instantiate(c) for c in cts_in],
+                                                     [*flat_cts, *flat_primals]))
 
     result = tree_unflatten(out_tree, outs), vjp_fn
     return (*result, aux) if has_aux else result
@@ -360,8 +398,7 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, staged):
     # all the arguments in order)
     argnums_for = {}
 
-    @functools.wraps(fun)
-    def value_and_grad_f(*args, **kwargs):
+    def call(args, kwargs):
         if stager is not None and not kwargs:
             out = stager.try_call(args)
             if out is not NOT_STAGED:
@@ -388,9 +425,8 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, staged):
                               for i, x in enumerate(flat_dyn)]
             args_are_leaves = None
         flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, "grad", args_are_leaves)
-        outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn, differentiable)
-        if has_aux:
-            outs, aux = _split_aux(store, outs)
+        all_outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn, differentiable)
+        outs = _split_aux(store, all_outs)[0] if has_aux else all_outs
         tree = store["tree"]
         if len(outs) != 1 or (tree is not _SCALAR_TREE and tree != _SCALAR_TREE):
             raise _not_one_output(name, tree_unflatten(store["tree"], outs))
@@ -410,19 +446,58 @@ def _value_and_grad(fun, argnums, has_aux, holomorphic, allow_int, staged):
             grads = [_scalar_if_0d(instantiate(c)) if d
                      else np.zeros(get_aval(x).shape, dtypes.float0)
                      for c, d, x in zip(cts, differentiable, flat_dyn)]
+        # (the value and aux leaves first, then the gradients, all fresh: the gradient of
+        # ``w * x`` is ``x`` itself, ``a + b`` gives both operands one cotangent)
+        all_outs, grads = _fresh_groups(_caller_leaves(args, kwargs), all_outs, grads)
         if single:
             g = grads[0] if in_tree is _tuple_of_leaves(1) else tree_unflatten(in_tree, grads)[0]
         else:
             g = tuple(grads) if in_tree is _tuple_of_leaves(len(grads)) else tree_unflatten(
                 in_tree, grads)
-        value = (out, aux) if has_aux else out
+        value = (all_outs[0], _split_aux(store, all_outs)[1]) if has_aux else all_outs[0]
         return value, g
+
+    @functools.wraps(fun)
+    def value_and_grad_f(*args, **kwargs):
+        try:
+            return call(args, kwargs)
+        except TracerArrayConversionError as err:
+            clearer = _list_argument_error(args, argnums, err)
+            if clearer is None:
+                raise
+            raise clearer from err
 
     _GRAD_SPECS[value_and_grad_f] = GradSpec(fun, argnums, has_aux, holomorphic, True)
     return value_and_grad_f
 
 
 _SCALAR_TREE = tree_structure(0)
+
+
+def _list_argument_error(args, argnums, err):
+    """A clearer error than ``err`` (NumPy was handed a tracer) when a differentiated
+    argument is a Python list or tuple of numbers, which the user probably meant as an
+    array: fad takes it as a pytree of scalars, so a NumPy function given it meets a list
+    of tracers. ``None`` when no argument is such a list."""
+    try:
+        _, nums = _argnums_tuple(argnums, len(args), "grad")
+    except (TypeError, ValueError):
+        return None
+    for i in nums:
+        arg = args[i]
+        if not isinstance(arg, (list, tuple)) or not arg:
+            continue
+        leaves = tree_flatten(arg)[0]
+        if all(type(x) in _SCALAR_AVALS for x in leaves):
+            kind = type(arg).__name__
+            return type(err)(
+                f"grad: argument {i} is a Python {kind} of {len(leaves)} numbers, which fad "
+                f"differentiates as a pytree of {len(leaves)} separate scalars (its gradient "
+                f"is a {kind} too), not as an array; so the function works on a {kind} of "
+                "traced scalars, which NumPy cannot convert to an array. If you meant an "
+                "array, pass np.array(...) instead (grad(f)(np.array([1.0, 2.0]))). "
+                f"[{err}]")
+    return None
 
 
 def _scalar_if_0d(g):
@@ -434,8 +509,8 @@ def _not_one_output(name, out):
     """The ``TypeError`` for a differentiated function whose output ``out`` is not one
     array (grad needs a single scalar)."""
     return TypeError(f"grad requires a function with a single scalar output, but {name} "
-                     f"returned {out!r:.100}. Use jacrev/jacobian or vjp for non-scalar "
-                     "outputs, or sum them.")
+                     f"returned {out!r:.100} (of type {type(out).__name__}). Use "
+                     "jacrev/jacobian or vjp for non-scalar outputs, or sum them.")
 
 
 def _check_grad_output(name, aval, holomorphic):
@@ -517,10 +592,11 @@ def linear_transpose(fun: Callable, *primals):
             raise ValueError(f"linear_transpose: cotangent structure {ct_tree} does not match "
                              f"the output structure {out_tree}")
         _check_leaves(flat_cts, "linear_transpose", "the cotangents")
+        user_cts = flat_cts
         flat_cts = _conform("linear_transpose", "cotangent", flat_cts, out_avals)
         cts = backward_pass(closed.jaxpr, closed.consts,
                             [UndefinedPrimal(a) for a in in_avals], flat_cts)
-        return tree_unflatten(in_tree, [instantiate(c) for c in cts])
+        return tree_unflatten(in_tree, fresh_outputs([instantiate(c) for c in cts], user_cts))
 
     return transposed
 
@@ -545,6 +621,7 @@ def make_jaxpr(fun: Callable, static_argnums=()):
     """
     _check_callable(fun, "make_jaxpr")
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    static = infer_static_args(fun, static, (), "make_jaxpr")[0]   # (checked, as by jit)
 
     @functools.wraps(fun)
     def make(*args, **kwargs):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad.api import _FLOAT_TYPES, _argnums_tuple
-from fad.api_jit import _jit_disabled
+from fad.api_jit import jit_disabled
 from fad.api_vmap_staged import _TREES, NOT_STAGED, StagedVmap, _Signature, staged_float_leaf
 from fad.core.trace import eval_trace, get_current_trace
 from fad.interpreters.eval import eval_jaxpr
@@ -63,7 +63,7 @@ class StagedGrad(StagedVmap):
     def try_call(self, args):
         """``value_and_grad(fun)(*args)`` (or ``grad``) by the staged path, or
         ``NOT_STAGED`` when it does not apply (decided before any user code runs)."""
-        if (self.never or self.misses >= _MAX_MISSES or _jit_disabled[0]
+        if (self.never or self.misses >= _MAX_MISSES or jit_disabled()
                 or get_current_trace() is not eval_trace):
             return NOT_STAGED
         checked = self.argnums_for.get(len(args))   # (normalised once per arity)
@@ -99,8 +99,11 @@ class StagedGrad(StagedVmap):
         single, nums = self.argnums_for[len(args)]
         if not leaves or not all(staged_float_leaf(a) for a in leaves):
             return None
-        grad_tree = tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
-        return self._make_signature(leaves, nums, treedef, grad_tree)
+        return self._make_signature(leaves, nums, treedef, self._grad_structure(args))
+
+    def _grad_structure(self, args):
+        single, nums = self.argnums_for[len(args)]
+        return tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
 
     def _make_signature(self, leaves, nums, treedef, grad_tree):
         n = len(leaves)

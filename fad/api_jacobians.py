@@ -11,6 +11,7 @@ from fad import lax
 from fad.api import (
     _arg_paths,
     _argnums_tuple,
+    _caller_leaves,
     _check_callable,
     _check_leaves,
     _flatten_fun,
@@ -24,6 +25,7 @@ from fad.api_vmap import vmap
 from fad.core import dtypes
 from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
+from fad.core.fresh import fresh_outputs
 from fad.interpreters.jvp import jvp_flat
 from fad.tree_util import tree_flatten, tree_unflatten
 
@@ -79,9 +81,11 @@ def _jac_setup(fun, argnums, args, kwargs, fname, has_aux, holomorphic, allow_in
     return single, flat_fun, store, flat_dyn, in_tree
 
 
-def _assemble(store, blocks, in_tree, single, aux, has_aux):
-    """``blocks[k][j]``: the block of output leaf ``k`` and input leaf ``j``."""
-    per_out = [tree_unflatten(in_tree, row) for row in blocks]
+def _assemble(store, blocks, in_tree, single, aux, has_aux, inputs):
+    """``blocks[k][j]``: the block of output leaf ``k`` and input leaf ``j``; none may
+    share memory with the arrays ``inputs`` or with another block (``fresh_outputs``)."""
+    fresh = iter(fresh_outputs([b for row in blocks for b in row], inputs))
+    per_out = [tree_unflatten(in_tree, [next(fresh) for _ in row]) for row in blocks]
     result = tree_unflatten(store["tree"], [t[0] if single else t for t in per_out])
     return (result, aux) if has_aux else result
 
@@ -102,9 +106,10 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
         single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
             fun, argnums, args, kwargs, "jacfwd", has_aux, holomorphic)
         in_avals = [get_aval(x) for x in flat_dyn]
+        inputs = _caller_leaves(args, kwargs)
         if not in_avals:
-            outs, aux = _split_aux(store, flat_fun())
-            return _assemble(store, [[] for _ in outs], in_tree, single, aux, has_aux)
+            outs, aux = _split_aux(store, fresh_outputs(flat_fun(), inputs))
+            return _assemble(store, [[] for _ in outs], in_tree, single, aux, has_aux, ())
         columns = []
         for j, a in enumerate(in_avals):
             def push(t, j=j, a=a):
@@ -116,9 +121,10 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
             outs, tangents = vmap(push, out_axes=(None, -1))(_basis(a))
             columns.append([lax.reshape(t, (*np.shape(o), *a.shape))
                             for o, t in zip(outs, tangents)])
-        outs, aux = _split_aux(store, outs)
+        all_outs = fresh_outputs(outs, inputs)   # (the aux leaves among them)
+        outs, aux = _split_aux(store, all_outs)
         blocks = [list(row) for row in zip(*columns)]
-        return _assemble(store, blocks, in_tree, single, aux, has_aux)
+        return _assemble(store, blocks, in_tree, single, aux, has_aux, [*inputs, *all_outs])
 
     return jac
 
@@ -139,6 +145,8 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
         single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
             fun, argnums, args, kwargs, "jacrev", has_aux, holomorphic, allow_int)
         all_outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn)
+        inputs = _caller_leaves(args, kwargs)
+        all_outs = fresh_outputs(all_outs, inputs)   # (the aux leaves among them)
         outs, aux = _split_aux(store, all_outs)
         all_avals = [tangent_aval(get_aval(o)) for o in all_outs]
         in_avals = [get_aval(x) for x in flat_dyn]
@@ -154,7 +162,7 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
             cts = vmap(pull)(_basis(a)) if in_avals else []
             blocks.append([lax.reshape(ct, (*a.shape, *b.shape))
                            for ct, b in zip(cts, in_avals)])
-        return _assemble(store, blocks, in_tree, single, aux, has_aux)
+        return _assemble(store, blocks, in_tree, single, aux, has_aux, [*inputs, *all_outs])
 
     return jac
 

@@ -12,10 +12,11 @@ from fad.api import (_LEAF_TYPES, _check_callable, _check_leaves, _flatten_fun, 
 from fad.api import _GRAD_SPECS
 from fad.api import _SCALAR_TREE as _LEAF_TREE
 from fad.api_vmap_staged import NOT_STAGED, StagedVmap
-from fad.core.abstract import get_aval
+from fad.core.abstract import get_aval, native_byte_order
+from fad.core.fresh import fresh_outputs
 from fad.core.trace import new_trace
 from fad.interpreters.batching import BatchTrace, BatchTracer
-from fad.tree_util import tree_flatten, tree_unflatten
+from fad.tree_util import tree_flatten, tree_leaves, tree_unflatten
 
 __all__ = ["vmap"]
 
@@ -86,8 +87,11 @@ def _vmap(fun, in_axes, out_axes, axis_size, staged):
         flat_fun, store = _flatten_fun(lambda *a: fun(*a, **kwargs), in_tree, False, "vmap")
         outs, out_dims = _vmap_flat(flat_fun, flat_args, flat_axes, size)
         out_tree = store["tree"]
+        # (results never share memory with the arguments: ``vmap(lambda x: x)(X)``)
+        inputs = [*flat_args, *tree_leaves(kwargs)] if kwargs else flat_args
         if out_tree == _LEAF_TREE and (out_axes is None or type(out_axes) is int):
-            return _move_batch_axis(name, "output", outs[0], out_dims[0], out_axes, size)
+            out = _move_batch_axis(name, "output", outs[0], out_dims[0], out_axes, size)
+            return fresh_outputs([out], inputs)[0]
         out_value = tree_unflatten(out_tree, outs)
         try:
             flat_out_axes = tree_util.broadcast_prefix(out_axes, out_value)
@@ -97,7 +101,7 @@ def _vmap(fun, in_axes, out_axes, axis_size, staged):
         out_paths = _leaf_paths(out_value, "output")
         results = [_move_batch_axis(name, p, o, d, dst, size)
                    for p, o, d, dst in zip(out_paths, outs, out_dims, flat_out_axes)]
-        return tree_unflatten(out_tree, results)
+        return tree_unflatten(out_tree, fresh_outputs(results, inputs))
 
     return vmapped
 
@@ -152,7 +156,8 @@ def _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size):
 
 def _vmap_flat(flat_fun, flat_args, flat_axes, size):
     with new_trace(BatchTrace, size) as trace:
-        tracers = [x if ax is None else BatchTracer(trace, x, ax)
+        tracers = [native_byte_order(x) if ax is None
+                   else BatchTracer(trace, native_byte_order(x), ax)
                    for x, ax in zip(flat_args, flat_axes)]
         outs = flat_fun(*tracers)
         pairs = [trace.unpack(o) for o in outs]

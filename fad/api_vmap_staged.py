@@ -31,13 +31,15 @@ interprets.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from fad.api import (_FLOAT_TYPES, _LEAF_TYPES, _argnums_tuple, _check_grad_output,
                      _not_one_output)
 from fad.api import grad, value_and_grad
-from fad.api_jit import _jit_disabled
-from fad.core.abstract import ShapedArray, get_aval
+from fad.api_jit import jit_disabled
+from fad.core.abstract import ShapedArray, get_aval, native_byte_order
 from fad.core.ir import ClosedJaxpr
 from fad.core.trace import Tracer, eval_trace, get_current_trace, new_trace
 from fad.interpreters.eval import eval_jaxpr
@@ -113,6 +115,16 @@ class _Signature:
         self.outer = (tuple([self.traced.index(i) for i in nums]), single,
                       tuple([axes[i] for i in self.traced]), size, transform_key)
 
+    def for_tree(self, treedef, grad_tree) -> _Signature:
+        """This signature for a call whose pytrees are ``treedef`` and whose gradient has
+        the structure ``grad_tree``: equal to the signature's own, but their auxiliary
+        data may differ where ``==`` does not look (``1`` and ``1.0``, a dataclass field
+        with ``compare=False``), and the function must see this call's, as it would
+        under the interpreted path."""
+        sig = copy.copy(self)
+        sig.treedef, sig.grad_tree = treedef, grad_tree
+        return sig
+
 
 class StagedVmap:
     """The staged path of one ``vmap(g)`` with ``g = grad(fun, ...)`` (or value_and_grad);
@@ -143,7 +155,7 @@ class StagedVmap:
         """``vmap(g)(*args)`` by the staged path, or ``NOT_STAGED`` when it does not apply
         (decided before any user code runs; the interpreted path then runs, and raises
         the errors about axes and arguments)."""
-        if (self.never or self.misses >= _MAX_MISSES or _jit_disabled[0]
+        if (self.never or self.misses >= _MAX_MISSES or jit_disabled()
                 or get_current_trace() is not eval_trace):
             return NOT_STAGED
         sig, args = self._lookup(args, args)
@@ -168,7 +180,10 @@ class StagedVmap:
                                           (traced, treedef))
             except TypeError:   # (a pytree node with unhashable auxiliary data)
                 return None, traced
-        return sig, traced
+            if sig is not None and treedef is not sig.treedef:
+                sig = sig.for_tree(treedef, self._grad_structure(args))
+        # (what the program computes with, in native byte order: see ``native_byte_order``)
+        return sig, [native_byte_order(a) for a in traced]
 
     def _signature_for(self, key, args, tree):
         try:
@@ -227,9 +242,13 @@ class StagedVmap:
         leaf_nums = tuple(k for i in nums for k in range(starts[i], starts[i + 1]))
         if not leaf_nums or not all(staged_float_leaf(leaves[k]) for k in leaf_nums):
             return None
-        grad_tree = tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
         return _Signature(leaves, *found, False, leaf_nums, self.transform_key, treedef,
-                          grad_tree)
+                          self._grad_structure(args))
+
+    def _grad_structure(self, args):
+        """The pytree structure of the gradient of a call with arguments ``args``."""
+        single, nums = _argnums_tuple(self.spec.argnums, len(args), "grad")
+        return tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
 
     def _axes_and_size(self, args, in_axes):
         """The axes (non-negative, or None) of ``args`` mapped along ``in_axes`` and the

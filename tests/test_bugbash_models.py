@@ -118,7 +118,7 @@ def newton_sqrt(a):
     x = a
     for _ in range(60):
         fx = x * x - a
-        if abs(float(fx)) < 1e-13:
+        if abs(fx) < 1e-13:   # (bool() of a comparison: float(fx) would raise, issue 10 #9)
             break
         x = x - fx / (2 * x)
     return x

@@ -124,7 +124,7 @@ def _newton_sqrt(x):
     # a while loop whose trip count depends on the value; the gradient flows through
     # the unrolled iterations
     y = x * 0.5 + 0.5
-    while abs(float(y * y - x)) > 1e-12:
+    while abs(y * y - x) > 1e-12:   # (bool() of a comparison: float() would raise, issue 10 #9)
         y = 0.5 * (y + x / y)
     return y
 
@@ -581,7 +581,8 @@ def test_a_new_program_at_every_call_then_a_steady_one():
 
     def f(x, steady):
         calls[0] += 1
-        return fnp.sum(x ** 2) * (1.0 if steady else float(fnp.sum(x)))
+        # (float() of a differentiated value raises, issue 10 #9: stop_gradient first)
+        return fnp.sum(x ** 2) * (1.0 if steady else float(fad.stop_gradient(fnp.sum(x))))
 
     g = fad.grad(f)
     for k in range(20):
@@ -691,7 +692,8 @@ def test_python_float_leaves_of_pytrees_promote_as_interpreted():
 
 def test_python_float_argument_values_read_as_interpreted():
     def f(a):
-        v = float(fnp.sin(a) * np.float32(1.0))
+        # (float() of a differentiated value raises, issue 10 #9: stop_gradient first)
+        v = float(fad.stop_gradient(fnp.sin(a) * np.float32(1.0)))
         return a * (1.0 if v == np.sin(0.7) else 2.0)
 
     with fad.disable_jit():
@@ -896,7 +898,8 @@ def test_the_function_runs_once_per_call_and_may_print():
 
     def f(x, k):
         calls.append(k)
-        print("x is", x, "sum", fnp.sum(x), "first", float(x[0]))
+        # (float() of a differentiated value raises, issue 10 #9: stop_gradient first)
+        print("x is", x, "sum", fnp.sum(x), "first", float(fad.stop_gradient(x[0])))
         if k == 1:
             raise RuntimeError("k")
         return fnp.sum(fnp.sin(x)) * float(x[0] > 0)

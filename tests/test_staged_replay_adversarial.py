@@ -232,7 +232,8 @@ def test_complex_literals_with_signed_zero_parts():
 def test_python_control_flow_and_values_read_off_w():
     def loss(w, x):
         z = w * x
-        n = int(abs(float(w[0])) * 2) % 4 + 1     # a trip count read off w
+        # (float() of a differentiated value raises, issue 10 #9: stop_gradient first)
+        n = int(abs(float(fad.stop_gradient(w[0]))) * 2) % 4 + 1   # a trip count read off w
         for _ in range(n):
             z = fnp.sin(z) + 0.5 * z
         if fnp.sum(w) > 0:
@@ -240,7 +241,7 @@ def test_python_control_flow_and_values_read_off_w():
         else:
             z = fnp.cos(z)
         if w[1] > 0:
-            z = z * float(w[2])                    # a value read into the program
+            z = z * float(fad.stop_gradient(w[2]))   # a value read into the program
         i = int(fnp.argmax(w))                     # an index read off w
         return fnp.sum(z) + z[i] ** 2
 
@@ -258,7 +259,7 @@ def test_branch_taken_on_w_with_the_same_operations_on_either_side():
     a, b = np.array([1.0, 2.0, 3.0, 4.0]), np.array([-4.0, 0.5, 2.0, 1.0])
 
     def loss(w, x):
-        c = a if float(w[0]) > 0 else b
+        c = a if float(fad.stop_gradient(w[0])) > 0 else b   # (float(w[0]) raises: issue 10 #9)
         return fnp.sum(fnp.sin(w * x * c))
 
     g = fad.vmap(fad.grad(loss), in_axes=(None, 0))
@@ -1019,7 +1020,8 @@ def _step(z, w, kind, choice):
     if kind == 6:
         return fnp.where((w > 0, w < 0, w > 0.5)[choice], z, -z)   # condition on w
     if kind == 7:
-        return z * 1.5 if float(w[choice]) > 0 else fnp.exp(-z * z)   # Python on w
+        # (float() of a differentiated value raises, issue 10 #9: stop_gradient first)
+        return z * 1.5 if float(fad.stop_gradient(w[choice])) > 0 else fnp.exp(-z * z)
     if kind == 8:                                                  # one constant or two
         a, b = [(_SHARED, _SHARED), (_SHARED, _SHARED.copy()), (_SHARED, _SHARED * 2)][choice]
         return z * a + fnp.sin(z * b)

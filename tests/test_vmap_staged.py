@@ -87,7 +87,8 @@ def test_python_control_flow_on_unbatched_differentiated_argument():
     def loss(w, x):
         if fnp.sum(w) > 0:       # concrete: w is not batched (as under eager grad)
             return fnp.sum(fnp.sin(w * x))
-        return fnp.sum(fnp.cos(w * x)) * float(w[0])   # a value read into the program
+        # (float() of a differentiated value raises, issue 10 #9: stop_gradient first)
+        return fnp.sum(fnp.cos(w * x)) * float(fad.stop_gradient(w[0]))   # a value read in
 
     g = fad.vmap(fad.grad(loss), in_axes=(None, 0))
     for w in [W, -W, W, -W, 0.5 * W, -0.5 * W, W]:
@@ -132,7 +133,8 @@ def test_signed_zero_literals_are_different_programs():
 
 def test_a_new_program_at_every_call_is_still_right():
     def loss(w, x):
-        return fnp.sum(w * x) * float(fnp.sum(w))   # the literal changes with w
+        # (float() of a differentiated value raises, issue 10 #9: stop_gradient first)
+        return fnp.sum(w * x) * float(fad.stop_gradient(fnp.sum(w)))   # a changing literal
 
     g = fad.vmap(fad.grad(loss), in_axes=(None, 0))
     for k in range(12):   # past the point where it stops recording

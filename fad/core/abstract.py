@@ -93,7 +93,7 @@ def get_aval(x) -> ShapedArray:
         if x.dtype.kind in "biufc":
             if len(_ARRAY_AVALS) > 4096:   # many shapes: start over rather than grow
                 _ARRAY_AVALS.clear()
-            aval = _ARRAY_AVALS[key] = ShapedArray(x.shape, x.dtype)
+            aval = _ARRAY_AVALS[key] = ShapedArray(x.shape, native_dtype(x.dtype))
             return aval
     else:
         scalar_aval = _SCALAR_AVALS.get(t)  # Python and NumPy scalars
@@ -104,7 +104,7 @@ def get_aval(x) -> ShapedArray:
     if isinstance(x, (np.ndarray, np.generic)):
         if x.dtype.kind not in "biufc" and x.dtype != dtypes.float0:
             dtypes.check_dtype(x.dtype)
-        return ShapedArray(x.shape, x.dtype)
+        return ShapedArray(x.shape, native_dtype(x.dtype))
     if isinstance(x, (bool, int, float, complex)):  # subclasses, e.g. IntEnum
         return _SCALAR_AVALS[bool if isinstance(x, bool) else
                              int if isinstance(x, int) else
@@ -112,6 +112,21 @@ def get_aval(x) -> ShapedArray:
     raise TypeError(
         f"fad expected an array or a scalar, got a value of type {type(x).__name__}: {x!r:.80}. "
         "Convert it with numpy.asarray, or mark the argument static.")
+
+
+def native_dtype(dtype: np.dtype) -> np.dtype:
+    """``dtype`` in this machine's byte order. Arrays read from files (FITS, HDF5) may be
+    big-endian (``>f8``); as NumPy does, fad computes with them as with native ones, and
+    its types and results are native (``np.dtype('>f8')`` is not ``float64``)."""
+    return dtype if dtype.isnative else dtype.newbyteorder("=")
+
+
+def native_byte_order(x):
+    """``x``, or a copy in native byte order if it is an array that is not (see
+    ``native_dtype``): what enters a transformation, so that what comes out is native."""
+    if isinstance(x, np.ndarray) and not x.dtype.isnative:
+        return x.astype(native_dtype(x.dtype))
+    return x
 
 
 from fad.core.trace import Tracer  # noqa: E402  (trace.py imports this module)

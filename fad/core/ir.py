@@ -228,6 +228,37 @@ def typecheck_jaxpr(jaxpr: Jaxpr | ClosedJaxpr) -> None:
         read(a, "the output list")
 
 
+
+def check_inputs(jaxpr: Jaxpr, consts, args, fname: str = "eval_jaxpr") -> None:
+    """Check that ``consts`` and ``args`` are as many as ``jaxpr``'s constant and input
+    variables, of their shapes and dtypes (a Python scalar may stand for a NumPy dtype
+    of its kind or wider: ``2`` for ``f64[]``); raise ``TypeError`` naming the first that
+    is not. Cheap (no equation is looked at): for public entry points, whose callers
+    may pass anything."""
+    for what, variables, values in (("constant", jaxpr.constvars, consts),
+                                    ("argument", jaxpr.invars, args)):
+        if len(values) != len(variables):
+            plural = "" if len(variables) == 1 else "s"
+            raise TypeError(f"{fname}: the jaxpr takes {len(variables)} {what}{plural}, got "
+                            f"{len(values)}")
+        for i, (var, value) in enumerate(zip(variables, values)):
+            _check_input(fname, f"{what} {i}", var.aval, value)
+
+
+def _check_input(fname, which, want: ShapedArray, value):
+    try:
+        have = get_aval(value)
+    except TypeError:
+        raise TypeError(f"{fname}: {which} is a {type(value).__name__}, not an array; the "
+                        f"jaxpr expects {want.str_short()} (pass np.asarray(...))") from None
+    python_scalar = isinstance(value, (bool, int, float, complex))
+    if have.shape != want.shape or not (
+            have.dtype == want.dtype
+            or python_scalar and np.can_cast(have.dtype, want.dtype, "same_kind")):
+        raise TypeError(f"{fname}: {which} has type {have.str_short()}, but the jaxpr "
+                        f"expects {want.str_short()}")
+
+
 # -- small passes ---------------------------------------------------------------------------
 
 def dce_jaxpr(jaxpr: Jaxpr) -> Jaxpr:

@@ -16,7 +16,25 @@ from __future__ import annotations
 import contextvars
 
 from fad.core.abstract import ShapedArray
-from fad.errors import ConcretizationTypeError, TracerArrayConversionError, UnexpectedTracerError
+from fad.errors import (ConcretizationTypeError, LostDerivativeError, TracerArrayConversionError,
+                        UnexpectedTracerError)
+
+
+# (why the value is abstract, the fix particular to the transformation) for
+# ``Trace.abstract_value_help``: the default, that of staging (``jit``, ``make_jaxpr``),
+# and that of ``vmap``, where ``static_argnums`` does not apply.
+ABSTRACT_VALUE_HELP = ("only its shape and dtype are known while fad traces the function",
+                       "")
+STAGED_VALUE_HELP = (
+    "under jit and make_jaxpr only its shape and dtype are known",
+    " Or, if the value is a configuration rather than data, make the argument it comes from "
+    "static: fad.jit(f, static_argnums=...) (or static_argnames), "
+    "fad.make_jaxpr(f, static_argnums=...).")
+BATCHED_VALUE_HELP = (
+    "under vmap it stands for a whole batch of values, one per example, so only its shape "
+    "and dtype are known",
+    " A value that is the same for every example should not be mapped: pass its argument "
+    "with in_axes=None, or compute the decision outside the vmapped function.")
 
 
 class Trace:
@@ -27,6 +45,13 @@ class Trace:
     # Whether an operation none of whose operands is a tracer goes to the parent trace
     # (true of every transformation but staging, which records it).
     forwards_constants = True
+    # Whether a concrete value of one of our tracers carries a derivative (JVP, and the
+    # probe of staged gradients, whose concrete inputs are differentiated): a Python
+    # number made of it would silently drop that derivative (``Tracer.concrete_number``).
+    carries_derivatives = False
+    # Why Python cannot have the value of one of our abstract tracers, and the fix
+    # particular to this transformation (``Tracer.concrete_value``'s message).
+    abstract_value_help = ABSTRACT_VALUE_HELP
 
     def __init__(self, parent: Trace | None):
         self.parent = parent
@@ -62,6 +87,25 @@ def raise_escaped(x):
         "from the transformed function instead.")
 
 
+def raise_derivative_lost(x, conversion):
+    """Raise the error for ``conversion`` (``"float()"``, ``".item()"``) of the tracer
+    ``x``, which carries a derivative that the Python number made would drop."""
+    raise LostDerivativeError(
+        f"{conversion} of {x!r} would lose its derivative: the value depends on an input "
+        "being differentiated (grad, jvp, vjp, linearize), and a Python number cannot "
+        "carry a derivative, so the gradient would silently be wrong. Keep it an array: "
+        "use fad.numpy functions (fad.numpy.sin(x), not math.sin(x); x rather than "
+        "float(x), x.item() or x.tolist()). To drop the derivative on purpose, convert "
+        f"{_applied(conversion, 'fad.stop_gradient(x)')} (or fad.lax.stop_gradient) instead.")
+
+
+def _applied(conversion, operand):
+    """``conversion`` written on ``operand``: ``float(operand)``, ``operand.item()``."""
+    if conversion.startswith("."):
+        return operand + conversion
+    return f"{conversion[:-2]}({operand})"
+
+
 class Tracer:
     """A value inside a transformation; behaves like an array.
 
@@ -93,17 +137,38 @@ class Tracer:
     # -- concreteness -------------------------------------------------------------------
     def concrete_value(self):
         """The concrete value behind this tracer, or raise ConcretizationTypeError."""
+        reason, fix = self._trace.abstract_value_help
         raise ConcretizationTypeError(
-            f"A concrete value was needed, but {self!r} is abstract: under jit and vmap only "
-            "its shape and dtype are known. Python control flow (`if`, `while`, bool(), "
-            "int(), float()) cannot depend on it. Use fad.lax.cond / fad.lax.select / "
-            "fad.numpy.where for data-dependent choices, or static_argnums to make the "
-            "argument a constant.")
+            f"A concrete value was needed, but {self!r} is abstract: {reason}. Python "
+            "control flow (`if`, `while`, bool(), int(), float()) cannot depend on it. "
+            "For a data-dependent choice compute both sides and pick elementwise with "
+            f"fad.numpy.where(condition, x, y) (or fad.lax.select_n).{fix}")
 
     def _live_concrete_value(self):
         if not self._trace.valid:   # a leaked tracer: its value is no longer meaningful
             raise_escaped(self)
         return self.concrete_value()
+
+    def concrete_number(self, conversion: str):
+        """The concrete value behind this tracer, for ``conversion`` (``"float()"``,
+        ``".item()"``, ...) to make a Python number of. A Python number has no
+        derivative, so if the tracer carries one (it depends on a value being
+        differentiated) this raises ConcretizationTypeError rather than silently give a
+        zero derivative; ``bool()``, ``int()`` and indexing, whose derivative is zero
+        anyway, use ``concrete_value``. Under ``grad``::
+
+            float(x) * 2                       # ConcretizationTypeError
+            float(fad.stop_gradient(x)) * 2    # a constant, derivative 0 on purpose
+        """
+        value = self._live_concrete_value()   # (abstract: the abstract-value error)
+        if self._has_derivative():
+            raise_derivative_lost(self, conversion)
+        return value
+
+    def _has_derivative(self) -> bool:
+        """Whether this tracer, known to be concrete, carries a derivative. (An integer
+        or boolean value has none to lose: ``argmax(x).item()`` is fine.)"""
+        return self._trace.carries_derivatives and self.aval.dtype.kind in "fc"
 
     def __bool__(self):
         return bool(self._live_concrete_value())
@@ -115,12 +180,21 @@ class Tracer:
         return self._live_concrete_value().__index__()
 
     def __float__(self):
-        return float(self._live_concrete_value())
+        # (also what math.sin(x), np.float64(x) and "%f" % x call)
+        return float(self.concrete_number("float()"))
 
     def __complex__(self):
-        return complex(self._live_concrete_value())
+        return complex(self.concrete_number("complex()"))
 
     def __array__(self, dtype=None, copy=None):
+        # (also what np.float64(x) falls back on once float(x) has failed)
+        if self._has_derivative():
+            try:
+                self._live_concrete_value()
+            except ConcretizationTypeError:
+                pass   # abstract as well: the conversion error below says enough
+            else:
+                raise_derivative_lost(self, "numpy.asarray()")
         raise TracerArrayConversionError(
             f"{self!r} cannot be converted to a NumPy array: NumPy cannot follow "
             "derivatives or batch dimensions through it. Use fad.numpy instead of numpy "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.trace import Trace, Tracer, _current_trace
+from fad.core.trace import BATCHED_VALUE_HELP, Trace, Tracer, _current_trace
 
 # primitive -> rule(args, dims, **params) -> (out, out_dim); ``dims[i]`` is the batch axis
 # of ``args[i]`` or ``None`` when it is unbatched. For multiple results both are lists.
@@ -53,6 +53,7 @@ _element_avals: dict = {}
 class BatchTrace(Trace):
     name = "BatchTrace"
     __slots__ = ("axis_size",)
+    abstract_value_help = BATCHED_VALUE_HELP
 
     def __init__(self, parent, axis_size: int):
         super().__init__(parent)

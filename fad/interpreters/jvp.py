@@ -11,17 +11,17 @@ trace a foreign value *is* a constant with zero tangent, so no tracer is needed.
 """
 from __future__ import annotations
 
-from fad.core.abstract import get_aval
+from fad.core.abstract import get_aval, native_byte_order
 from fad.core.ad_util import Zero, tangent_aval
 from fad.core.trace import Trace, Tracer, _current_trace, new_trace
 
 # primitive -> rule(primals, tangents, **params) -> (primal_out, tangent_out); for
 # primitives with multiple results both are lists. Tangents may be ``Zero``.
 jvp_rules: dict = {}
-# Primitives whose outputs have zero derivatives -> None, or a predicate on the parameters
-# for those whose outputs have for some of them (a conversion to an integer dtype).
-# Eager ``grad`` hands such results to Python as plain NumPy values (``x > 0`` is a
-# boolean array); the probe of staged gradients does the same.
+# Piecewise constant primitives (their JVP is zero, ``defjvp_zero``) -> None. Eager
+# ``grad`` hands their results to Python as plain NumPy values (``floor(x)``, ``x > 0``);
+# the probe of staged gradients does the same. (An integer or boolean result of *any*
+# primitive has no derivative either: the probe tells those by their dtype.)
 zero_derivative: dict = {}
 
 
@@ -42,6 +42,8 @@ class JVPTracer(Tracer):
 class JVPTrace(Trace):
     name = "JVPTrace"
     __slots__ = ()
+    # (our tracers are the values with a nonzero tangent: float() of one would drop it)
+    carries_derivatives = True
 
     def process_primitive(self, prim, args, params):
         primals = list(args)
@@ -90,6 +92,8 @@ class JVPTrace(Trace):
 
 def jvp_flat(fun, primals, tangents):
     """Push ``tangents`` (arrays or ``Zero``) forward through ``fun`` (flat lists)."""
+    primals = [native_byte_order(p) for p in primals]
+    tangents = [native_byte_order(t) for t in tangents]
     with new_trace(JVPTrace) as trace:
         args = [p if type(t) is Zero else JVPTracer(trace, p, t)
                 for p, t in zip(primals, tangents)]

@@ -9,6 +9,19 @@ first, equations that read only constants and literals are computed once, here (
 folding), and an equation repeating an earlier one on the same values reuses its result
 (common subexpressions, e.g. the ``cos`` that ``grad(grad(sin))`` computes on both
 levels).
+
+A cached program must not keep arrays alive whose size comes from an input (one per
+input shape, for as long as the cache holds the program), so:
+
+- a constant array of one repeated value (``ones_like(x)``, ``zeros``, ``full``: what
+  ``fad.numpy`` makes of an input's shape while tracing) is held as a read-only
+  broadcast of that one value (``compact_constant``);
+- an equation is folded only if none of its results has more elements than its largest
+  operand *stores* (a broadcast stores one). Results that grow from small constants —
+  broadcasts, ``iota``, ``full``, outer products, anything computed from a compacted
+  constant — stay in the program, computed at each call.
+
+So the values a program holds never store more elements than the constants it was given.
 """
 from __future__ import annotations
 
@@ -16,6 +29,7 @@ import math
 
 import numpy as np
 
+from fad.core.fresh import fresh_outputs
 from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr
 
 # primitive -> rule(*operand avals, **params) returning a NumPy function of the operands
@@ -36,6 +50,42 @@ def _instruction_key(prim, in_slots, params):
     return key
 
 
+_BIG = 4096   # elements: a temporary this large is freed as soon as it is dead, a
+              # constant this large and uniform is compacted
+
+
+def stored_elements(x) -> int:
+    """How many elements ``x`` holds in memory: its size, but one for each axis along
+    which it is a broadcast (stride 0), and one for a scalar."""
+    if not isinstance(x, np.ndarray):
+        return 1
+    return math.prod([n for n, stride in zip(x.shape, x.strides) if stride])
+
+
+def compact_constant(c):
+    """``c``, or, if it is a large array of one repeated value (the same bits in every
+    element), a read-only broadcast of that value, which stores one element.
+
+    >>> compact_constant(np.ones(10_000)).strides
+    (0,)
+    """
+    if (not isinstance(c, np.ndarray) or c.dtype.kind not in "biufc"
+            or stored_elements(c) < _BIG):
+        return c
+    flat = c.reshape(-1)
+    rows = flat.view(np.uint8).reshape(flat.size, c.itemsize)   # each element's bits
+    if (rows[-1] != rows[0]).any() or (rows != rows[0]).any():  # (the last first: cheap)
+        return c
+    return np.broadcast_to(flat[0], c.shape)
+
+
+def _no_larger_than_operands(eqn, operands) -> bool:
+    """Whether no result of ``eqn`` has more elements than its largest operand stores
+    (the size rule for folding; see the module docstring)."""
+    largest = max([stored_elements(x) for x in operands], default=0)
+    return all(math.prod(v.aval.shape) <= largest for v in eqn.outvars)
+
+
 def lower(closed: ClosedJaxpr):
     """A function running ``closed`` on NumPy values (flat list in, flat list out)."""
     jaxpr = dce_jaxpr(closed.jaxpr)
@@ -50,7 +100,7 @@ def lower(closed: ClosedJaxpr):
 
     for v, c in zip(jaxpr.constvars, closed.consts):
         slots[v] = len(fixed)
-        fixed.append(c)
+        fixed.append(compact_constant(c))
     # Literals and folded values are interned after the constants; inputs and temporaries
     # follow them, so their slot numbers are assigned in a second pass once ``fixed`` is
     # complete.
@@ -58,7 +108,8 @@ def lower(closed: ClosedJaxpr):
     for eqn in jaxpr.eqns:
         # an int is a slot known now (a constant, a literal or a folded value)
         ins = [slot_of(a) if type(a) is Literal else slots.get(a, a) for a in eqn.invars]
-        if all(type(a) is int for a in ins):  # constant: fold it
+        if all(type(a) is int for a in ins) and _no_larger_than_operands(
+                eqn, [fixed[i] for i in ins]):   # all known, and not growing: fold it
             out = eqn.primitive.impl(*[fixed[i] for i in ins], **eqn.params)
             for v, val in zip(eqn.outvars, out if eqn.primitive.multiple_results else [out]):
                 slots[v] = len(fixed)
@@ -111,7 +162,18 @@ def lower(closed: ClosedJaxpr):
     return run
 
 
-_BIG = 4096   # elements: a temporary this large is freed as soon as it is dead
+def _viewable_fixed(program, fixed) -> list:
+    """The fixed slots holding arrays that a result computed per call may be a view of
+    (and must then be copied from, as a view of an argument is): the compacted
+    (read-only) constants, and arrays read by an instruction all of whose operands are
+    fixed (one left unfolded by the size rule, a reshape of a compacted constant say)."""
+    n_fixed = len(fixed)
+    slots = {j for j, x in enumerate(fixed)
+             if type(x) is np.ndarray and not x.flags.writeable}
+    for _, ins, _, _ in program:
+        if all(j < n_fixed for j in ins):
+            slots.update(j for j in ins if type(fixed[j]) is np.ndarray)
+    return sorted(slots)
 
 
 def _fresh(x):
@@ -131,7 +193,7 @@ def _straight_line(program, fixed, n_args, out_slots, sizes):
     for i, (_, ins, _, _) in enumerate(program):
         for slot in ins:
             last_use[slot] = i
-    for slot in out_slots:
+    for slot in [*out_slots, *range(n_fixed, n_fixed + n_args)]:   # (args: for the return)
         last_use[slot] = len(program)
     args = ", ".join(f"v{n_fixed + i}" for i in range(n_args))
     lines = [f"def run({args}):"]
@@ -148,16 +210,15 @@ def _straight_line(program, fixed, n_args, out_slots, sizes):
         if dead:
             lines.append(f"    del {', '.join(f'v{j}' for j in sorted(set(dead)))}")
     # Results are fresh arrays, as eager evaluation's are (the caller may update them in
-    # place): a value fixed at compile time, or one returned twice, is copied.
-    namespace["fresh"] = _fresh
-    results, returned = [], set()
-    for j in out_slots:
-        if (j < n_fixed and type(fixed[j]) is np.ndarray) or j in returned:
-            results.append(f"fresh(v{j})")
-        else:
-            results.append(f"v{j}")
-        returned.add(j)
-    lines.append(f"    return [{', '.join(results)}]")
+    # place): a value fixed at compile time is copied here, and fresh_outputs copies an
+    # argument returned as it is (grad of ``w * x`` is ``x``), a view of one (a reshape),
+    # and a value returned twice.
+    namespace["fresh"], namespace["fresh_outputs"] = _fresh, fresh_outputs
+    results = [f"fresh(v{j})" if j < n_fixed and type(fixed[j]) is np.ndarray else f"v{j}"
+               for j in out_slots]
+    shared = ", ".join([f"v{j}" for j in [*range(n_fixed, n_fixed + n_args),
+                                          *_viewable_fixed(program, fixed)]])
+    lines.append(f"    return fresh_outputs([{', '.join(results)}], [{shared}])")
     code = compile("\n".join(lines), f"<fad compiled {len(program)} instructions>", "exec")
     exec(code, namespace)
     straight = namespace["run"]

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fad.core.abstract import _SCALAR_AVALS, get_aval
+from fad.core.abstract import _SCALAR_AVALS, get_aval, native_byte_order
 from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, dce_jaxpr
 from fad.core.trace import Tracer, _current_trace, eval_trace
@@ -50,7 +50,9 @@ binary_linearize_rules: dict = {}
 
 class Scaled:
     """A tangent not recorded yet: ``src * coef``, for a tangent ``src`` (a tracer of the
-    partial evaluator) and a known NumPy coefficient ``coef`` of its type.
+    partial evaluator) and a known coefficient ``coef`` of its type or a scalar: a NumPy
+    value, or a tracer of the level below when the primal values are abstract (the
+    coefficients then multiply in the same order as NumPy values would).
 
     A chain of elementwise operations multiplies its derivatives into ``coef`` as it
     goes, and the one multiplication is recorded only when something else reads the
@@ -239,6 +241,8 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
             tangent_args.append(t)
             if type(p) is float:  # computes as a NumPy scalar (fast operators); the
                 p = np.float64(p)  # tracer keeps the weak type
+            elif type(p) is np.ndarray and not p.dtype.isnative:   # (read from a file)
+                p = native_byte_order(p)
             args.append(JVPTracer(jt, p, t, aval)
                         if differentiable is None or differentiable[i] else p)
         outs = fun(*args)

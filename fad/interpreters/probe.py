@@ -26,7 +26,7 @@ import numpy as np
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ir import ClosedJaxpr, Literal, Var
 from fad.core.primitive import Primitive
-from fad.core.trace import Tracer, raise_escaped
+from fad.core.trace import BATCHED_VALUE_HELP, Tracer, raise_escaped
 from fad.interpreters.jvp import zero_derivative
 from fad.interpreters.staging import StagingTrace, StagingTracer
 
@@ -39,6 +39,11 @@ class ProbeTrace(StagingTrace):
 
     name = "ProbeTrace"
     __slots__ = ("known", "_scanned", "_consts_seen", "_replay", "_pos")
+    # The concrete inputs are the differentiated ones, so a value Python may read carries
+    # a derivative (float() of it raises, as under eager grad); the abstract ones are
+    # batched, as under vmap.
+    carries_derivatives = True
+    abstract_value_help = BATCHED_VALUE_HELP
 
     def __init__(self, parent, template: Template | None = None):
         # Every field of the Trace and StagingTrace(fold_known=True) levels is set here
@@ -73,14 +78,37 @@ class ProbeTrace(StagingTrace):
         return super().new_arg(aval)
 
     def process_primitive(self, prim, args, params):
-        if prim in zero_derivative and self.known:
-            # a result without derivative, of concrete inputs: a NumPy value, as eager
-            # grad gives it (``x > 0``, ``stop_gradient(x)``), not part of the program
-            test = zero_derivative[prim]
-            if test is None or test(params):
-                out = self._evaluate_known(args, prim, params)
-                if out is not _UNKNOWN:
-                    return out
+        if not self.known:
+            return self._record_or_replay(prim, args, params)
+        # A result without derivative of concrete inputs is a NumPy value, as eager grad
+        # gives it: that of a piecewise constant primitive (``x > 0``, ``floor(x)``,
+        # ``stop_gradient(x)``) is not part of the program at all; an integer or boolean
+        # result of any primitive (``argsort(x)``, the indices of ``top_k``) is computed
+        # from the program recorded so far.
+        if prim in zero_derivative:
+            out = self._evaluate_known(args, prim, params)
+            if out is not _UNKNOWN:
+                return out
+        out = self._record_or_replay(prim, args, params)
+        if type(out) is StagingTracer:
+            return out if out.aval.dtype.kind in _DIFFERENTIABLE_KINDS else self._known_or(out)
+        if type(out) is list:
+            return [self._known_or(x) for x in out]
+        return out
+
+    def _known_or(self, x):
+        """The value of ``x``, one of our tracers, if it is integer or boolean (it carries
+        no derivative) and known; else ``x``."""
+        if type(x) is not StagingTracer or x.aval.dtype.kind in _DIFFERENTIABLE_KINDS:
+            return x
+        value = self.known.get(x.ir_var, _UNKNOWN)
+        if value is _UNKNOWN:
+            self._propagate()   # (evaluates the equation just recorded, if it can)
+            value = self.known.get(x.ir_var, _UNKNOWN)
+        return x if value is _UNKNOWN else value
+
+    def _record_or_replay(self, prim, args, params):
+        """Record the operation, or reuse the template's next equation if it is the same."""
         replay = self._replay
         if replay is None:
             return StagingTrace.process_primitive(self, prim, args, params)
@@ -307,6 +335,7 @@ def _same_plain(params, want) -> bool:
 
 _MISSING = object()
 _UNKNOWN = object()
+_DIFFERENTIABLE_KINDS = "fc"   # (dtype kinds: an integer or boolean value has no derivative)
 
 
 def _params_key(params):

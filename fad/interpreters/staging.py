@@ -13,7 +13,7 @@ import numpy as np
 from fad.core.abstract import _SCALAR_AVALS, ShapedArray, get_aval
 from fad.core.dtypes import numpy_value_of_type
 from fad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, new_eqn
-from fad.core.trace import Trace, Tracer, eval_trace, new_trace
+from fad.core.trace import STAGED_VALUE_HELP, Trace, Tracer, eval_trace, new_trace
 
 
 class StagingTracer(Tracer):
@@ -36,6 +36,7 @@ _SCALAR_TYPES = (bool, int, float, complex, np.generic)
 class StagingTrace(Trace):
     name = "StagingTrace"
     __slots__ = ("fold_known", "eqns", "invars", "constvars", "consts")
+    abstract_value_help = STAGED_VALUE_HELP
 
     def __init__(self, parent, fold_known: bool = False):
         super().__init__(parent)
@@ -109,10 +110,11 @@ class StagingTrace(Trace):
         """Record ``tv * coef`` for a variable ``tv`` and a known coefficient ``coef``.
 
         ``aval``, if given, is the type of the result, which the caller knows: ``coef`` is
-        a NumPy value of ``tv``'s type (a ``Scaled`` tangent's invariant), and ``aval`` is
-        that type made strong."""
+        a NumPy value or a tracer of a level below of ``tv``'s type, or a scalar (a
+        ``Scaled`` tangent's invariant), and ``aval`` is that type made strong."""
         if aval is not None:
             cv = (self.const_var(coef, aval) if type(coef) is np.ndarray
+                  else self.atom(coef) if isinstance(coef, Tracer)   # (a residual)
                   else Literal(coef, _SCALAR_AVALS[type(coef)]))   # (a NumPy scalar's aval)
             outvar = Var(aval)
             self.eqns.append(new_eqn((mul_p, [tv, cv], [outvar], {})))

@@ -8,3 +8,4 @@ from fad.lax.sort import *  # noqa: F401,F403
 from fad.lax.misc import *  # noqa: F401,F403
 from fad.lax.indexing import *  # noqa: F401,F403
 from fad.lax.logaddexp import *  # noqa: F401,F403
+from fad.lax.ufuncs import *  # noqa: F401,F403

@@ -24,6 +24,16 @@ function                       at                                derivative
                                                                  which is what ``np.clip`` is
 ``pow(x, y)``                  ``x == 0``                        d/dy ``0``; d/dx
                                                                  ``y * 0 ** (y - 1)``
+``pow(x, y)``, ``x ** n``      ``y == 0`` (``n == 0``)           d/dx ``0``
+``mod(x, y)`` (``remainder``)  everywhere, multiples of ``y``    d/dx ``1``; d/dy
+                               included                          ``-floor_divide(x, y)``
+``rem(x, y)`` (``fmod``)       everywhere                        d/dx ``1``; d/dy
+                                                                 ``-trunc(x / y)``
+``floor_divide``, ``signbit``  everywhere                        ``0``
+``hypot(x, y)``                result ``0`` or infinite          ``0`` to each operand
+``copysign(x, y)``             ``x == 0``                        d/dx ``0`` (``±abs(x)``)
+``heaviside(x, h)``            everywhere                        d/dx ``0``; d/dh ``1``
+                                                                 where ``x == 0``, else ``0``
 ``stop_gradient(x)``           everywhere                        ``0``
 comparisons, ``is_finite``,    everywhere                        none (boolean/integer
 bitwise ops, ``nextafter``                                       output or zero)
@@ -41,7 +51,7 @@ from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ad_util import Zero, add_any_p
 from fad.core.trace import Tracer
 from fad.interpreters.batching import batch_rules
-from fad.interpreters.jvp import jvp_rules, zero_derivative
+from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.lowering import lowering_rules
 from fad.interpreters.transpose import UndefinedPrimal, is_undefined, transpose_rules
 from fad.lax import special
@@ -325,8 +335,9 @@ def _integer_pow_impl(x, *, y):
         x = np.asarray(x)[()]   # Python scalars and the rest: NumPy values
     if y < 0 and x.dtype.kind in "iu":
         raise TypeError(f"integer_pow: integers cannot be raised to the negative power {y}")
-    # the operator: fast for NumPy scalars; a Python int exponent keeps x's dtype (NEP 50)
-    return x ** y if y >= 0 else 1 / x ** -y
+    # the operator: fast for NumPy scalars; a Python int exponent keeps x's dtype (NEP 50),
+    # and a negative one goes to NumPy's power too (1 / x ** -y rounds differently)
+    return x ** y
 
 
 integer_pow_p = elementwise("integer_pow", _integer_pow_impl, 1, NUMBER_KINDS)
@@ -378,8 +389,8 @@ for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, and_p, or_p, xo
 
 
 def _integer_pow_derivative(ans, x, *, y):
-    if y == 0:
-        return mul(x, 0)
+    if y == 0:   # x ** 0 is 1 everywhere: a zero (not x * 0, which is nan at x = inf)
+        return np.zeros((), get_aval(ans).dtype)[()]
     # y * x ** (y - 1) with the operators: NumPy's scalar arithmetic on NumPy values (a
     # Python int keeps x's dtype), fad.numpy's on tracers
     return y * x if y == 2 else y * x ** (y - 1)
@@ -453,8 +464,10 @@ def _trunc(x):
 
 
 def _pow_derivative_base(ans, x, y):
-    # d/dx x**y = y x**(y-1); written with pow so that x = 0 gives 0 for y > 1, not nan.
-    return mul(y, pow(x, sub(y, 1)))
+    # d/dx x**y = y x**(y-1); written with pow so that x = 0 gives 0 for y > 1, not nan;
+    # 0 where y == 0 (x**0 is 1 everywhere; the formula is 0 * inf = nan at x = 0)
+    dtype = get_aval(ans).dtype
+    return select_n(eq(y, 0), mul(y, pow(x, sub(y, 1))), np.zeros((), dtype)[()])
 
 
 def _pow_derivative_exponent(ans, x, y):
@@ -492,9 +505,11 @@ def _transpose_mul(ct, x, y):
 
 def _is_unit_seed(ct, c):
     """Whether ``ct * c`` is ``c`` unchanged and ``c`` may be returned as it is: ``ct`` a
-    concrete real 1 (grad's seed) of ``c``'s dtype, and ``c`` an immutable value (a
-    tracer or a NumPy scalar; a NumPy array could be the caller's own, so it is not
-    handed back as a result)."""
+    concrete real 1 (grad's seed) of ``c``'s dtype, and ``c`` a tracer or a NumPy
+    scalar. A tracer may hold one of the caller's arrays (``vmap(grad(lambda w, x:
+    w * x))`` returns the batched ``x``): the transformations copy such results at
+    their boundary (``fad.core.fresh``). A NumPy array is not returned: it may be one
+    the function closes over, which that boundary does not see."""
     if isinstance(ct, np.floating) and ct == 1 and isinstance(c, (Tracer, np.generic)):
         if type(c) is type(ct):   # a NumPy scalar of ct's type: the common case
             return True
@@ -607,8 +622,9 @@ def clamp(lo, x, hi):
     return clamp_p.bind(lo, x, hi)
 
 
-clamp_p = elementwise("clamp", lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi), 3,
-                      "biuf")
+# np.clip itself: with scalar bounds it keeps x = -0.0 at a bound 0.0, which
+# min(max(x, lo), hi) does not
+clamp_p = elementwise("clamp", lambda lo, x, hi: np.clip(x, lo, hi), 3, "biuf")
 
 
 def _clamp_weight(i):
@@ -665,7 +681,6 @@ def _convert_transpose(ct, x, *, new_dtype, weak_type):
 
 
 jvp_rules[convert_element_type_p] = _convert_jvp
-zero_derivative[convert_element_type_p] = lambda p: not dtypes.is_inexact(p["new_dtype"])
 transpose_rules[convert_element_type_p] = _convert_transpose
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in (

@@ -12,8 +12,11 @@ scatters (``scatter``, ``scatter_add``, ``scatter_mul``, ``scatter_min``,
 ``scatter_max``) write ``updates`` of that same shape back into a copy of the operand.
 Negative indices are not wrapped here (``fad.numpy`` does that). **Out-of-bounds indices
 are clamped into range, by gather and by every scatter alike**, so that ``scatter_add``
-is exactly the transpose of ``gather``. Duplicate indices accumulate in the
-accumulating scatters (like ``np.add.at``); in ``scatter`` the last write wins.
+is exactly the transpose of ``gather``. (``x.at[idx]`` in ``fad.numpy`` drops
+out-of-bounds updates and fills out-of-bounds gets, JAX's other modes, by padding the
+operand with one slot that those indices are sent to; see ``fad.numpy._indexing``.)
+Duplicate indices accumulate in the accumulating scatters (like ``np.add.at``); in
+``scatter`` the last write wins.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ad_util import Zero, add_any_p, add_tangents
 from fad.core.primitive import Primitive
-from fad.core.trace import _current_trace, eval_trace
+from fad.core.trace import Tracer, _current_trace, eval_trace
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules, zero_derivative
 from fad.interpreters.partial_eval import (Scaled, binary_linearize_rules, linearize_rules,
@@ -254,7 +254,16 @@ def _scale(pe, mul_p, t, coef):
     if tc is float and ta.dtype == dtypes.FLOAT64:  # a Python float (x * 2.0)
         coef = np.float64(coef)
         tc = np.float64
-    if ((tc in dtypes.INEXACT_SCALAR_TYPES or tc is np.ndarray and coef.shape == ta.shape)
+    elif tc is np.ndarray and not coef.shape:   # a 0-d array: the scalar it holds
+        coef = coef[()]
+        tc = type(coef)
+    # A traced coefficient (the primal values are abstract: jit, vmap, the compiled
+    # staged gradient) is deferred exactly as a NumPy one is, so that the coefficients
+    # are multiplied in the same order whether the primal values are known or not, and
+    # a gradient does not depend to the last bit on whether it was compiled.
+    if ((tc in dtypes.INEXACT_SCALAR_TYPES or tc is np.ndarray and coef.shape == ta.shape
+         or isinstance(coef, Tracer) and coef._trace is not pe
+         and coef.aval.shape in ((), ta.shape))
             and coef.dtype == ta.dtype):   # (dtypes.numpy_value_of_type, inlined)
         if scaled:
             return Scaled(t.src, t.coef * coef, mul_p, ta)

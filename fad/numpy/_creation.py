@@ -78,12 +78,15 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, d
 
 
 def _concrete(x, what):
-    v = concrete_or_none(x)
-    if v is None:
+    """The value of ``x``, a tracer giving a size or bound of ``what``'s output shape. A
+    float value carrying a derivative is refused (``LostDerivativeError``): the output
+    read off it would silently lose that derivative."""
+    if concrete_or_none(x) is None:
         raise ConcretizationTypeError(
             f"fad.numpy.{what} needs concrete arguments (its output shape depends on them), "
-            f"got the abstract tracer {x!r}; pass Python numbers or use static_argnums")
-    return v
+            f"got the abstract tracer {x!r}; pass Python numbers (under jit: make the "
+            "argument static with static_argnums)")
+    return x.concrete_number(f"fad.numpy.{what}()") if isinstance(x, Tracer) else x
 
 
 def arange(start=None, stop=None, step=None, dtype=None, *, device=None, like=None):

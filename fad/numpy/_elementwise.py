@@ -21,14 +21,16 @@ def where(condition, x=None, y=None, /):
     x, y = promote(x, y)
     if dtype_of(condition).kind != "b":
         condition = uf.not_equal(condition, 0)
-    out = lax.select_n(condition, y, x)
-    shape = np.broadcast_shapes(shape_of(condition), shape_of(x), shape_of(y))
-    return lax.broadcast_to(out, shape) if shape_of(out) != shape else out
+    return _broadcast(lax.select_n(condition, y, x), condition, x, y)
 
 
 def clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue,  # noqa: A002
          max=np._NoValue):  # noqa: A002
-    """Like ``numpy.clip``: ``minimum(maximum(a, a_min), a_max)``; either bound may be None."""
+    """Like ``numpy.clip``: ``minimum(maximum(a, a_min), a_max)``; either bound may be None.
+
+    >>> clip(np.array([-2.0, 0.5, 3.0]), 0.0, 1.0)
+    array([0. , 0.5, 1. ])
+    """
     lo = a_min if a_min is not np._NoValue else min
     hi = a_max if a_max is not np._NoValue else max
     lo = None if lo is np._NoValue else lo
@@ -37,11 +39,21 @@ def clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue, 
         return np.clip(a, lo, hi, out=out)
     if out is not None:
         raise TypeError("fad.numpy.clip does not support out= on traced values")
+    if lo is not None and hi is not None:
+        a, lo, hi = promote(asarray(a), asarray(lo), asarray(hi))
+        if dtype_of(a).kind != "c":   # (lax.clamp is for real numbers)
+            return _broadcast(lax.clamp(lo, a, hi), a, lo, hi)
     if lo is not None:
         a = uf.maximum(a, lo)
     if hi is not None:
         a = uf.minimum(a, hi)
     return a
+
+
+def _broadcast(out, *operands):
+    """``out`` broadcast to the shape NumPy gives for ``operands``."""
+    shape = np.broadcast_shapes(*(shape_of(x) for x in operands))
+    return lax.broadcast_to(out, shape) if shape_of(out) != shape else out
 
 
 def round(a, decimals=0, out=None):  # noqa: A001

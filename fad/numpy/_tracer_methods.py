@@ -123,7 +123,7 @@ Tracer.T = property(lambda self: fnp.transpose(self))
 Tracer.mT = property(lambda self: fnp.swapaxes(self, -1, -2))
 Tracer.real = property(lambda self: fnp.real(self))
 Tracer.imag = property(lambda self: fnp.imag(self))
-Tracer.at = property(lambda self: IndexUpdateHelper(self))
+Tracer.at = property(lambda self: IndexUpdateHelper(self), doc=IndexUpdateHelper.__doc__)
 Tracer.itemsize = property(lambda self: self.dtype.itemsize)
 Tracer.nbytes = property(lambda self: self.dtype.itemsize * self.size)
 
@@ -137,8 +137,11 @@ def _shape_args(args):
     return args
 
 
-def _concrete_numpy(self):
-    return np.asarray(self._live_concrete_value())   # (a leaked tracer raises)
+def _concrete_numpy(self, conversion):
+    """The value behind ``self`` as a NumPy array, for ``conversion`` to make Python
+    numbers of (it raises for a leaked tracer, an abstract one, or one whose derivative
+    the numbers would drop: ``Tracer.concrete_number``)."""
+    return np.asarray(self.concrete_number(conversion))
 
 
 _METHODS = {
@@ -158,8 +161,8 @@ Tracer.transpose = lambda self, *axes: fnp.transpose(self, _shape_args(axes) if 
 Tracer.flatten = lambda self, order="C": fnp.ravel(self, order)
 Tracer.astype = lambda self, dtype, *args, **kwargs: fnp.asarray(self, dtype)
 Tracer.copy = lambda self, order="C": self
-Tracer.item = lambda self, *args: _concrete_numpy(self).item(*args)
-Tracer.tolist = lambda self: _concrete_numpy(self).tolist()
+Tracer.item = lambda self, *args: _concrete_numpy(self, ".item()").item(*args)
+Tracer.tolist = lambda self: _concrete_numpy(self, ".tolist()").tolist()
 Tracer.__array_priority__ = 1000
 
 

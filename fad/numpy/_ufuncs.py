@@ -116,7 +116,7 @@ def _truthy(x):
 def _signbit(x):
     if _kind(x) != "f":
         return lax.lt(x, const(x, 0)) if _kind(x) == "i" else _falses(x)
-    return lax.lt(lax.atan2(x, const(x, -1)), const(x, 0))   # sees the sign of -0.0
+    return lax.signbit(x)   # the sign bit itself: of -0.0 and of NaNs too
 
 
 def _identity(x):
@@ -128,8 +128,10 @@ def _int_only(float_impl):
     return lambda x: float_impl(x) if _kind(x) in "fc" else x
 
 
-def _log_base(base):
-    return lambda x: lax.div(lax.log(x), const(x, np.log(base)))
+def _scaling(ufunc):
+    """``x * c`` for a ufunc that multiplies by a constant (``deg2rad``): ``c`` is the
+    ufunc's own value at 1, so the product rounds exactly as NumPy's loop does."""
+    return lambda x: lax.mul(x, ufunc(dtype_of(x).type(1)))
 
 
 def _abs(x):
@@ -138,7 +140,7 @@ def _abs(x):
 
 def _reciprocal(x):
     if _kind(x) in "fc":
-        return lax.div(const(x, 1), x)
+        return lax.reciprocal(x)
     keep = lax.eq(x, const(x, 1))             # integer 1/x: only +-1 survive truncation
     if _kind(x) == "i":
         keep = lax.bitwise_or(keep, lax.eq(x, const(x, -1)))
@@ -167,23 +169,6 @@ def _add(x, y):
     return lax.bitwise_or(x, y) if _kind(x) == "b" else lax.add(x, y)
 
 
-def _float_mod_parts(x, y):
-    """NumPy's float ``divmod`` (npy_divmod): floor quotient and modulus."""
-    zero = const(x, 0)
-    mod = lax.rem(x, y)
-    div = lax.div(lax.sub(x, mod), y)
-    adjust = lax.bitwise_and(lax.ne(mod, zero), lax.ne(lax.lt(y, zero), lax.lt(mod, zero)))
-    mod = lax.select_n(adjust, mod, lax.add(mod, y))
-    div = lax.select_n(adjust, div, lax.sub(div, const(x, 1)))
-    mod = lax.select_n(lax.eq(mod, zero), mod, _copysign(zero, y))
-    floordiv = lax.floor(div)
-    floordiv = lax.select_n(lax.gt(lax.sub(div, floordiv), const(x, 0.5)), floordiv,
-                            lax.add(floordiv, const(x, 1)))
-    floordiv = lax.select_n(lax.eq(div, zero), floordiv, _copysign(zero, lax.div(x, y)))
-    floordiv = lax.select_n(lax.eq(y, zero), floordiv, lax.div(x, y))
-    return floordiv, mod
-
-
 def _int_mod(x, y):
     zero = const(x, 0)
     nonzero = lax.ne(y, zero)
@@ -207,16 +192,11 @@ def _int_floor_divide(x, y):
 
 def _divmod(x, y):
     if _kind(x) == "f":
-        return _float_mod_parts(x, y)
+        return lax.floor_divide(x, y), lax.mod(x, y)
     if _kind(x) == "b":
         raise TypeError("fad.numpy: floor division and remainder of booleans are not "
                         "supported; convert to an integer dtype first")
     return _int_floor_divide(x, y), _int_mod(x, y)
-
-
-def _copysign(x, y):
-    ax = lax.abs(x)
-    return lax.select_n(_signbit(y), ax, lax.neg(ax))
 
 
 def _power(x, y):
@@ -234,31 +214,13 @@ def _fmax_fmin(op):
     return impl
 
 
-def _hypot(x, y):
-    ax, ay = lax.abs(x), lax.abs(y)
-    m = lax.max(ax, ay)
-    zero = lax.eq(m, const(m, 0))
-    safe_m = lax.select_n(zero, m, const(m, 1))
-    u = lax.add(lax.square(lax.div(ax, safe_m)), lax.square(lax.div(ay, safe_m)))
-    r = lax.mul(m, lax.sqrt(lax.select_n(zero, u, const(u, 1))))
-    either_inf = lax.bitwise_or(_isinf(x), _isinf(y))
-    return lax.select_n(either_inf, r, const(r, np.inf))
-
-
-def _heaviside(x, h):
-    zero = const(x, 0)
-    out = lax.select_n(lax.eq(x, zero), x, h)          # nan stays nan
-    out = lax.select_n(lax.gt(x, zero), out, const(x, 1))
-    return lax.select_n(lax.lt(x, zero), out, zero)
-
-
 def _logical(op):
     return lambda x, y: op(_truthy(x), _truthy(y))
 
 
 _IMPLS = {
     np.exp: lax.exp, np.exp2: lax.exp2, np.expm1: lax.expm1, np.log: lax.log,
-    np.log1p: lax.log1p, np.log2: _log_base(2), np.log10: _log_base(10),
+    np.log1p: lax.log1p, np.log2: lax.log2, np.log10: lax.log10,
     np.sin: lax.sin, np.cos: lax.cos, np.tan: lax.tan, np.arcsin: lax.asin,
     np.arccos: lax.acos, np.arctan: lax.atan, np.sinh: lax.sinh, np.cosh: lax.cosh,
     np.tanh: lax.tanh, np.arcsinh: lax.asinh, np.arccosh: lax.acosh,
@@ -268,18 +230,17 @@ _IMPLS = {
     np.conjugate: lambda x: lax.conj(x) if _kind(x) == "c" else x,
     np.floor: _int_only(lax.floor), np.ceil: _int_only(lax.ceil),
     np.trunc: _int_only(_trunc), np.rint: _int_only(lax.round),
-    np.deg2rad: lambda x: lax.mul(x, const(x, np.pi / 180)),
-    np.rad2deg: lambda x: lax.mul(x, const(x, 180 / np.pi)),
+    np.deg2rad: _scaling(np.deg2rad), np.rad2deg: _scaling(np.rad2deg),
     np.isfinite: _isfinite, np.isnan: _isnan, np.isinf: _isinf, np.signbit: _signbit,
     np.logical_not: lambda x: lax.eq(x, const(x, 0)) if _kind(x) != "b" else lax.bitwise_not(x),
     np.invert: lax.bitwise_not,
     np.add: _add, np.subtract: lax.sub, np.multiply: lax.mul, np.true_divide: lax.div,
     np.floor_divide: lambda x, y: _divmod(x, y)[0], np.remainder: lambda x, y: _divmod(x, y)[1],
-    np.divmod: _divmod, np.fmod: lax.rem, np.power: _power, np.float_power: _power,
+    np.divmod: _divmod, np.fmod: lax.rem, np.power: _power, np.float_power: lax.float_power,
     np.maximum: lax.max, np.minimum: lax.min,
     np.fmax: _fmax_fmin(lax.max), np.fmin: _fmax_fmin(lax.min),
-    np.arctan2: lax.atan2, np.hypot: _hypot, np.copysign: _copysign,
-    np.nextafter: lax.nextafter, np.heaviside: _heaviside,
+    np.arctan2: lax.atan2, np.hypot: lax.hypot, np.copysign: lax.copysign,
+    np.nextafter: lax.nextafter, np.heaviside: lax.heaviside,
     np.logaddexp: lax.logaddexp, np.logaddexp2: lax.logaddexp2,
     np.equal: lax.eq, np.not_equal: lax.ne, np.less: lax.lt, np.less_equal: lax.le,
     np.greater: lax.gt, np.greater_equal: lax.ge,

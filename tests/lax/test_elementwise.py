@@ -151,6 +151,10 @@ UNARY = [
     U("conj", lax.conj, np.conj, F + C + I),
     U("bitwise_not", lax.bitwise_not, np.invert, I + B, diff=False),
     U("stop_gradient", lax.stop_gradient, lambda x: x, F + C + I + B, diff=False),
+    U("log2", lax.log2, np.log2, F + C, POS, holo=True),
+    U("log10", lax.log10, np.log10, F + C, POS, holo=True),
+    U("signbit", lax.signbit, np.signbit, F, NZ, diff=False),
+    U("reciprocal", lax.reciprocal, np.reciprocal, F + C, NZ, holo=True),
 ]
 
 SHIFT = Dom(ilo=0, ihi=16), Dom(ilo=0, ihi=4)
@@ -181,6 +185,15 @@ BINARY = [
     Bi("complex", lax.complex, lambda x, y: x + 1j * y, F),
     Bi("logaddexp", lax.logaddexp, np.logaddexp, F, (Dom(-4, 4), Dom(-4, 4))),
     Bi("logaddexp2", lax.logaddexp2, np.logaddexp2, F, (Dom(-4, 4), Dom(-4, 4))),
+    Bi("hypot", lax.hypot, np.hypot, F, (NZ, NZ)),
+    Bi("copysign", lax.copysign, np.copysign, F, (NZ, NZ)),
+    # x / y in (2.4, 2.8) or (-2.8, -2.4): away from the jumps of mod and floor_divide
+    Bi("mod", lax.mod, np.remainder, F, (Dom(2.2, 2.3, "zero"), Dom(0.85, 0.9, "zero"))),
+    Bi("floor_divide", lax.floor_divide, np.floor_divide, F,
+       (Dom(2.2, 2.3, "zero"), Dom(0.85, 0.9, "zero")), diff=False),
+    Bi("float_power", lax.float_power, np.float_power, (F64, C128), (Dom(0.5, 2.0), Dom()),
+       holo=True),
+    Bi("heaviside", lax.heaviside, np.heaviside, F, (NZ, Dom())),
 ]
 
 
@@ -258,10 +271,10 @@ def _real_check_grads(op):
 def test_table_covers_every_elementwise_primitive():
     # the modules themselves: ``fad.lax.elementwise`` is the registration helper
     prims = set()
-    for module in ("fad.lax.elementwise", "fad.lax.logaddexp"):
+    for module in ("fad.lax.elementwise", "fad.lax.logaddexp", "fad.lax.ufuncs"):
         prims |= {v.name for k, v in vars(importlib.import_module(module)).items()
                   if k.endswith("_p") and k != "add_any_p"}
-    assert {"sin", "add", "select_n", "logaddexp"} <= prims
+    assert {"sin", "add", "select_n", "logaddexp", "hypot"} <= prims
     names = {op.name.split("-")[0] for op in TABLE}   # "integer_pow-2", "polygamma1"
     covered = names | {n.rstrip("0123456789") for n in names}
     covered |= {"and", "or", "xor", "not", "convert_element_type", "select_n"}

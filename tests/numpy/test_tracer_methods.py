@@ -107,9 +107,13 @@ def test_method_derivatives(name):
 def test_iteration_item_tolist():
     check_numpy(lambda x: [row.sum() for row in x], X)
     check_numpy(lambda x: list(reversed(x)), X)
-    assert fad.grad(lambda x: x * x.item())(3.0) == 3.0     # .item() is a constant
+    # .item()/.tolist() of a differentiated value would drop its derivative: they raise
+    # (issue 10 #9); of stop_gradient(x) they give constants
+    with pytest.raises(ConcretizationTypeError, match="derivative"):
+        fad.grad(lambda x: x * x.item())(3.0)
+    assert fad.grad(lambda x: x * fad.stop_gradient(x).item())(3.0) == 3.0
     seen = []
-    fad.grad(lambda x: seen.append(x.tolist()) or fnp.sum(x))(X)
+    fad.grad(lambda x: seen.append(fad.stop_gradient(x).tolist()) or fnp.sum(x))(X)
     assert seen == [X.tolist()]
     with pytest.raises(ConcretizationTypeError):
         fad.make_jaxpr(lambda x: x.item())(1.0)
