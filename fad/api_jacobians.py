@@ -1,5 +1,6 @@
-"""Jacobians and Hessians, built from ``vmap`` over ``jvp`` and ``vjp`` (no Python loop
-over basis vectors)."""
+"""Jacobians and Hessians, interpreted, built from ``vmap`` over ``jvp`` and ``vjp`` (no
+Python loop over basis vectors). (The public ``fad.jacfwd`` & co. stage top-level calls:
+``fad.api``.)"""
 from __future__ import annotations
 
 import functools
@@ -8,19 +9,9 @@ from typing import Callable
 import numpy as np
 
 from fad import lax
-from fad.api import (
-    _arg_paths,
-    _argnums_tuple,
-    _caller_leaves,
-    _check_callable,
-    _check_leaves,
-    _flatten_fun,
-    _partial_args,
-    _split_aux,
-    _vjp_flat,
-    grad,
-    jvp,
-)
+from fad.api_grad import vjp_flat, grad, jvp
+from fad.api_util import (arg_paths, argnums_tuple, caller_leaves, check_callable, check_leaves,
+                          flatten_fun, partial_args, split_aux)
 from fad.api_vmap import vmap
 from fad.core import dtypes
 from fad.core.abstract import get_aval
@@ -71,13 +62,13 @@ def _check_jac_input(x, fname, path, holomorphic, allow_int=False):
 
 def _jac_setup(fun, argnums, args, kwargs, fname, has_aux, holomorphic, allow_int=False):
     """Flatten the differentiated arguments; ``(single, flat_fun, store, flat_dyn, in_tree)``."""
-    single, nums = _argnums_tuple(argnums, len(args), fname)
-    partial_fun, dyn = _partial_args(fun, args, kwargs, nums)
+    single, nums = argnums_tuple(argnums, len(args), fname)
+    partial_fun, dyn = partial_args(fun, args, kwargs, nums)
     flat_dyn, in_tree = tree_flatten(tuple(dyn))
-    _check_leaves(flat_dyn, fname, "the arguments")
-    for x, path in zip(flat_dyn, _arg_paths(nums, dyn)):
+    check_leaves(flat_dyn, fname, "the arguments")
+    for x, path in zip(flat_dyn, arg_paths(nums, dyn)):
         _check_jac_input(x, fname, path, holomorphic, allow_int)
-    flat_fun, store = _flatten_fun(partial_fun, in_tree, has_aux, fname)
+    flat_fun, store = flatten_fun(partial_fun, in_tree, has_aux, fname)
     return single, flat_fun, store, flat_dyn, in_tree
 
 
@@ -100,15 +91,15 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
     array([[1., 0.],
            [0., 1.]])
     """
-    _check_callable(fun, "jacfwd")
+    check_callable(fun, "jacfwd")
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
             fun, argnums, args, kwargs, "jacfwd", has_aux, holomorphic)
         in_avals = [get_aval(x) for x in flat_dyn]
-        inputs = _caller_leaves(args, kwargs)
+        inputs = caller_leaves(args, kwargs)
         if not in_avals:
-            outs, aux = _split_aux(store, fresh_outputs(flat_fun(), inputs))
+            outs, aux = split_aux(store, fresh_outputs(flat_fun(), inputs))
             return _assemble(store, [[] for _ in outs], in_tree, single, aux, has_aux, ())
         columns = []
         for j, a in enumerate(in_avals):
@@ -122,7 +113,7 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
             columns.append([lax.reshape(t, (*np.shape(o), *a.shape))
                             for o, t in zip(outs, tangents)])
         all_outs = fresh_outputs(outs, inputs)   # (the aux leaves among them)
-        outs, aux = _split_aux(store, all_outs)
+        outs, aux = split_aux(store, all_outs)
         blocks = [list(row) for row in zip(*columns)]
         return _assemble(store, blocks, in_tree, single, aux, has_aux, [*inputs, *all_outs])
 
@@ -139,15 +130,15 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
     array([[1., 0.],
            [0., 1.]])
     """
-    _check_callable(fun, "jacrev")
+    check_callable(fun, "jacrev")
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
             fun, argnums, args, kwargs, "jacrev", has_aux, holomorphic, allow_int)
-        all_outs, pullback, _ = _vjp_flat(flat_fun, flat_dyn)
-        inputs = _caller_leaves(args, kwargs)
+        all_outs, pullback, _ = vjp_flat(flat_fun, flat_dyn)
+        inputs = caller_leaves(args, kwargs)
         all_outs = fresh_outputs(all_outs, inputs)   # (the aux leaves among them)
-        outs, aux = _split_aux(store, all_outs)
+        outs, aux = split_aux(store, all_outs)
         all_avals = [tangent_aval(get_aval(o)) for o in all_outs]
         in_avals = [get_aval(x) for x in flat_dyn]
         blocks = []

@@ -22,7 +22,7 @@ from fad.core.ir import ClosedJaxpr
 from fad.core.trace import Tracer, eval_trace, get_current_trace
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.lowering import compact_constant, lower
-from fad.interpreters.probe import value_key
+from fad.core.keys import value_key
 from fad.interpreters.staging import trace_to_jaxpr
 from fad.tree_util import tree_flatten, tree_leaves, tree_structure, tree_unflatten
 
@@ -265,11 +265,13 @@ def _snapshot_consts(closed: ClosedJaxpr) -> ClosedJaxpr:
 
 
 def _snapshot(c):
-    """A copy of the constant ``c`` if it is an array, compacted if it is uniform (no
-    copy then: ``ones_like(x)`` of a large input costs one element per program)."""
+    """A copy of the constant ``c`` if it is an array, in native byte order (what the
+    program's results are in), compacted if it is uniform (no copy then: ``ones_like(x)``
+    of a large input costs one element per program)."""
     if not isinstance(c, np.ndarray):
         return c
-    compact = compact_constant(c)
+    native = native_byte_order(c)   # (a copy, if ``c`` is big-endian)
+    compact = compact_constant(native)
     return c.copy() if compact is c else compact
 
 

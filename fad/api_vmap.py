@@ -1,4 +1,5 @@
-"""``vmap``: the vectorising map, with in_axes/out_axes pytrees and its errors."""
+"""``vmap``, interpreted: the vectorising map, with in_axes/out_axes pytrees and its errors.
+(The public ``fad.vmap`` of a gradient is staged: ``fad.api``, ``fad.staged.vmap``.)"""
 from __future__ import annotations
 
 import functools
@@ -7,11 +8,8 @@ from typing import Callable
 import numpy as np
 
 from fad import lax, tree_util
-from fad.api import (_LEAF_TYPES, _check_callable, _check_leaves, _flatten_fun, _leaf_paths,
-                     _tuple_of_leaves)
-from fad.api import _GRAD_SPECS
-from fad.api import _SCALAR_TREE as _LEAF_TREE
-from fad.api_vmap_staged import NOT_STAGED, StagedVmap
+from fad.api_util import (LEAF_TYPES, SCALAR_TREE, check_callable, check_leaves, flatten_fun,
+                          leaf_paths, tuple_of_leaves)
 from fad.core.abstract import get_aval, native_byte_order
 from fad.core.fresh import fresh_outputs
 from fad.core.trace import new_trace
@@ -29,51 +27,37 @@ def _axis_spec_error(fname, spec, what):
 
 
 def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
-    """Vectorise ``fun`` over axis ``in_axes`` of its arguments.
+    """Vectorise ``fun`` over axis ``in_axes`` of its arguments, interpreted: every call
+    runs ``fun`` under the batching interpreter (``fad.vmap`` stages gradients).
 
     ``in_axes``/``out_axes``: an int, ``None`` (not mapped), or a pytree prefix of the
     arguments/outputs holding those. Keyword arguments are passed through unmapped.
 
-    ``vmap`` of a gradient (``vmap(grad(loss), in_axes=(None, 0, 0))``) records ``loss``
-    at each call and runs a compiled program for the rest (``fad.api_vmap_staged``): the
-    same results and the same Python behaviour as interpreting it, at array speed.
-
-    >>> import fad, numpy as np
-    >>> fad.vmap(lambda x, y: x * y, in_axes=(0, None))(np.arange(3.0), 2.0)
+    >>> from fad import api_vmap
+    >>> import numpy as np
+    >>> api_vmap.vmap(lambda x, y: x * y, in_axes=(0, None))(np.arange(3.0), 2.0)
     array([0., 2., 4.])
     """
-    return _vmap(fun, in_axes, out_axes, axis_size, staged=True)
-
-
-def _vmap(fun, in_axes, out_axes, axis_size, staged):
-    """``vmap``; ``staged=False`` always interprets."""
-    _check_callable(fun, "vmap")
+    check_callable(fun, "vmap")
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
-    spec = _GRAD_SPECS.get(fun) if staged else None
-    staged = None if spec is None else StagedVmap(
-        spec, in_axes, out_axes, axis_size, lambda f, i, o: _vmap(f, i, o, None, staged=False))
     name = getattr(fun, "__name__", "function")
 
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):
-        if staged is not None and not kwargs:
-            out = staged.try_call(args)
-            if out is not NOT_STAGED:
-                return out
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
             raise ValueError(f"vmap({name}): in_axes has {len(in_axes)} entries but the "
                              f"function was called with {len(args)} positional argument(s); "
                              "give one entry per argument (None for an unmapped one)")
         spec = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
-        flat = all(type(a) in _LEAF_TYPES for a in args) and all(
+        flat = all(type(a) in LEAF_TYPES for a in args) and all(
             ax is None or type(ax) is int for ax in spec)
         if flat:
             # Array arguments with one axis each: the common case, no pytrees to match.
-            flat_args, in_tree, flat_axes = list(args), _tuple_of_leaves(len(args)), spec
+            flat_args, in_tree, flat_axes = list(args), tuple_of_leaves(len(args)), spec
         else:
             flat_args, in_tree = tree_flatten(args)
-            _check_leaves(flat_args, "vmap", "the arguments")
+            check_leaves(flat_args, "vmap", "the arguments")
             try:
                 flat_axes = tree_util.broadcast_prefix(spec, args)
             except ValueError as e:
@@ -81,15 +65,15 @@ def _vmap(fun, in_axes, out_axes, axis_size, staged):
                                  f"arguments: {e}") from None
 
         def arg_paths():
-            return [p for i, a in enumerate(args) for p in _leaf_paths(a, f"argument {i}")]
+            return [p for i, a in enumerate(args) for p in leaf_paths(a, f"argument {i}")]
 
         size, flat_axes = _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size)
-        flat_fun, store = _flatten_fun(lambda *a: fun(*a, **kwargs), in_tree, False, "vmap")
+        flat_fun, store = flatten_fun(lambda *a: fun(*a, **kwargs), in_tree, False, "vmap")
         outs, out_dims = _vmap_flat(flat_fun, flat_args, flat_axes, size)
         out_tree = store["tree"]
         # (results never share memory with the arguments: ``vmap(lambda x: x)(X)``)
         inputs = [*flat_args, *tree_leaves(kwargs)] if kwargs else flat_args
-        if out_tree == _LEAF_TREE and (out_axes is None or type(out_axes) is int):
+        if out_tree == SCALAR_TREE and (out_axes is None or type(out_axes) is int):
             out = _move_batch_axis(name, "output", outs[0], out_dims[0], out_axes, size)
             return fresh_outputs([out], inputs)[0]
         out_value = tree_unflatten(out_tree, outs)
@@ -98,7 +82,7 @@ def _vmap(fun, in_axes, out_axes, axis_size, staged):
         except ValueError as e:
             raise ValueError(f"vmap({name}): out_axes {out_axes!r} does not match the "
                              f"output structure {out_tree}: {e}") from None
-        out_paths = _leaf_paths(out_value, "output")
+        out_paths = leaf_paths(out_value, "output")
         results = [_move_batch_axis(name, p, o, d, dst, size)
                    for p, o, d, dst in zip(out_paths, outs, out_dims, flat_out_axes)]
         return tree_unflatten(out_tree, fresh_outputs(results, inputs))

@@ -1,4 +1,4 @@
-"""grad at the top level, staged (fad.api_grad_staged): the function is recorded at every
+"""grad at the top level, staged (fad.staged.grad): the function is recorded at every
 call, with its differentiated arguments concrete on demand, and the gradient of the
 recording compiled once; results and Python behaviour must be those of interpreting it
 (fad.disable_jit() turns staging off) and of closed forms."""
@@ -183,8 +183,8 @@ def test_random_programs_staged_equal_interpreted(steps, dtype):
 
 
 def test_repeated_calls_take_the_staged_path(monkeypatch):
-    from fad import api_vmap_staged
-    monkeypatch.setattr(api_vmap_staged, "_programs", {})
+    from fad.staged import programs as staged_programs
+    monkeypatch.setattr(staged_programs, "_programs", {})
 
     def f(params, x):   # (a function of its own: no state from other tests)
         return mlp(params, x)
@@ -192,12 +192,12 @@ def test_repeated_calls_take_the_staged_path(monkeypatch):
     g = fad.value_and_grad(f)
     for _ in range(3):
         g(PARAMS, M)
-    assert any(p is not api_vmap_staged._SEEN_ONCE for p in api_vmap_staged._programs.values())
-    monkeypatch.setattr(api_vmap_staged, "_programs", {})
+    assert any(p is not staged_programs._SEEN_ONCE for p in staged_programs._programs.values())
+    monkeypatch.setattr(staged_programs, "_programs", {})
     with fad.disable_jit():
         for _ in range(3):
             g(PARAMS, M)
-    assert not api_vmap_staged._programs
+    assert not staged_programs._programs
 
 
 def test_a_gradient_made_afresh_at_every_step_replays_its_function():
@@ -206,8 +206,8 @@ def test_a_gradient_made_afresh_at_every_step_replays_its_function():
 
     for _ in range(CALLS):   # `fad.grad(f)(x)` written inline: a new gradient each time
         np.testing.assert_allclose(fad.grad(f)(W), np.cos(W) * W + np.sin(W), rtol=1e-13)
-    from fad.api_grad_staged import _states
-    state = _states[(f.__code__, (int, 0), True)]
+    from fad.staged.grad import _states
+    state = _states[(f.__code__, (int, 0))]
     assert state.template is not None and state.template.program is not None
     for _ in range(CALLS):   # a new function object at every step: the same code
         np.testing.assert_allclose(fad.grad(lambda x: fnp.sum(x ** 2) * 3.0)(W), 6.0 * W)

@@ -105,11 +105,11 @@ def numerical_grad(f, x, eps=1e-6):
 # -- the staged path is taken (the tests below are not vacuous) -----------------------------------
 
 def test_second_call_compiles_and_later_calls_replay(monkeypatch):
-    from fad import api_vmap_staged
+    from fad.staged import programs
     compiled = []
-    real = api_vmap_staged._compile
-    monkeypatch.setattr(api_vmap_staged, "_programs", {})
-    monkeypatch.setattr(api_vmap_staged, "_compile",
+    real = programs.compile_program
+    monkeypatch.setattr(programs, "_programs", {})
+    monkeypatch.setattr(programs, "compile_program",
                         lambda *a: compiled.append(1) or real(*a))
     g = fad.grad(lambda x: fnp.sum(fnp.sin(x) * x))
     results = [g(W) for _ in range(5)]

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 import fad
 import fad.numpy as fnp
-from fad import api_grad_staged, api_vmap_staged
+from fad.staged import grad as staged_grad
+from fad.staged import programs as staged_programs
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.primitive import Primitive
 from fad.tree_util import register_dataclass, tree_leaves, tree_structure
@@ -44,16 +45,16 @@ def fresh_staging_state():
     """No program seen before and no function state: the first call is a first sighting
     (a program met again would compile at once; a function that met eight new programs
     in a row would stop staging, which would make a test vacuous)."""
-    programs, states = dict(api_vmap_staged._programs), dict(api_grad_staged._states)
-    api_vmap_staged._programs.clear()
-    api_grad_staged._states.clear()
+    programs, states = dict(staged_programs._programs), dict(staged_grad._states)
+    staged_programs._programs.clear()
+    staged_grad._states.clear()
     try:
-        yield api_vmap_staged._programs
+        yield staged_programs._programs
     finally:
-        api_vmap_staged._programs.clear()
-        api_vmap_staged._programs.update(programs)
-        api_grad_staged._states.clear()
-        api_grad_staged._states.update(states)
+        staged_programs._programs.clear()
+        staged_programs._programs.update(programs)
+        staged_grad._states.clear()
+        staged_grad._states.update(states)
 
 
 def assert_staged_calls_identical(make_g, *args):
@@ -63,7 +64,7 @@ def assert_staged_calls_identical(make_g, *args):
         g = make_g()   # (after the state is fresh: a gradient holds its function's state)
         results = [g(*args) for _ in range(CALLS)]
         want = interpreted(g, *args)
-        assert any(p is not api_vmap_staged._SEEN_ONCE for p in programs.values())
+        assert any(p is not staged_programs._SEEN_ONCE for p in programs.values())
     for got in results:
         assert_identical(got, want)
 

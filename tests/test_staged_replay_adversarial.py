@@ -1,5 +1,5 @@
-"""Adversarial tests of the staged ``vmap(grad(loss))`` path (fad.api_vmap_staged), of its
-replay of the last recording (fad.interpreters.probe.Template) and of jit's straight-line
+"""Adversarial tests of the staged ``vmap(grad(loss))`` path (fad.staged.vmap), of its
+replay of the last recording (fad.staged.recording.Template) and of jit's straight-line
 lowering (fad.interpreters.lowering).
 
 Every test calls the staged function several times in a row (the first sighting of a

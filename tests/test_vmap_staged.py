@@ -1,4 +1,4 @@
-"""vmap of a gradient, staged (fad.api_vmap_staged): the function is recorded at every
+"""vmap of a gradient, staged (fad.staged.vmap): the function is recorded at every
 call and the transformed program compiled once; results and Python behaviour must be
 those of interpreting it (fad.disable_jit() turns staging off) and of a Python loop."""
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 import fad
 import fad.numpy as fnp
 from fad.errors import ConcretizationTypeError
-from fad.interpreters.probe import Unkeyable, structural_key
+from fad.core.keys import Unkeyable, structural_key
 
 rng = np.random.default_rng(0)
 W = rng.standard_normal(5)
@@ -206,13 +206,13 @@ def test_random_programs_staged_equal_interpreted(steps, kind, in_axes):
 
 
 def test_programs_are_shared_by_key_not_by_function_object():
-    from fad import api_vmap_staged
+    from fad.staged import programs as staged_programs
     want = loop(fad.grad(mlp_like), W, X, Y)
     for _ in range(3):   # a vmap(grad(...)) made afresh at each step finds its program
         got = fad.vmap(fad.grad(mlp_like), in_axes=(None, 0, 0))(W, X, Y)
         np.testing.assert_allclose(got, want, rtol=1e-12)
-    compiled = [p for p in api_vmap_staged._programs.values()
-                if p is not api_vmap_staged._SEEN_ONCE]
+    compiled = [p for p in staged_programs._programs.values()
+                if p is not staged_programs._SEEN_ONCE]
     assert compiled
     # ... and a different transformation of the same recording is a different program
     g0 = fad.vmap(fad.grad(mlp_like), in_axes=(None, 0, 0), out_axes=0)
@@ -231,7 +231,7 @@ def _probe(f, args, template=None):
     returns (closed jaxpr, whether the template was replayed throughout)."""
     from fad.core.abstract import get_aval
     from fad.core.trace import new_trace
-    from fad.interpreters.probe import ProbeTrace
+    from fad.staged.recording import ProbeTrace
     with new_trace(ProbeTrace, template) as probe:
         tracers = probe.new_args([get_aval(a) for a in args])
         out = f(*tracers)
@@ -240,7 +240,7 @@ def _probe(f, args, template=None):
 
 
 def _template(f, *args):
-    from fad.interpreters.probe import Template
+    from fad.staged.recording import Template
     from fad.core.abstract import get_aval
     closed, _ = _probe(f, args)
     return Template(closed.jaxpr, structural_key(closed), [get_aval(a) for a in args])
@@ -330,14 +330,14 @@ def assert_trees_equal(got, want, rtol=1e-12):
 
 
 def test_pytree_parameters_are_staged_and_right(monkeypatch):
-    from fad import api_vmap_staged
-    monkeypatch.setattr(api_vmap_staged, "_programs", {})
+    from fad.staged import programs as staged_programs
+    monkeypatch.setattr(staged_programs, "_programs", {})
     g = fad.vmap(fad.grad(mlp_loss), in_axes=(None, 0, 0))
     want = tree_loop(mlp_loss, (PARAMS, X, Y2), (None, 0, 0))
     for _ in range(4):
         assert_trees_equal(g(PARAMS, X, Y2), want)
-    assert any(p is not api_vmap_staged._SEEN_ONCE   # it went the staged way
-               for p in api_vmap_staged._programs.values())
+    assert any(p is not staged_programs._SEEN_ONCE   # it went the staged way
+               for p in staged_programs._programs.values())
     assert_trees_equal(interpreted(g, PARAMS, X, Y2), want)
     # new parameter values, the same program
     params2 = fad.tree_util.tree_map(lambda p: p * 1.5 + 0.1, PARAMS)

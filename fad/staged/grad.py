@@ -12,64 +12,50 @@ recording replays the previous one and the compiled program runs at once.
 The path applies to ``grad``/``value_and_grad`` without ``has_aux``/``holomorphic``,
 called at the top level without keyword arguments, whose differentiated arguments are
 NumPy float arrays or scalars, or pytrees of them (not Python floats: see
-``fad.api_vmap_staged.staged_float_leaf``). Results without derivative of concrete
+``fad.staged.programs.staged_float_leaf``). Results without derivative of concrete
 inputs (``x > 0``, ``stop_gradient(x)``) are NumPy values, as under eager ``grad``.
-``fad.disable_jit()`` turns it off; a function that records a new program at every call
-is interpreted from its eighth such call on.
+``fad.disable_staging()`` (and ``fad.disable_jit()``) turn it off; a function that
+records a new program at every call rests (is interpreted) for a while after its eighth
+such call in a row (``fad.staged.programs``).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from fad.api import _FLOAT_TYPES, _argnums_tuple
-from fad.api_jit import jit_disabled
-from fad.api_vmap_staged import _TREES, NOT_STAGED, StagedVmap, _Signature, staged_float_leaf
-from fad.core.trace import eval_trace, get_current_trace
+from fad.api_grad import value_and_grad as interpreted_value_and_grad
+from fad.api_util import FLOAT_TYPES, argnums_tuple
+from fad.core.keys import Unkeyable, value_key
 from fad.interpreters.eval import eval_jaxpr
-from fad.interpreters.probe import Unkeyable, value_key
+from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State, staged_float_leaf
 from fad.tree_util import tree_structure, tree_unflatten
 
-__all__ = ["StagedGrad", "NOT_STAGED"]
-
-_MAX_MISSES = 8
+__all__ = ["StagedGrad"]
 
 
-class StagedGrad(StagedVmap):
+class StagedGrad(Stager):
     """The staged path of one ``value_and_grad(fun, ...)`` (or ``grad``); ``spec`` is its
-    ``GradSpec``, ``make_grad(f, argnums)`` makes the unstaged transformation of ``f``.
+    ``GradSpec``. The program of a recording is its interpreted ``value_and_grad``; the
+    signature has no axes (every differentiated leaf is a concrete input). The state
+    (the last recording, the signatures) is shared by the stagers of one function's code,
+    so that ``grad(f)(x)`` written inline, a new gradient function at every step, still
+    replays the last recording of ``f``; the misses are this stager's own."""
 
-    Shares the recording, replay and program cache of ``StagedVmap``; what differs is
-    the signature (no axes: every differentiated leaf is a concrete input) and the
-    program (the gradient of the recording, not its vmap)."""
+    first_scalar = 1   # (the program gives the value, then the gradients)
 
-    def __init__(self, spec, make_grad):
-        # (StagedVmap.__init__ is not called: the state lives in a _State shared by the
-        # StagedGrads of one function's code, so that ``grad(f)(x)`` written inline, a
-        # new gradient function at every step, still replays the last recording of ``f``)
-        self.spec, self.make_grad = spec, make_grad
-        self.name = getattr(spec.fun, "__name__", "function")
-        self.transform_key = ("grad", spec.with_value)
+    def __init__(self, spec):
+        super().__init__(spec.fun, _state_for(spec))
+        self.spec = spec
+        self.transform_key = ("grad",)
         self.never = spec.has_aux or spec.holomorphic
-        self._state = _state_for(spec)
-        self.signatures = self._state.signatures
-        self.argnums_for = self._state.argnums_for   # arity -> (single, argnums normalised)
-
-    # the last recording, and the first sightings in a row (StagedVmap's, shared)
-    template = property(lambda self: self._state.template,
-                        lambda self, t: setattr(self._state, "template", t))
-    misses = property(lambda self: self._state.misses,
-                      lambda self, n: setattr(self._state, "misses", n))
 
     def try_call(self, args):
         """``value_and_grad(fun)(*args)`` (or ``grad``) by the staged path, or
         ``NOT_STAGED`` when it does not apply (decided before any user code runs)."""
-        if (self.never or self.misses >= _MAX_MISSES or jit_disabled()
-                or get_current_trace() is not eval_trace):
-            return NOT_STAGED
-        checked = self.argnums_for.get(len(args))   # (normalised once per arity)
+        argnums_for = self.state.argnums_for
+        checked = argnums_for.get(len(args))   # (normalised once per arity)
         if checked is None:
             try:
-                checked = self.argnums_for[len(args)] = _argnums_tuple(
+                checked = argnums_for[len(args)] = argnums_tuple(
                     self.spec.argnums, len(args), "grad")
             except (TypeError, ValueError):
                 return NOT_STAGED
@@ -77,8 +63,7 @@ class StagedGrad(StagedVmap):
         sig, leaves = self._lookup(args, [args[i] for i in nums])
         if sig is None:
             return NOT_STAGED
-        out = self((args, leaves), sig)
-        value, grads = out if self.spec.with_value else (None, out)
+        value, grads = self((args, leaves), sig)
         if sig.grad_tree is not None:
             grads = tree_unflatten(sig.grad_tree, list(grads))
         elif single:
@@ -86,28 +71,28 @@ class StagedGrad(StagedVmap):
         return (value, grads) if self.spec.with_value else grads
 
     def _signature(self, args):
-        single, nums = self.argnums_for[len(args)]
+        single, nums = self.state.argnums_for[len(args)]
         diff = [args[i] for i in nums]
         for a in diff:
-            if type(a) is not np.ndarray and type(a) not in _FLOAT_TYPES:
-                return _TREES   # (or another kind of value, which _tree_signature refuses)
+            if type(a) is not np.ndarray and type(a) not in FLOAT_TYPES:
+                return TREES   # (or another kind of value, which _tree_signature refuses)
         if not all(staged_float_leaf(a) for a in diff):
             return None
         return self._make_signature(diff, nums, None, None)
 
     def _tree_signature(self, args, leaves, treedef):
-        single, nums = self.argnums_for[len(args)]
+        single, nums = self.state.argnums_for[len(args)]
         if not leaves or not all(staged_float_leaf(a) for a in leaves):
             return None
         return self._make_signature(leaves, nums, treedef, self._grad_structure(args))
 
     def _grad_structure(self, args):
-        single, nums = self.argnums_for[len(args)]
+        single, nums = self.state.argnums_for[len(args)]
         return tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
 
     def _make_signature(self, leaves, nums, treedef, grad_tree):
         n = len(leaves)
-        sig = _Signature(leaves, [None] * n, None, False, tuple(range(n)),
+        sig = Signature(leaves, [None] * n, None, False, tuple(range(n)),
                          self.transform_key, treedef, grad_tree)
         sig.outer = (nums, sig.outer)   # (which arguments the leaves are)
         return sig
@@ -121,8 +106,8 @@ class StagedGrad(StagedVmap):
 
     def _caller(self, args, sig):
         """Call ``fun`` with the differentiated arguments made of the tracers."""
-        single, nums = self.argnums_for[len(args)]
-        fun = self.spec.fun
+        single, nums = self.state.argnums_for[len(args)]
+        fun = self.fun
 
         def call(tracers):
             diff = (tree_unflatten(sig.treedef, tracers) if sig.treedef is not None
@@ -134,27 +119,19 @@ class StagedGrad(StagedVmap):
         return call
 
     def _program(self, closed, sig):
-        """``value_and_grad`` (or ``grad``) of the recorded program, as a function of
-        (constants, differentiated leaves); the gradients come out as a tuple."""
+        """``value_and_grad`` of the recorded program, as a function of (constants,
+        differentiated leaves); the gradients come out as a tuple."""
         jaxpr, n_consts = closed.jaxpr, len(closed.consts)
 
         def recorded(*values):
             return eval_jaxpr(jaxpr, values[:n_consts], *values[n_consts:])[0]
 
         recorded.__name__ = recorded.__qualname__ = self.name
-        return self.make_grad(recorded, tuple(range(n_consts, n_consts + len(jaxpr.invars))))
+        return interpreted_value_and_grad(
+            recorded, tuple(range(n_consts, n_consts + len(jaxpr.invars))))
 
 
-class _State:
-    """What the StagedGrads of one function's code (and argnums) learn from its calls."""
-
-    __slots__ = ("template", "misses", "signatures", "argnums_for")
-
-    def __init__(self):
-        self.template, self.misses, self.signatures, self.argnums_for = None, 0, {}, {}
-
-
-# (code object, argnums, with_value) -> _State. Keyed by the function's code, not the
+# (code object, argnums, with_value) -> State. Keyed by the function's code, not the
 # function: ``grad(lambda x: ...)(x)`` written inline makes a new function at every step
 # but runs the same code, and a template is only ever a guess that replay verifies.
 # Code objects live as long as their module; the table is bounded all the same.
@@ -162,17 +139,17 @@ _states: dict = {}
 _MAX_STATES = 1024
 
 
-def _state_for(spec) -> _State:
+def _state_for(spec) -> State:
     code = getattr(spec.fun, "__code__", None)
     if code is None:   # (a callable object: its own state)
-        return _State()
+        return State()
     try:   # (argnums by type and value: 1.0 and True are not 1, and are refused)
-        key = (code, value_key(spec.argnums), spec.with_value)
+        key = (code, value_key(spec.argnums))
         state = _states.get(key)
     except (TypeError, Unkeyable):   # (unhashable argnums, a list of lists say)
-        return _State()
+        return State()
     if state is None:
         if len(_states) >= _MAX_STATES:
             _states.clear()
-        state = _states[key] = _State()
+        state = _states[key] = State()
     return state

@@ -8,14 +8,14 @@ the value of anything computed from concrete inputs alone (``if w.sum() > 0``,
 the recording goes on. So the probe sees exactly what eager evaluation would let Python
 see when the abstract inputs are batched under ``vmap`` and the concrete ones are not —
 and what it records is the program of this call, to be transformed and compiled once
-(``fad.api_vmap_staged``).
+(``fad.staged``).
 
-``structural_key`` says when two recordings are the same program: equal keys mean the
-same equations on the same kinds of inputs, with equal literals and parameters, so one
-compiled program serves both, fed each call's own input and constant values. A probe
-given the ``Template`` of an earlier recording replays it, checking each operation
-against the template's next equation as strictly as the key would compare them, so that
-a call doing the same thing again builds neither a new jaxpr nor a key.
+``structural_key`` (``fad.core.keys``) says when two recordings are the same program:
+equal keys mean the same equations on the same kinds of inputs, with equal literals and
+parameters, so one compiled program serves both, fed each call's own input and constant
+values. A probe given the ``Template`` of an earlier recording replays it, checking each
+operation against the template's next equation as strictly as the key would compare
+them, so that a call doing the same thing again builds neither a new jaxpr nor a key.
 """
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ import math
 import numpy as np
 
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.ir import ClosedJaxpr, Literal, Var
-from fad.core.primitive import Primitive
+from fad.core.ir import Literal
 from fad.core.trace import BATCHED_VALUE_HELP, Tracer, raise_escaped
 from fad.interpreters.jvp import zero_derivative
+from fad.core.keys import Unkeyable, ints_only, params_key, value_key
 from fad.interpreters.staging import StagingTrace, StagingTracer
 
-__all__ = ["ProbeTrace", "Template", "structural_key", "value_key", "Unkeyable"]
+__all__ = ["ProbeTrace", "Template"]
 
 
 class ProbeTrace(StagingTrace):
@@ -288,14 +288,14 @@ class Template:
 
     def __init__(self, jaxpr, key, in_avals):
         self.jaxpr, self.key, self.in_avals = jaxpr, key, tuple(in_avals)
-        self.program = None   # what the caller made of it (``fad.api_vmap_staged``)
+        self.program = None   # what the caller made of it (``fad.staged``)
         self.invars, self.constvars, self.outvars = jaxpr.invars, jaxpr.constvars, jaxpr.outvars
         self.eqns = jaxpr.eqns
         self.params = [e.params for e in jaxpr.eqns]
         # (parameters that ``_same_plain`` compares exactly: ints, None, tuples of ints)
         self.plain = [bool(e.params) and all(_is_plain(v) for v in e.params.values())
                       for e in jaxpr.eqns]
-        self._params_keys = [_params_key(e.params) for e in jaxpr.eqns]
+        self._params_keys = [params_key(e.params) for e in jaxpr.eqns]
         self._literals = {}   # Literal -> value_key of its value
 
     def same_params(self, pos, params) -> bool:
@@ -305,7 +305,7 @@ class Template:
         if not params:
             return not want
         try:
-            return _params_key(params) == want
+            return params_key(params) == want
         except Unkeyable:
             return False
 
@@ -318,7 +318,7 @@ class Template:
 
 def _is_plain(v) -> bool:
     t = type(v)
-    return t is int or v is None or (t is tuple and _ints_only(v))
+    return t is int or v is None or (t is tuple and ints_only(v))
 
 
 def _same_plain(params, want) -> bool:
@@ -328,7 +328,7 @@ def _same_plain(params, want) -> bool:
         return False
     for k, v in want.items():
         got = params.get(k, _MISSING)
-        if type(got) is not type(v) or got != v or (type(got) is tuple and not _ints_only(got)):
+        if type(got) is not type(v) or got != v or (type(got) is tuple and not ints_only(got)):
             return False
     return True
 
@@ -336,95 +336,3 @@ def _same_plain(params, want) -> bool:
 _MISSING = object()
 _UNKNOWN = object()
 _DIFFERENTIABLE_KINDS = "fc"   # (dtype kinds: an integer or boolean value has no derivative)
-
-
-def _params_key(params):
-    return tuple([(k, value_key(v)) for k, v in params.items()]) if params else ()
-
-
-class Unkeyable(Exception):
-    """A recording holds a parameter that cannot be compared by value (not hashable)."""
-
-
-def structural_key(closed: ClosedJaxpr):
-    """A hashable value equal for two closed jaxprs exactly when they are the same program
-    up to the values of their constants (whose types are part of the key).
-
-    Literals and parameters compare by their exact bits (``-0.0`` is not ``0.0``); raises
-    ``Unkeyable`` when a parameter is not hashable."""
-    jaxpr = closed.jaxpr
-    ids = {}
-    for v in jaxpr.constvars:
-        ids[v] = len(ids)
-    for v in jaxpr.invars:
-        ids[v] = len(ids)
-    parts = [tuple([_aval_key(v.aval) for v in jaxpr.constvars]),
-             tuple([_aval_key(v.aval) for v in jaxpr.invars])]
-    for prim, invars, outvars, params in jaxpr.eqns:
-        ins = tuple([ids[a] if type(a) is Var else _literal_key(a) for a in invars])
-        parts.append((prim, ins, _params_key(params)))
-        for v in outvars:   # their types follow from the inputs' and the parameters
-            ids[v] = len(ids)
-    parts.append(tuple([ids[a] if type(a) is Var else _literal_key(a) for a in jaxpr.outvars]))
-    return tuple(parts)
-
-
-def _aval_key(a):
-    # (a tuple hashes and compares in C; a ShapedArray calls back into Python)
-    return (a.shape, a.dtype, a.weak_type)
-
-
-def _literal_key(lit):
-    return ("literal", _aval_key(lit.aval), value_key(lit.val))
-
-
-_PLAIN = frozenset({int, bool, str, type(None)})   # (typed: True == 1, but not as a parameter)
-
-
-def _ints_only(v):
-    """Whether ``v`` is a tuple of ints (not bools), ``None`` and such tuples, nested at
-    most three deep: then ``==`` on it is exact, and it can stand for itself. (Loops,
-    not recursion: this runs for most parameters of every recorded equation.)"""
-    for x in v:
-        t = type(x)
-        if t is tuple:
-            for y in x:
-                u = type(y)
-                if u is tuple:
-                    for z in y:
-                        if type(z) is not int:
-                            return False
-                elif u is not int and y is not None:
-                    return False
-        elif t is not int and x is not None:
-            return False
-    return True
-
-
-def value_key(v):
-    """A hashable stand-in for ``v`` that is equal only for the same value (bitwise for
-    floating point, so that -0.0, 0.0 and the NaNs are told apart)."""
-    t = type(v)
-    if t in _PLAIN:
-        return (t, v)
-    if t is ShapedArray:
-        return _aval_key(v)
-    if isinstance(v, (np.dtype, Primitive)):
-        return v
-    if t is float:
-        return (float, v.hex())
-    if t is tuple and _ints_only(v):
-        return v   # the common parameter: axes, shapes, dimension numbers
-    if t is tuple or t is list:
-        return (t, tuple([value_key(x) for x in v]))
-    if t is complex:
-        return (complex, v.real.hex(), v.imag.hex())
-    if isinstance(v, np.generic):
-        return (t, v.tobytes())
-    if t is np.ndarray:
-        return (np.ndarray, v.dtype, v.shape, v.tobytes())
-    try:
-        hash(v)
-    except TypeError:
-        raise Unkeyable(f"{t.__name__} parameter") from None
-    return (t, v)   # compared as its type defines; the key keeps it alive
