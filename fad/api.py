@@ -8,7 +8,6 @@ interprets everything within a block.
 from __future__ import annotations
 
 import functools
-import weakref
 from typing import Callable
 
 from fad import api_grad, api_vmap
@@ -20,32 +19,37 @@ from fad.errors import TracerArrayConversionError
 from fad.staged import staging_enabled
 from fad.staged.grad import StagedGrad
 from fad.staged.programs import NOT_STAGED
+from fad.staged.recording import ProbeTrace
 from fad.staged.vmap import StagedVmap
 
 __all__ = ["jvp", "linearize", "vjp", "grad", "value_and_grad", "vmap", "linear_transpose",
            "make_jaxpr", "eval_jaxpr", "stop_gradient"]
 
-# The functions grad and value_and_grad made -> their GradSpec, for ``vmap`` to stage
-# ``vmap(grad(f))``. (Not an attribute: the functools.wraps of other transformations would
-# copy it onto functions that are not gradients.)
-_GRAD_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def staged_or_interpreted(stager, interpreted: Callable) -> Callable:
     """The transformed function: ``stager``'s staged path for the calls it takes — at
     the top level, staging enabled, no keyword arguments, the stager not resting, and
-    its ``try_call`` accepting the arguments — and ``interpreted`` for every other call.
-    ``stager`` may be ``None`` (nothing to stage: always interpreted)."""
+    its ``try_call`` accepting the arguments; or, called while an outer stager records a
+    function, its ``record_call`` — and ``interpreted`` for every other call. ``stager``
+    may be ``None`` (nothing to stage: always interpreted)."""
     if stager is None:
         return interpreted
 
+    record_call = stager.record_call
+
     @functools.wraps(interpreted)
     def transformed(*args, **kwargs):
-        if (not kwargs and get_current_trace() is eval_trace and staging_enabled()
-                and stager.applies()):
-            out = stager.try_call(args)
-            if out is not NOT_STAGED:
-                return out
+        if not kwargs:
+            trace = get_current_trace()
+            if trace is eval_trace:
+                if staging_enabled() and stager.applies():
+                    out = stager.try_call(args)
+                    if out is not NOT_STAGED:
+                        return out
+            elif record_call is not None and isinstance(trace, ProbeTrace):
+                # called inside a function an outer stager records: one equation there
+                out = record_call(args)
+                if out is not NOT_STAGED:
+                    return out
         return interpreted(*args, **kwargs)
 
     return transformed
@@ -95,7 +99,6 @@ def _gradient_function(spec: GradSpec, interpreted: Callable) -> Callable:
                 raise
             raise clearer from err
 
-    _GRAD_SPECS[gradient] = spec
     return gradient
 
 
@@ -105,20 +108,16 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
     ``in_axes``/``out_axes``: an int, ``None`` (not mapped), or a pytree prefix of the
     arguments/outputs holding those. Keyword arguments are passed through unmapped.
 
-    ``vmap`` of a gradient (``vmap(grad(loss), in_axes=(None, 0, 0))``) records ``loss``
-    at each call and runs a compiled program for the rest (``fad.staged.vmap``): the
-    same results and the same Python behaviour as interpreting it, at array speed.
+    Called at the top level with arrays, it records ``fun`` at each call (a gradient
+    inside, ``vmap(grad(loss), in_axes=(None, 0, 0))``, as one equation) and runs a
+    compiled program for the rest (``fad.staged.vmap``): the same results and the same
+    Python behaviour as interpreting it, at array speed.
 
     >>> import fad, numpy as np
     >>> fad.vmap(lambda x, y: x * y, in_axes=(0, None))(np.arange(3.0), 2.0)
     array([0., 2., 4.])
     """
     interpreted = api_vmap.vmap(fun, in_axes, out_axes, axis_size)
-    spec = _GRAD_SPECS.get(fun)
-    stager = None
-    if spec is not None:
-        stager = StagedVmap(spec, tuple(in_axes) if isinstance(in_axes, list) else in_axes,
-                            out_axes, axis_size)
-        if stager.never:
-            stager = None
-    return staged_or_interpreted(stager, interpreted)
+    stager = StagedVmap(fun, tuple(in_axes) if isinstance(in_axes, list) else in_axes,
+                        out_axes, axis_size)
+    return staged_or_interpreted(None if stager.never else stager, interpreted)

@@ -8,6 +8,7 @@ import fad
 from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
+from fad.staged.calls import InlineCall
 
 NO_OPERANDS = {"iota"}
 
@@ -23,6 +24,8 @@ def all_primitives():
 def test_every_primitive_has_batching_and_jvp_rules():
     prims = all_primitives()
     assert len(prims) > 90
+    # (an InlineCall needs no rules: every trace but the staged layer's probe runs its body)
     missing = sorted(p.name for p in prims
-                     if p.name not in NO_OPERANDS and (p not in batch_rules or p not in jvp_rules))
+                     if p.name not in NO_OPERANDS and not isinstance(p, InlineCall)
+                     and (p not in batch_rules or p not in jvp_rules))
     assert not missing, f"primitives without a batching or JVP rule: {missing}"

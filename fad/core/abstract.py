@@ -105,7 +105,7 @@ def get_aval(x) -> ShapedArray:
         if x.dtype.kind not in "biufc" and x.dtype != dtypes.float0:
             dtypes.check_dtype(x.dtype)
         return ShapedArray(x.shape, native_dtype(x.dtype))
-    if isinstance(x, (bool, int, float, complex)):  # subclasses, e.g. IntEnum
+    if isinstance(x, dtypes.PYTHON_SCALAR_TYPES):  # subclasses, e.g. IntEnum
         return _SCALAR_AVALS[bool if isinstance(x, bool) else
                              int if isinstance(x, int) else
                              float if isinstance(x, float) else complex]

@@ -42,6 +42,13 @@ def check_dtype(dtype, what: str = "value") -> np.dtype:
     return dt
 
 
+# Python's scalar types: weakly typed values (NEP 50), which take the dtype of the array
+# they meet and are recorded as literals. ``type(x) in PYTHON_SCALAR_TYPES`` for the exact
+# types, ``isinstance(x, PYTHON_SCALAR_TYPES)`` to admit subclasses (``IntEnum``).
+PYTHON_SCALAR_TYPES = (bool, int, float, complex)
+# Every scalar: Python's and NumPy's.
+SCALAR_TYPES = (*PYTHON_SCALAR_TYPES, np.generic)
+
 # NumPy's inexact scalar types: fast paths test ``type(x) in INEXACT_SCALAR_TYPES`` (these
 # scalars compute with their operators, and have a dtype of their own).
 INEXACT_SCALAR_TYPES = frozenset({np.float16, np.float32, np.float64, np.longdouble,

@@ -1,16 +1,22 @@
 """Fresh results at the API boundary: an array a transformation hands back never shares
-memory with the caller's arrays, nor with another array it hands back.
+memory with the caller's arrays, nor with another array it hands back, and is in native
+byte order.
 
 Inside fad arrays are shared freely, since nothing writes into an array in place: the
 transpose of ``add`` gives one cotangent to both operands, ``unbroadcast`` and the
 transpose of a multiplication by grad's unit seed return their operand, a reshape is a
 NumPy view, a compiled program may return one of its inputs. The caller, though, may
 update a result in place (``g *= lr``), so every transformation passes its results
-through ``fresh_outputs`` before returning them; only what is shared gets copied.
+through ``fresh_outputs`` before returning them; only what is shared gets copied. A
+big-endian array the function closes over, or a cotangent given big-endian, computes as
+a native one does, but a result may keep its byte order (a permutation of it): it is
+converted there too (``native_dtype``).
 """
 from __future__ import annotations
 
 import numpy as np
+
+from fad.core.abstract import native_dtype
 
 __all__ = ["fresh_outputs"]
 
@@ -40,9 +46,9 @@ _MAX_WORK = 1000
 
 def fresh_outputs(outs: list, inputs) -> list:
     """``outs`` with each NumPy array that is, or is a view of, an array among ``inputs``
-    (a sequence) or an earlier entry of ``outs`` replaced by a copy (in place: the list
-    is returned). Scalars and tracers are left alone: they are immutable, or not the
-    caller's.
+    (a sequence) or an earlier entry of ``outs`` replaced by a copy, and each big-endian
+    array by a native copy (in place: the list is returned). Scalars and tracers are
+    left alone: they are immutable and native, or not the caller's.
 
     Cheap when nothing is shared: a set of the inputs' memory owners, one lookup per
     array; the exact overlap test runs only for arrays with a common owner (``x[:2]``
@@ -63,6 +69,8 @@ def fresh_outputs(outs: list, inputs) -> list:
             # here to save a call per array)
             owners = {id(x if x.base is None else _memory_owner(x))
                       for x in inputs if isinstance(x, np.ndarray)}
+        if not out.dtype.isnative:
+            out = outs[i] = out.astype(native_dtype(out.dtype))
         owner = out if out.base is None else _memory_owner(out)
         if id(owner) in owners and _overlaps_any(out, owner, [*inputs, *outs[:i]]):
             out = outs[i] = out.copy()

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
 
 
@@ -251,7 +252,7 @@ def _check_input(fname, which, want: ShapedArray, value):
     except TypeError:
         raise TypeError(f"{fname}: {which} is a {type(value).__name__}, not an array; the "
                         f"jaxpr expects {want.str_short()} (pass np.asarray(...))") from None
-    python_scalar = isinstance(value, (bool, int, float, complex))
+    python_scalar = isinstance(value, dtypes.PYTHON_SCALAR_TYPES)
     if have.shape != want.shape or not (
             have.dtype == want.dtype
             or python_scalar and np.can_cast(have.dtype, want.dtype, "same_kind")):

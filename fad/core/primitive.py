@@ -23,7 +23,7 @@ class Primitive:
         trace = get_current_trace()
         if trace.const_eval:
             # Without tracer operands the operation would pass down every level to the
-            # evaluation trace: evaluate it here (EvalTrace.process_primitive, inlined).
+            # evaluation trace: evaluate it here, as that trace would.
             for x in args:
                 if isinstance(x, Tracer):
                     if trace is eval_trace:
@@ -32,6 +32,16 @@ class Primitive:
             else:
                 return self.impl(*args, **params)
         return trace.process_primitive(self, args, params)
+
+    def bind_shared(self, args, params: dict):
+        """``bind(*args, **params)``, handing a trace ``params`` itself rather than a copy:
+        for a caller that keeps its parameters (cached, never changed), so that the
+        equations recorded with them share one dict, and comparing them is an identity
+        test."""
+        for x in args:
+            if isinstance(x, Tracer):
+                return get_current_trace().process_primitive(self, args, params)
+        return self.bind(*args, **params)
 
     def def_impl(self, impl):
         self.impl = impl

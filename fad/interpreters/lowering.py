@@ -22,13 +22,23 @@ input shape, for as long as the cache holds the program), so:
   constant — stay in the program, computed at each call.
 
 So the values a program holds never store more elements than the constants it was given.
+
+A program's results are fresh arrays, as eager evaluation's are (the caller may update
+them in place), at no cost where freshness is known when lowering: a result can share
+memory with an input, a constant or another result only if it is one of them, or comes
+from them through primitives that may return an operand or a view of one
+(``MAY_RETURN_AN_OPERAND``). Results that are an input or a constant are copied; those
+that may be views of one, or of each other, go through ``fresh_outputs`` (copied if they
+are); the others, most results of most programs, are returned as they are.
 """
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
+from fad.core.abstract import native_byte_order
 from fad.core.fresh import fresh_outputs
 from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr
 
@@ -37,6 +47,14 @@ from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr
 # primitives whose impl spends time choosing a strategy from the operands' layout
 # (dot_general): a compiled program knows the layout, so it chooses once, here.
 lowering_rules: dict = {}
+
+# Names of the primitives whose NumPy implementation may return an operand itself or a
+# view of one (a reshape, the real part of a complex array; slices, transposes and
+# broadcasts copy): their results may share memory with their operands. Derived by
+# running every primitive's implementation on fresh operands, identity-like parameters
+# included (tests/interpreters/test_lowering_aliasing.py checks that this is exactly the
+# set of primitives seen doing it).
+MAY_RETURN_AN_OPERAND = frozenset({"imag", "real", "reshape", "squeeze", "stop_gradient"})
 
 
 def _instruction_key(prim, in_slots, params):
@@ -86,6 +104,22 @@ def _no_larger_than_operands(eqn, operands) -> bool:
     return all(math.prod(v.aval.shape) <= largest for v in eqn.outvars)
 
 
+def instruction_impl(eqn):
+    """``(impl, params)``: the NumPy function a compiled program calls for ``eqn``, and
+    its keyword arguments (the primitive's impl and parameters, or what its lowering
+    rule specialised to the operand types)."""
+    impl, params = eqn.primitive.impl, eqn.params
+    rule = lowering_rules.get(eqn.primitive)
+    special = rule(*[a.aval for a in eqn.invars], **params) if rule else None
+    if special is not None:
+        impl, params = special, {}
+    impl = getattr(impl, "unchecked", impl)   # the program was type-checked when staged
+    if all(a.aval.shape for a in eqn.invars):
+        # No scalar operands: an impl with a scalar fast path has a plain array one.
+        impl = getattr(impl, "array_impl", impl)
+    return impl, params
+
+
 def lower(closed: ClosedJaxpr):
     """A function running ``closed`` on NumPy values (flat list in, flat list out)."""
     jaxpr = dce_jaxpr(closed.jaxpr)
@@ -100,7 +134,7 @@ def lower(closed: ClosedJaxpr):
 
     for v, c in zip(jaxpr.constvars, closed.consts):
         slots[v] = len(fixed)
-        fixed.append(compact_constant(c))
+        fixed.append(compact_constant(native_byte_order(c)))   # (results are native)
     # Literals and folded values are interned after the constants; inputs and temporaries
     # follow them, so their slot numbers are assigned in a second pass once ``fixed`` is
     # complete.
@@ -125,6 +159,10 @@ def lower(closed: ClosedJaxpr):
     next_slot = n_fixed + len(jaxpr.invars)
     # slot -> number of elements, for the arguments and temporaries
     sizes = {n_fixed + i: math.prod(v.aval.shape) for i, v in enumerate(jaxpr.invars)}
+    # slot -> the fixed and argument slots, and the results of fresh-array primitives,
+    # whose memory the slot's value may share (its own alone, unless a primitive of
+    # MAY_RETURN_AN_OPERAND made it); absent: just the slot itself
+    shares = {}
     program = []
     computed = {}  # (primitive, input slots, params) -> output slots: compute each once
     for eqn, ins in zip(eqns, pending):
@@ -141,46 +179,52 @@ def lower(closed: ClosedJaxpr):
             sizes[next_slot] = math.prod(v.aval.shape)
             out_slots.append(next_slot)
             next_slot += 1
+        if eqn.primitive.name in MAY_RETURN_AN_OPERAND:
+            operands_memory = frozenset().union(*[shares.get(j, (j,)) for j in in_slots])
+            shares.update((slot, operands_memory) for slot in out_slots)
+        impl, params = instruction_impl(eqn)
         multiple = eqn.primitive.multiple_results
-        impl, params = eqn.primitive.impl, eqn.params
-        rule = lowering_rules.get(eqn.primitive)
-        special = rule(*[a.aval for a in eqn.invars], **params) if rule else None
-        if special is not None:
-            impl, params = special, {}
-        impl = getattr(impl, "unchecked", impl)   # the program was type-checked when staged
-        if all(a.aval.shape for a in eqn.invars):
-            # No scalar operands: an impl with a scalar fast path has a plain array one.
-            impl = getattr(impl, "array_impl", impl)
         program.append((impl, in_slots, tuple(out_slots) if multiple else out_slots[0],
                         params))
         if key is not None:
             computed[key] = out_slots
     out_slots = [a if type(a) is int else slots[a] for a in literal_outs]
-    run = _straight_line(program, fixed, len(jaxpr.invars), out_slots, sizes)
+    returns = _fresh_returns(out_slots, fixed, len(jaxpr.invars), shares)
+    run = _straight_line(program, fixed, len(jaxpr.invars), *returns, sizes)
     run.jaxpr = jaxpr
     run.num_instructions = len(program)
     return run
 
 
-def _viewable_fixed(program, fixed) -> list:
-    """The fixed slots holding arrays that a result computed per call may be a view of
-    (and must then be copied from, as a view of an argument is): the compacted
-    (read-only) constants, and arrays read by an instruction all of whose operands are
-    fixed (one left unfolded by the size rule, a reshape of a compacted constant say)."""
+def _fresh_returns(out_slots, fixed, n_args, shares):
+    """How the program returns each result (see the module docstring), as ``(how,
+    slot)`` pairs, ``how`` one of ``"copy"`` (an argument, an array constant, or a slot
+    returned before), ``"check"`` (maybe a view of an argument, a constant or another
+    result: ``fresh_outputs`` decides) and ``"as_is"`` (memory no one else holds, or a
+    scalar); and the argument and constant slots the checked results may be views of."""
     n_fixed = len(fixed)
-    slots = {j for j, x in enumerate(fixed)
-             if type(x) is np.ndarray and not x.flags.writeable}
-    for _, ins, _, _ in program:
-        if all(j < n_fixed for j in ins):
-            slots.update(j for j in ins if type(fixed[j]) is np.ndarray)
-    return sorted(slots)
+    given = range(n_fixed + n_args)   # the constants, literals and arguments
+    memory = {j: shares.get(j, (j,)) for j in out_slots}
+    holders = Counter(k for j in memory for k in memory[j])   # (distinct results)
+    returns, returned, sources = [], set(), set()
+    for j in out_slots:
+        if j in returned or (j in given and (j >= n_fixed or type(fixed[j]) is np.ndarray)):
+            returns.append(("copy", j))
+        elif j < n_fixed or all(k not in given and holders[k] == 1 for k in memory[j]):
+            returns.append(("as_is", j))   # (j < n_fixed: a literal)
+        else:
+            returns.append(("check", j))
+            sources.update(k for k in memory[j] if k in given and (
+                k >= n_fixed or type(fixed[k]) is np.ndarray))
+        returned.add(j)
+    return returns, sorted(sources)
 
 
 def _fresh(x):
     return x.copy() if type(x) is np.ndarray else x
 
 
-def _straight_line(program, fixed, n_args, out_slots, sizes):
+def _straight_line(program, fixed, n_args, returns, sources, sizes):
     """The program as one generated Python function: each instruction a line
     ``v7 = f3(v1, v2)`` on local variables (no interpreter loop, no slot list), with
     large temporaries deleted after their last use (a smaller working set).
@@ -193,8 +237,8 @@ def _straight_line(program, fixed, n_args, out_slots, sizes):
     for i, (_, ins, _, _) in enumerate(program):
         for slot in ins:
             last_use[slot] = i
-    for slot in [*out_slots, *range(n_fixed, n_fixed + n_args)]:   # (args: for the return)
-        last_use[slot] = len(program)
+    for slot in [*(j for _, j in returns), *range(n_fixed, n_fixed + n_args)]:
+        last_use[slot] = len(program)   # (arguments: fresh_outputs may read them)
     args = ", ".join(f"v{n_fixed + i}" for i in range(n_args))
     lines = [f"def run({args}):"]
     for i, (impl, ins, outs, params) in enumerate(program):
@@ -209,17 +253,10 @@ def _straight_line(program, fixed, n_args, out_slots, sizes):
         dead = [j for j in ins if j >= n_fixed and last_use[j] == i and sizes[j] >= _BIG]
         if dead:
             lines.append(f"    del {', '.join(f'v{j}' for j in sorted(set(dead)))}")
-    # Results are fresh arrays, as eager evaluation's are (the caller may update them in
-    # place): a value fixed at compile time is copied here, and fresh_outputs copies an
-    # argument returned as it is (grad of ``w * x`` is ``x``), a view of one (a reshape),
-    # and a value returned twice.
+    lines += _return_lines(returns, sources, n_fixed)
     namespace["fresh"], namespace["fresh_outputs"] = _fresh, fresh_outputs
-    results = [f"fresh(v{j})" if j < n_fixed and type(fixed[j]) is np.ndarray else f"v{j}"
-               for j in out_slots]
-    shared = ", ".join([f"v{j}" for j in [*range(n_fixed, n_fixed + n_args),
-                                          *_viewable_fixed(program, fixed)]])
-    lines.append(f"    return fresh_outputs([{', '.join(results)}], [{shared}])")
-    code = compile("\n".join(lines), f"<fad compiled {len(program)} instructions>", "exec")
+    source = "\n".join(lines)
+    code = compile(source, f"<fad compiled {len(program)} instructions>", "exec")
     exec(code, namespace)
     straight = namespace["run"]
 
@@ -229,5 +266,20 @@ def _straight_line(program, fixed, n_args, out_slots, sizes):
         return straight(*args)
 
     run.straight = straight   # (callers that pass the right number of arguments)
+    run.source = source       # (for reading, and tests)
     return run
 
+
+def _return_lines(returns, sources, n_fixed) -> list:
+    """The generated lines returning the results as ``_fresh_returns`` says: one call of
+    ``fresh_outputs`` for the results to check, against the argument and constant
+    ``sources`` they may be views of, then the list of results, copied where needed."""
+    checked = [f"v{j}" for how, j in returns if how == "check"]
+    lines = []
+    if checked:
+        lines.append(f"    {', '.join(checked)}, = fresh_outputs([{', '.join(checked)}], "
+                     f"[{', '.join(f'v{j}' for j in sources)}])")
+    results = [f"v{j}" if how != "copy" else f"v{j}.copy()" if j < n_fixed else f"fresh(v{j})"
+               for how, j in returns]
+    lines.append(f"    return [{', '.join(results)}]")
+    return lines

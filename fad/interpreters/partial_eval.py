@@ -29,7 +29,8 @@ from fad.core.ir import ClosedJaxpr, Jaxpr, dce_jaxpr
 from fad.core.trace import Tracer, _current_trace, eval_trace
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.jvp import JVPTrace, JVPTracer
-from fad.interpreters.staging import StagingTrace, StagingTracer
+from fad.interpreters.scaled import Scaled, is_linear_tangent, materialize
+from fad.interpreters.staging import StagingTrace
 
 # primitive -> rule(pe, primals, tangents, **params) -> (primal_out, tangent_out), or
 # ``None`` to decline (before computing anything). ``pe`` is the partial evaluator,
@@ -48,44 +49,11 @@ binary_linearize_rules: dict = {}
 
 
 
-class Scaled:
-    """A tangent not recorded yet: ``src * coef``, for a tangent ``src`` (a tracer of the
-    partial evaluator) and a known coefficient ``coef`` of its type or a scalar: a NumPy
-    value, or a tracer of the level below when the primal values are abstract (the
-    coefficients then multiply in the same order as NumPy values would).
-
-    A chain of elementwise operations multiplies its derivatives into ``coef`` as it
-    goes, and the one multiplication is recorded only when something else reads the
-    tangent (``materialize``), once however many tracers share it. So the chain
-    linearizes to a single equation, and reverse mode transposes one."""
-
-    __slots__ = ("src", "coef", "mul_p", "recorded", "aval")
-
-    def __init__(self, src, coef, mul_p, aval):
-        self.src = src
-        self.coef = coef
-        self.mul_p = mul_p
-        self.recorded = None
-        self.aval = aval   # src's type, made strong: a NumPy coefficient is strongly typed
-
-    def materialize(self):
-        t = self.recorded
-        if t is None:
-            t = self.recorded = self.src._trace.emit_scaled(self.mul_p, self.src.ir_var,
-                                                            self.coef, self.aval)
-        return t
-
-
-def materialize(t):
-    """``t`` as a tracer of the partial evaluator (recording a ``Scaled`` tangent)."""
-    return t.materialize() if type(t) is Scaled else t
-
-
 class LinearizeTrace(JVPTrace):
     """The JVP trace of ``linearize``: its parent is the partial evaluator, and
     primitives with a linearization rule bypass the layered JVP-over-staging path."""
 
-    name = "JVPTrace"
+    name = "LinearizeTrace"
     __slots__ = ()
 
     def process_primitive(self, prim, args, params):
@@ -93,31 +61,22 @@ class LinearizeTrace(JVPTrace):
         if rule is None:
             return self.general(prim, args, params)
         pe = self.parent
-        if len(args) == 1 and pe.parent is eval_trace:
-            # One operand (sin(x), x ** 2), our tracer with a tangent the rules handle,
-            # NumPy below: the loop below, unrolled.
-            (x,) = args
-            if type(x) is JVPTracer and x._trace is self:
-                t = x.tangent
-                if type(t) is Scaled or type(t) is StagingTracer and t._trace is pe:
-                    out = rule(pe, [x.primal], [t], **params)
-                    if out is None:
-                        return self.general(prim, args, params)
-                    primal_out, tangent_out = out
-                    if tangent_out is None:
-                        return primal_out
-                    return JVPTracer(self, primal_out, tangent_out,
-                                     _SCALAR_AVALS.get(type(primal_out)))
+        if len(args) == 1 and pe.parent is eval_trace:   # sin(x), x ** 2: the common case
+            x = args[0]
+            if type(x) is JVPTracer and x._trace is self and is_linear_tangent(x.tangent, pe):
+                out = rule(pe, [x.primal], [x.tangent], **params)
+                if out is None:
+                    return self.general(prim, args, params)
+                return self.result(out)
         primals, tangents = [], []
         own = False
         for x in args:
             if type(x) is JVPTracer and x._trace is self:
-                t = x.tangent
-                if type(t) is not Scaled and (type(t) is not StagingTracer or t._trace is not pe):
+                if not is_linear_tangent(x.tangent, pe):
                     # a known or symbolically zero tangent: the general path handles it
                     return self.general(prim, args, params)
                 primals.append(x.primal)
-                tangents.append(t)
+                tangents.append(x.tangent)
                 own = True
             else:
                 if isinstance(x, Tracer):
@@ -141,11 +100,7 @@ class LinearizeTrace(JVPTrace):
                 _current_trace.reset(token)
         if out is None:
             return self.general(prim, args, params)
-        primal_out, tangent_out = out
-        if tangent_out is None:
-            return primal_out
-        # (a NumPy scalar's type, looked up here: get_aval's first case, without the call)
-        return JVPTracer(self, primal_out, tangent_out, _SCALAR_AVALS.get(type(primal_out)))
+        return self.result(out)
 
     def process_binary(self, prim, x, y):
         """``process_primitive(prim, (x, y), {})``, shortcut for the arithmetic operators
@@ -159,7 +114,7 @@ class LinearizeTrace(JVPTrace):
             return self.process_primitive(prim, (x, y), {})
         if type(x) is JVPTracer and x._trace is self:
             px, tx = x.primal, x.tangent
-            if type(tx) is not Scaled and (type(tx) is not StagingTracer or tx._trace is not pe):
+            if not is_linear_tangent(tx, pe):
                 return self.process_primitive(prim, (x, y), {})
         elif isinstance(x, Tracer):
             return self.process_primitive(prim, (x, y), {})
@@ -167,15 +122,21 @@ class LinearizeTrace(JVPTrace):
             px, tx = x, None
         if type(y) is JVPTracer and y._trace is self:
             py, ty = y.primal, y.tangent
-            if type(ty) is not Scaled and (type(ty) is not StagingTracer or ty._trace is not pe):
+            if not is_linear_tangent(ty, pe):
                 return self.process_primitive(prim, (x, y), {})
         elif isinstance(y, Tracer) or tx is None:
             return self.process_primitive(prim, (x, y), {})
         else:
             py, ty = y, None
-        primal_out, tangent_out = rule(pe, px, tx, py, ty)
+        return self.result(rule(pe, px, tx, py, ty))
+
+    def result(self, out):
+        """What a linearization rule's ``(primal_out, tangent_out)`` is to the traced
+        function: the primal value itself when the tangent is zero (``None``)."""
+        primal_out, tangent_out = out
         if tangent_out is None:
             return primal_out
+        # (a NumPy scalar's aval, looked up: get_aval's first case, without the call)
         return JVPTracer(self, primal_out, tangent_out, _SCALAR_AVALS.get(type(primal_out)))
 
     def general(self, prim, args, params):
@@ -187,7 +148,7 @@ class LinearizeTrace(JVPTrace):
         return JVPTrace.process_primitive(self, prim, args, params)
 
     def unpack(self, x):
-        if type(x) is JVPTracer and x._trace is self:   # (the common case, inlined)
+        if type(x) is JVPTracer and x._trace is self:   # ours: record a pending scaling
             t = x.tangent
             if type(t) is Scaled:
                 t = x.tangent = t.materialize()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad.core.abstract import _SCALAR_AVALS, ShapedArray, get_aval
-from fad.core.dtypes import numpy_value_of_type
+from fad.core.dtypes import SCALAR_TYPES, numpy_value_of_type
 from fad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, new_eqn
 from fad.core.trace import STAGED_VALUE_HELP, Trace, Tracer, eval_trace, new_trace
 
@@ -28,9 +28,6 @@ class StagingTracer(Tracer):
 
     def concrete_value(self):
         return self._trace.concrete(self)
-
-
-_SCALAR_TYPES = (bool, int, float, complex, np.generic)
 
 
 class StagingTrace(Trace):
@@ -58,7 +55,7 @@ class StagingTrace(Trace):
             if x._trace is self:
                 return x.ir_var
             self.check_foreign(x)
-        elif isinstance(x, _SCALAR_TYPES):
+        elif isinstance(x, SCALAR_TYPES):
             return Literal(x)
         elif isinstance(x, np.ndarray) and not x.shape:
             return Literal(x.copy())   # (a 0-d array can change in place; a literal must not)

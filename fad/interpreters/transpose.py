@@ -51,18 +51,12 @@ def backward_pass(jaxpr: Jaxpr, consts, in_args, cts_out, all_linear: bool = Fal
     if all_linear:
         linear_eqns = jaxpr.eqns
     else:
-        def read(atom):
-            if type(atom) is Literal:
-                return atom.val
-            val = env.get(atom, _MISSING)
-            return UndefinedPrimal(atom.aval) if val is _MISSING else val
-
         linear_eqns = []
         for eqn in jaxpr.eqns:
             if any(type(v) is not Literal and v not in env for v in eqn.invars):
                 linear_eqns.append(eqn)
             else:
-                outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+                outs = eqn.primitive.bind(*_operands(env, eqn.invars), **eqn.params)
                 env.update(zip(eqn.outvars, outs) if eqn.primitive.multiple_results
                            else ((eqn.outvars[0], outs),))
 
@@ -85,11 +79,7 @@ def backward_pass(jaxpr: Jaxpr, consts, in_args, cts_out, all_linear: bool = Fal
             raise NotImplementedError(
                 f"fad cannot transpose the primitive '{prim.name}': it is not linear in "
                 "the inputs being differentiated, or it has no transpose rule")
-        args = []
-        for a in invars:   # read(), inlined (a loop: no comprehension's call)
-            args.append(env[a] if a in env else a.val if type(a) is Literal
-                        else UndefinedPrimal(a.aval))
-        for v, ct in zip(invars, rule(cts, *args, **params)):
+        for v, ct in zip(invars, rule(cts, *_operands(env, invars), **params)):
             if ct is not None:   # (None: a non-linear operand; skip the call)
                 _write_ct(ct_env, env, v, ct)
 
@@ -100,6 +90,16 @@ def backward_pass(jaxpr: Jaxpr, consts, in_args, cts_out, all_linear: bool = Fal
     return out
 
 
+def _operands(env, atoms):
+    """The operands of an equation for its rule: known values from ``env``, literals'
+    values, and an ``UndefinedPrimal`` for each linear variable."""
+    args = []
+    for a in atoms:   # (a loop: no comprehension's call)
+        args.append(env[a] if a in env else a.val if type(a) is Literal
+                    else UndefinedPrimal(a.aval))
+    return args
+
+
 def _write_ct(ct_env, env, v, ct):
     """Accumulate cotangent ``ct`` of variable ``v`` (nothing for zeros, literals and
     non-linear values)."""
@@ -108,5 +108,3 @@ def _write_ct(ct_env, env, v, ct):
     prev = ct_env.get(v)
     ct_env[v] = ct if prev is None else add_tangents(prev, ct)
 
-
-_MISSING = object()

@@ -1,4 +1,5 @@
-"""``fad.lax``: the primitives, each with all its rules, and structured control flow."""
+"""``fad.lax``: the primitives, each with its rules for every transformation beside it
+(``rules.py``: the helpers that declare them; ``fad.extend``: their public surface)."""
 from fad.lax.elementwise import *  # noqa: F401,F403
 from fad.lax.elementwise import abs, round  # noqa: F401 - shadow builtins on purpose
 from fad.lax.structural import *  # noqa: F401,F403

@@ -16,16 +16,14 @@ import math
 import numpy as np
 
 from fad.core import dtypes
-from fad.core.abstract import ShapedArray, get_aval
-from fad.core.ad_util import Zero, add_any_p, add_tangents
+from fad.core.abstract import ShapedArray, get_aval, native_dtype
+from fad.core.memo import bounded_memo
 from fad.core.primitive import Primitive
-from fad.core.trace import Tracer, get_current_trace
+from fad.core.trace import Tracer
 from fad.interpreters.batching import batch_rules
-from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.lowering import lowering_rules
-from fad.interpreters.partial_eval import linearize_rules, materialize
-from fad.interpreters.transpose import is_undefined, transpose_rules
 from fad.lax.elementwise import convert_element_type
+from fad.lax.rules import defbilinear
 from fad.lax.structural import transpose
 
 # -- the primitive ------------------------------------------------------------------------------
@@ -39,7 +37,7 @@ def dot_general(lhs, rhs, dimension_numbers, preferred_element_type=None):
     >>> dot_general(np.ones((2, 3)), np.ones((3, 4)), (((1,), (0,)), ((), ()))).shape
     (2, 4)
     """
-    if type(lhs) in _PY_SCALARS or type(rhs) in _PY_SCALARS:
+    if type(lhs) in dtypes.PYTHON_SCALAR_TYPES or type(rhs) in dtypes.PYTHON_SCALAR_TYPES:
         lhs, rhs = _scalar_adopts_dtype(lhs, rhs)
     la = lhs.aval if isinstance(lhs, Tracer) else get_aval(lhs)
     ra = rhs.aval if isinstance(rhs, Tracer) else get_aval(rhs)
@@ -53,14 +51,10 @@ def dot_general(lhs, rhs, dimension_numbers, preferred_element_type=None):
             params = _checked_params(la, ra, dimension_numbers, preferred_element_type)
         else:
             raise
-    if isinstance(lhs, Tracer) or isinstance(rhs, Tracer):
-        # (bind's work, minus its search for a tracer; the cached parameters are shared
-        # by the equations recorded with them, which never change their parameters)
-        return get_current_trace().process_primitive(dot_general_p, (lhs, rhs), params)
-    return dot_general_p.bind(lhs, rhs, **params)
+    return dot_general_p.bind_shared((lhs, rhs), params)   # (the cached parameters)
 
 
-@functools.lru_cache(maxsize=4096)
+@bounded_memo
 def _checked_params(lhs_aval, rhs_aval, dimension_numbers, preferred_element_type):
     """Validated, normalised parameters (cached: dot_general sits on hot paths)."""
     dims = _normalize_dimension_numbers(dimension_numbers, lhs_aval.ndim, rhs_aval.ndim)
@@ -72,14 +66,11 @@ def _checked_params(lhs_aval, rhs_aval, dimension_numbers, preferred_element_typ
     return {"dimension_numbers": dims, "preferred_element_type": preferred_element_type}
 
 
-_PY_SCALARS = (bool, int, float, complex)
-
-
 def _scalar_adopts_dtype(lhs, rhs):
     """A Python scalar operand takes the dtype of the other operand."""
-    if type(lhs) in _PY_SCALARS and type(rhs) not in _PY_SCALARS:
+    if type(lhs) in dtypes.PYTHON_SCALAR_TYPES and type(rhs) not in dtypes.PYTHON_SCALAR_TYPES:
         lhs = np.asarray(lhs, get_aval(rhs).dtype)[()]
-    elif type(rhs) in _PY_SCALARS and type(lhs) not in _PY_SCALARS:
+    elif type(rhs) in dtypes.PYTHON_SCALAR_TYPES and type(lhs) not in dtypes.PYTHON_SCALAR_TYPES:
         rhs = np.asarray(rhs, get_aval(lhs).dtype)[()]
     return lhs, rhs
 
@@ -101,24 +92,12 @@ def _normalize_dimension_numbers(dimension_numbers, lhs_ndim, rhs_ndim):
 
 
 def _dot_general_rule(lhs, rhs, *, dimension_numbers, preferred_element_type):
+    return _dot_general_type(lhs, rhs, dimension_numbers, preferred_element_type)
+
+
+@bounded_memo   # (staging and jit's tracing ask for the same few products over and over)
+def _dot_general_type(lhs, rhs, dimension_numbers, preferred_element_type):
     (lc, rc), (lb, rb) = dimension_numbers
-    key = (lhs.shape, lhs.dtype, lhs.weak_type, rhs.shape, rhs.dtype, rhs.weak_type,
-           dimension_numbers, preferred_element_type)
-    out = _dot_general_types.get(key)
-    if out is None:
-        if len(_dot_general_types) > 1024:
-            _dot_general_types.clear()
-        out = _dot_general_types[key] = _dot_general_type(lhs, rhs, lc, rc, lb, rb,
-                                                          preferred_element_type)
-    return out
-
-
-# (operand types, dimension numbers) -> result type: staging and jit's tracing ask for
-# the same few products over and over, and the checks below cost more than a lookup.
-_dot_general_types: dict = {}
-
-
-def _dot_general_type(lhs, rhs, lc, rc, lb, rb, preferred_element_type):
     shapes = f"lhs shape {lhs.shape} and rhs shape {rhs.shape}"
     if lhs.dtype != rhs.dtype and not (lhs.weak_type or rhs.weak_type):
         raise TypeError(f"dot_general needs operands of one dtype, got {lhs.dtype} and "
@@ -148,7 +127,7 @@ def _dot_general_impl(lhs, rhs, *, dimension_numbers, preferred_element_type):
     if preferred_element_type is not None:
         lhs = lhs.astype(preferred_element_type, copy=False)
         rhs = rhs.astype(preferred_element_type, copy=False)
-    elif lhs.dtype != rhs.dtype:
+    elif native_dtype(lhs.dtype) != native_dtype(rhs.dtype):   # (byte order aside)
         raise TypeError(f"dot_general needs operands of one dtype, got {lhs.dtype} and "
                         f"{rhs.dtype}; convert them with fad.lax.convert_element_type")
     (lc, rc), (lb, rb) = dimension_numbers
@@ -255,24 +234,12 @@ def _dot_general_lowering(lhs, rhs, *, dimension_numbers, preferred_element_type
 
 
 dot_general_p = Primitive("dot_general")
-_cached_rule = functools.lru_cache(maxsize=4096)(_dot_general_rule)
 dot_general_p.def_impl(_dot_general_impl)
 dot_general_p.def_abstract_eval(_dot_general_rule)
 lowering_rules[dot_general_p] = _dot_general_lowering
 
 
 # -- JVP and transpose ---------------------------------------------------------------------------
-
-def _dot_general_jvp(primals, tangents, **params):
-    (lhs, rhs), (dl, dr) = primals, tangents
-    ans = dot_general_p.bind(lhs, rhs, **params)
-    out = Zero.like(ans)
-    if type(dl) is not Zero:
-        out = dot_general_p.bind(dl, rhs, **params)
-    if type(dr) is not Zero:
-        out = add_tangents(out, dot_general_p.bind(lhs, dr, **params))
-    return ans, out
-
 
 def _free(ndim, contract, batch):
     return [i for i in range(ndim) if i not in contract and i not in batch]
@@ -292,7 +259,7 @@ def _transpose_one(ct, other, aval, dims, other_ndim, swapped):
     return convert_element_type(res, aval.dtype) if ct_dtype != aval.dtype else res
 
 
-@functools.lru_cache(maxsize=1024)
+@bounded_memo
 def _transpose_plan(dims, my_ndim, other_ndim, swapped):
     """How ``_transpose_one`` contracts: ``(ct_first, dimension_numbers, permutation or
     None)`` (static, so cached: the same few layouts recur in every backward pass)."""
@@ -318,41 +285,15 @@ def _transpose_plan(dims, my_ndim, other_ndim, swapped):
     return True, ((ct_other_free, other_free), (ct_batch, tuple(rb))), perm
 
 
-def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, preferred_element_type):
-    if is_undefined(lhs) and is_undefined(rhs):
-        raise TypeError("dot_general is not linear in both operands at once")
-    if is_undefined(lhs):
-        rhs_ndim = get_aval(rhs).ndim
-        return [_transpose_one(ct, rhs, lhs.aval, dimension_numbers, rhs_ndim, False), None]
-    lhs_ndim = get_aval(lhs).ndim
-    return [None, _transpose_one(ct, lhs, rhs.aval, dimension_numbers, lhs_ndim, True)]
+def _dot_general_transpose_lhs(ct, lhs, rhs, *, dimension_numbers, preferred_element_type):
+    return _transpose_one(ct, rhs, lhs.aval, dimension_numbers, get_aval(rhs).ndim, False)
 
 
-jvp_rules[dot_general_p] = _dot_general_jvp
+def _dot_general_transpose_rhs(ct, lhs, rhs, *, dimension_numbers, preferred_element_type):
+    return _transpose_one(ct, lhs, rhs.aval, dimension_numbers, get_aval(lhs).ndim, True)
 
 
-def _dot_general_linearize(pe, primals, tangents, **params):
-    """Linearization rule: the product of the primals now, and one recorded contraction
-    per operand with a tangent (the other operand is a known residual)."""
-    lhs, rhs = primals
-    dl, dr = map(materialize, tangents)
-    ans = dot_general_p.bind(lhs, rhs, **params)
-    out = None
-    if dl is not None:
-        rv = pe.atom(rhs)
-        out = pe.emit(dot_general_p, [dl.ir_var, rv],
-                      _cached_rule(dl.ir_var.aval, rv.aval, **params), params)
-    if dr is not None:
-        lv = pe.atom(lhs)
-        t = pe.emit(dot_general_p, [lv, dr.ir_var],
-                    _cached_rule(lv.aval, dr.ir_var.aval, **params), params)
-        out = t if out is None else pe.emit(add_any_p, [out.ir_var, t.ir_var],
-                                            out.ir_var.aval, {})
-    return ans, out
-
-
-linearize_rules[dot_general_p] = _dot_general_linearize
-transpose_rules[dot_general_p] = _dot_general_transpose
+defbilinear(dot_general_p, _dot_general_transpose_lhs, _dot_general_transpose_rhs)
 
 
 # -- batching ------------------------------------------------------------------------------------
@@ -363,21 +304,14 @@ def _shift(dims, bd):
 
 def _dot_general_batch(args, dims, *, dimension_numbers, preferred_element_type):
     (lhs, rhs), (lbd, rbd) = args, dims
-    key = (dimension_numbers, lbd, rbd,
-           lhs.ndim if type(lhs) is np.ndarray else get_aval(lhs).ndim,
-           rhs.ndim if type(rhs) is np.ndarray else get_aval(rhs).ndim)
-    moved = _batched_dims.get(key)
-    if moved is None:
-        moved = _batched_dims[key] = _batched_dimension_numbers(*key)
-    new, out_dim = moved
+    new, out_dim = _batched_dimension_numbers(dimension_numbers, lbd, rbd,
+                                              get_aval(lhs).ndim, get_aval(rhs).ndim)
     out = dot_general_p.bind(lhs, rhs, dimension_numbers=new,
                              preferred_element_type=preferred_element_type)
     return out, out_dim
 
 
-_batched_dims: dict = {}   # memo of _batched_dimension_numbers (a few layouts recur)
-
-
+@bounded_memo   # (a few layouts recur)
 def _batched_dimension_numbers(dimension_numbers, lbd, rbd, lhs_ndim, rhs_ndim):
     """The dimension numbers of the batched contraction, and its result's batch axis."""
     (lc, rc), (lb, rb) = dimension_numbers

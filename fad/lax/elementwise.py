@@ -48,19 +48,18 @@ import numpy as np
 
 from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
+from fad.core.dtypes import INEXACT_SCALAR_TYPES, PYTHON_SCALAR_TYPES
 from fad.core.ad_util import Zero, add_any_p
 from fad.core.trace import Tracer
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.lowering import lowering_rules
-from fad.interpreters.transpose import UndefinedPrimal, is_undefined, transpose_rules
-from fad.lax import special
+from fad.interpreters.transpose import is_undefined, transpose_rules
+from fad.lax import special_kernels
 from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, IDENTITY, INT_KINDS, NEGATE, NUMBER_KINDS,
                            REAL_FLOAT_KINDS, REAL_KINDS, batch_same_shape, broadcast_shapes,
-                           broadcast_to_like, defderiv, defjvp, defjvp_zero, deflinear,
+                           broadcast_to_like, defbilinear, defderiv, defjvp, defjvp_zero, deflinear,
                            elementwise, elementwise_rule, unbroadcast)
-
-_SCALARS = (bool, int, float, complex)
 
 
 _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -99,13 +98,13 @@ def _promote(x, y, name="lax"):
     scalars of different kinds promote as Python does (``1 / 5.0``: the int becomes a
     float), which matters when a program is staged rather than evaluated."""
     tx, ty = type(x), type(y)
-    if tx in _SCALARS:
-        if ty not in _SCALARS:
+    if tx in PYTHON_SCALAR_TYPES:
+        if ty not in PYTHON_SCALAR_TYPES:
             x = _scalar_like(name, x, y)
         elif tx is not ty:
             to = tx if _PYTHON_RANK[tx] > _PYTHON_RANK[ty] else ty
             x, y = to(x), to(y)
-    elif ty in _SCALARS:
+    elif ty in PYTHON_SCALAR_TYPES:
         y = _scalar_like(name, y, x)
     return x, y
 
@@ -145,42 +144,42 @@ def _np_logistic_real(x):
 
 
 # -- unary ----------------------------------------------------------------------------------
-neg_p = elementwise("neg", np.negative, 1, NUMBER_KINDS)
-sin_p = elementwise("sin", np.sin, 1, FLOAT_KINDS)
-cos_p = elementwise("cos", np.cos, 1, FLOAT_KINDS)
-tan_p = elementwise("tan", np.tan, 1, FLOAT_KINDS)
-asin_p = elementwise("asin", np.arcsin, 1, FLOAT_KINDS)
-acos_p = elementwise("acos", np.arccos, 1, FLOAT_KINDS)
-atan_p = elementwise("atan", np.arctan, 1, FLOAT_KINDS)
-sinh_p = elementwise("sinh", np.sinh, 1, FLOAT_KINDS)
-cosh_p = elementwise("cosh", np.cosh, 1, FLOAT_KINDS)
-tanh_p = elementwise("tanh", np.tanh, 1, FLOAT_KINDS)
-asinh_p = elementwise("asinh", np.arcsinh, 1, FLOAT_KINDS)
-acosh_p = elementwise("acosh", np.arccosh, 1, FLOAT_KINDS)
-atanh_p = elementwise("atanh", np.arctanh, 1, FLOAT_KINDS)
-exp_p = elementwise("exp", np.exp, 1, FLOAT_KINDS)
-exp2_p = elementwise("exp2", np.exp2, 1, FLOAT_KINDS)
-log_p = elementwise("log", np.log, 1, FLOAT_KINDS)
-log1p_p = elementwise("log1p", np.log1p, 1, FLOAT_KINDS)
-expm1_p = elementwise("expm1", np.expm1, 1, FLOAT_KINDS)
-sqrt_p = elementwise("sqrt", np.sqrt, 1, FLOAT_KINDS)
-rsqrt_p = elementwise("rsqrt", _np_rsqrt, 1, FLOAT_KINDS)
-cbrt_p = elementwise("cbrt", np.cbrt, 1, REAL_FLOAT_KINDS)
-logistic_p = elementwise("logistic", _np_logistic, 1, FLOAT_KINDS)
+neg_p = elementwise("neg", np.negative, NUMBER_KINDS)
+sin_p = elementwise("sin", np.sin, FLOAT_KINDS)
+cos_p = elementwise("cos", np.cos, FLOAT_KINDS)
+tan_p = elementwise("tan", np.tan, FLOAT_KINDS)
+asin_p = elementwise("asin", np.arcsin, FLOAT_KINDS)
+acos_p = elementwise("acos", np.arccos, FLOAT_KINDS)
+atan_p = elementwise("atan", np.arctan, FLOAT_KINDS)
+sinh_p = elementwise("sinh", np.sinh, FLOAT_KINDS)
+cosh_p = elementwise("cosh", np.cosh, FLOAT_KINDS)
+tanh_p = elementwise("tanh", np.tanh, FLOAT_KINDS)
+asinh_p = elementwise("asinh", np.arcsinh, FLOAT_KINDS)
+acosh_p = elementwise("acosh", np.arccosh, FLOAT_KINDS)
+atanh_p = elementwise("atanh", np.arctanh, FLOAT_KINDS)
+exp_p = elementwise("exp", np.exp, FLOAT_KINDS)
+exp2_p = elementwise("exp2", np.exp2, FLOAT_KINDS)
+log_p = elementwise("log", np.log, FLOAT_KINDS)
+log1p_p = elementwise("log1p", np.log1p, FLOAT_KINDS)
+expm1_p = elementwise("expm1", np.expm1, FLOAT_KINDS)
+sqrt_p = elementwise("sqrt", np.sqrt, FLOAT_KINDS)
+rsqrt_p = elementwise("rsqrt", _np_rsqrt, FLOAT_KINDS)
+cbrt_p = elementwise("cbrt", np.cbrt, REAL_FLOAT_KINDS)
+logistic_p = elementwise("logistic", _np_logistic, FLOAT_KINDS)
 # (compiled programs know whether the operand is real)
 lowering_rules[logistic_p] = lambda x: _np_logistic_real if x.dtype.kind == "f" else None
-erf_p = elementwise("erf", special.erf, 1, REAL_FLOAT_KINDS)
-erfc_p = elementwise("erfc", special.erfc, 1, REAL_FLOAT_KINDS)
-lgamma_p = elementwise("lgamma", special.lgamma, 1, REAL_FLOAT_KINDS)
-digamma_p = elementwise("digamma", special.digamma, 1, REAL_FLOAT_KINDS)
-square_p = elementwise("square", np.square, 1, NUMBER_KINDS)
-sign_p = elementwise("sign", np.sign, 1, NUMBER_KINDS)
-floor_p = elementwise("floor", np.floor, 1, REAL_FLOAT_KINDS)
-ceil_p = elementwise("ceil", np.ceil, 1, REAL_FLOAT_KINDS)
-round_p = elementwise("round", np.round, 1, REAL_FLOAT_KINDS)
-is_finite_p = elementwise("is_finite", np.isfinite, 1, FLOAT_KINDS, out_dtype=np.bool_)
-not_p = elementwise("not", np.invert, 1, INT_KINDS)
-conj_p = elementwise("conj", np.conjugate, 1, NUMBER_KINDS)
+erf_p = elementwise("erf", special_kernels.erf, REAL_FLOAT_KINDS)
+erfc_p = elementwise("erfc", special_kernels.erfc, REAL_FLOAT_KINDS)
+lgamma_p = elementwise("lgamma", special_kernels.lgamma, REAL_FLOAT_KINDS)
+digamma_p = elementwise("digamma", special_kernels.digamma, REAL_FLOAT_KINDS)
+square_p = elementwise("square", np.square, NUMBER_KINDS)
+sign_p = elementwise("sign", np.sign, NUMBER_KINDS)
+floor_p = elementwise("floor", np.floor, REAL_FLOAT_KINDS)
+ceil_p = elementwise("ceil", np.ceil, REAL_FLOAT_KINDS)
+round_p = elementwise("round", np.round, REAL_FLOAT_KINDS)
+is_finite_p = elementwise("is_finite", np.isfinite, FLOAT_KINDS, out_dtype=np.bool_)
+not_p = elementwise("not", np.invert, INT_KINDS)
+conj_p = elementwise("conj", np.conjugate, NUMBER_KINDS)
 
 neg = _unary(neg_p)
 sin = _unary(sin_p)
@@ -226,9 +225,9 @@ def _real_imag_rule(name):
     return rule
 
 
-real_p = elementwise("real", np.real, 1)
+real_p = elementwise("real", np.real)
 real_p.def_abstract_eval(_real_imag_rule("real"))
-imag_p = elementwise("imag", np.imag, 1)
+imag_p = elementwise("imag", np.imag)
 imag_p.def_abstract_eval(_real_imag_rule("imag"))
 real, imag = _unary(real_p), _unary(imag_p)
 
@@ -237,7 +236,7 @@ def abs(x):  # noqa: A001 - the lax name
     return abs_p.bind(x)
 
 
-abs_p = elementwise("abs", np.abs, 1, NUMBER_KINDS)
+abs_p = elementwise("abs", np.abs, NUMBER_KINDS)
 abs_p.def_abstract_eval(lambda x: ShapedArray(
     x.shape, np.empty((), x.dtype).real.dtype if x.dtype.kind == "c" else x.dtype, x.weak_type))
 
@@ -245,15 +244,14 @@ abs_p.def_abstract_eval(lambda x: ShapedArray(
 # NumPy's float scalars do arithmetic through their operators ~10x faster than through
 # ufuncs (which convert them to 0-d arrays and back), with the same result: scalar code
 # (grad at a point, the inner loops of user code) takes the operator.
-_FLOAT_SCALARS = dtypes.INEXACT_SCALAR_TYPES
-_SCALAR_OPERANDS = _FLOAT_SCALARS | {float}
+_SCALAR_OPERANDS = INEXACT_SCALAR_TYPES | {float}
 
 
 def _scalar_fast(ufunc, op):
     def impl(x, y):
         tx, ty = type(x), type(y)
-        if (tx in _FLOAT_SCALARS and ty in _SCALAR_OPERANDS) or (
-                ty in _FLOAT_SCALARS and tx is float):
+        if (tx in INEXACT_SCALAR_TYPES and ty in _SCALAR_OPERANDS) or (
+                ty in INEXACT_SCALAR_TYPES and tx is float):
             return op(x, y)
         return ufunc(x, y)
     impl.__name__ = ufunc.__name__
@@ -261,27 +259,27 @@ def _scalar_fast(ufunc, op):
     return impl
 
 
-add_p = elementwise("add", _scalar_fast(np.add, operator.add), 2, NUMBER_KINDS)
-sub_p = elementwise("sub", _scalar_fast(np.subtract, operator.sub), 2, NUMBER_KINDS)
-mul_p = elementwise("mul", _scalar_fast(np.multiply, operator.mul), 2, NUMBER_KINDS + "b")
-div_p = elementwise("div", _scalar_fast(np.true_divide, operator.truediv), 2, FLOAT_KINDS)
-rem_p = elementwise("rem", np.fmod, 2, REAL_KINDS)
-pow_p = elementwise("pow", np.power, 2, FLOAT_KINDS)
-max_p = elementwise("max", np.maximum, 2, ALL_KINDS)
-min_p = elementwise("min", np.minimum, 2, ALL_KINDS)
-atan2_p = elementwise("atan2", np.arctan2, 2, REAL_FLOAT_KINDS)
-nextafter_p = elementwise("nextafter", np.nextafter, 2, REAL_FLOAT_KINDS)
-and_p = elementwise("and", np.bitwise_and, 2, INT_KINDS)
-or_p = elementwise("or", np.bitwise_or, 2, INT_KINDS)
-xor_p = elementwise("xor", np.bitwise_xor, 2, INT_KINDS)
-shift_left_p = elementwise("shift_left", np.left_shift, 2, "iu")
-shift_right_p = elementwise("shift_right", np.right_shift, 2, "iu")
-eq_p = elementwise("eq", np.equal, 2, ALL_KINDS, out_dtype=np.bool_)
-ne_p = elementwise("ne", np.not_equal, 2, ALL_KINDS, out_dtype=np.bool_)
-lt_p = elementwise("lt", np.less, 2, "biuf", out_dtype=np.bool_)
-le_p = elementwise("le", np.less_equal, 2, "biuf", out_dtype=np.bool_)
-gt_p = elementwise("gt", np.greater, 2, "biuf", out_dtype=np.bool_)
-ge_p = elementwise("ge", np.greater_equal, 2, "biuf", out_dtype=np.bool_)
+add_p = elementwise("add", _scalar_fast(np.add, operator.add), NUMBER_KINDS)
+sub_p = elementwise("sub", _scalar_fast(np.subtract, operator.sub), NUMBER_KINDS)
+mul_p = elementwise("mul", _scalar_fast(np.multiply, operator.mul), NUMBER_KINDS + "b")
+div_p = elementwise("div", _scalar_fast(np.true_divide, operator.truediv), FLOAT_KINDS)
+rem_p = elementwise("rem", np.fmod, REAL_KINDS)
+pow_p = elementwise("pow", np.power, FLOAT_KINDS)
+max_p = elementwise("max", np.maximum, ALL_KINDS)
+min_p = elementwise("min", np.minimum, ALL_KINDS)
+atan2_p = elementwise("atan2", np.arctan2, REAL_FLOAT_KINDS)
+nextafter_p = elementwise("nextafter", np.nextafter, REAL_FLOAT_KINDS)
+and_p = elementwise("and", np.bitwise_and, INT_KINDS)
+or_p = elementwise("or", np.bitwise_or, INT_KINDS)
+xor_p = elementwise("xor", np.bitwise_xor, INT_KINDS)
+shift_left_p = elementwise("shift_left", np.left_shift, "iu")
+shift_right_p = elementwise("shift_right", np.right_shift, "iu")
+eq_p = elementwise("eq", np.equal, ALL_KINDS, out_dtype=np.bool_)
+ne_p = elementwise("ne", np.not_equal, ALL_KINDS, out_dtype=np.bool_)
+lt_p = elementwise("lt", np.less, "biuf", out_dtype=np.bool_)
+le_p = elementwise("le", np.less_equal, "biuf", out_dtype=np.bool_)
+gt_p = elementwise("gt", np.greater, "biuf", out_dtype=np.bool_)
+ge_p = elementwise("ge", np.greater_equal, "biuf", out_dtype=np.bool_)
 def _complex_dtype(dtype):
     return np.result_type(dtype, np.complex64)   # float32 -> complex64, float64 -> complex128
 
@@ -294,7 +292,7 @@ def _complex_impl(x, y):
 
 
 _complex_real_rule = elementwise_rule("complex", REAL_FLOAT_KINDS)
-complex_p = elementwise("complex", _complex_impl, 2)
+complex_p = elementwise("complex", _complex_impl)
 complex_p.def_abstract_eval(lambda x, y: (lambda a: a.update(dtype=_complex_dtype(a.dtype)))(
     _complex_real_rule(x, y)))
 
@@ -331,7 +329,7 @@ def integer_pow(x, y: int):
 
 
 def _integer_pow_impl(x, *, y):
-    if type(x) is not np.ndarray and type(x) not in _FLOAT_SCALARS:
+    if type(x) is not np.ndarray and type(x) not in INEXACT_SCALAR_TYPES:
         x = np.asarray(x)[()]   # Python scalars and the rest: NumPy values
     if y < 0 and x.dtype.kind in "iu":
         raise TypeError(f"integer_pow: integers cannot be raised to the negative power {y}")
@@ -340,7 +338,7 @@ def _integer_pow_impl(x, *, y):
     return x ** y
 
 
-integer_pow_p = elementwise("integer_pow", _integer_pow_impl, 1, NUMBER_KINDS)
+integer_pow_p = elementwise("integer_pow", _integer_pow_impl, NUMBER_KINDS)
 _integer_pow_number_rule = elementwise_rule("integer_pow", NUMBER_KINDS)
 
 
@@ -404,7 +402,7 @@ def polygamma(m: int, x):
     return polygamma_p.bind(x, m=int(m))
 
 
-polygamma_p = elementwise("polygamma", lambda x, *, m: special.polygamma(m, x), 1,
+polygamma_p = elementwise("polygamma", lambda x, *, m: special_kernels.polygamma(m, x),
                           REAL_FLOAT_KINDS)
 defderiv(digamma_p, lambda ans, x: polygamma(1, x))
 defderiv(polygamma_p, lambda ans, x, *, m: polygamma(m + 1, x))
@@ -447,7 +445,6 @@ defderiv(min_p, lambda ans, x, y: _min_weight(x, y, get_aval(ans).dtype),
          lambda ans, x, y: _min_weight(y, x, get_aval(ans).dtype))
 defderiv(add_p, IDENTITY, IDENTITY)
 defderiv(sub_p, IDENTITY, NEGATE)
-defderiv(mul_p, lambda ans, x, y: y, lambda ans, x, y: x)
 defderiv(div_p, lambda ans, x, y: div(1, y), lambda ans, x, y: neg(div(ans, y)))
 defderiv(rem_p, IDENTITY, lambda ans, x, y: neg(_trunc(div(sub(x, ans), y))))
 defderiv(atan2_p, lambda ans, x, y: div(y, add(square(x), square(y))),
@@ -493,14 +490,14 @@ def _transpose_sub(ct, x, y):
             unbroadcast(neg(ct), y.aval) if is_undefined(y) else None]
 
 
-def _transpose_mul(ct, x, y):
-    if type(x) is UndefinedPrimal:
-        if type(y) is UndefinedPrimal:
-            raise TypeError("mul is not linear in both of its operands at once")
-        r = y if _is_unit_seed(ct, y) else mul_p.bind(ct, y)
-        return [r if r.shape == x.aval.shape else unbroadcast(r, x.aval), None]
+def _mul_transpose_lhs(ct, x, y):
+    r = y if _is_unit_seed(ct, y) else mul_p.bind(ct, y)
+    return r if r.shape == x.aval.shape else unbroadcast(r, x.aval)
+
+
+def _mul_transpose_rhs(ct, x, y):
     r = x if _is_unit_seed(ct, x) else mul_p.bind(x, ct)
-    return [None, r if r.shape == y.aval.shape else unbroadcast(r, y.aval)]
+    return r if r.shape == y.aval.shape else unbroadcast(r, y.aval)
 
 
 def _is_unit_seed(ct, c):
@@ -526,7 +523,7 @@ def _transpose_div(ct, x, y):
 
 transpose_rules[add_p] = _transpose_add
 transpose_rules[sub_p] = _transpose_sub
-transpose_rules[mul_p] = _transpose_mul
+defbilinear(mul_p, _mul_transpose_lhs, _mul_transpose_rhs, scaling=True)
 transpose_rules[div_p] = _transpose_div
 transpose_rules[neg_p] = lambda ct, x: [neg(ct)]
 transpose_rules[conj_p] = lambda ct, x: [conj(ct)]
@@ -552,10 +549,10 @@ def select_n(which, *cases):
     NumPy broadcasting; like ``np.where(which, cases[1], cases[0])`` for two cases."""
     if not cases:
         raise TypeError("select_n needs at least one case")
-    ref = next((c for c in cases if type(c) not in _SCALARS), None)
+    ref = next((c for c in cases if type(c) not in PYTHON_SCALAR_TYPES), None)
     if ref is not None:
         dtype = get_aval(ref).dtype
-        cases = [np.asarray(c, dtype)[()] if type(c) in _SCALARS else c for c in cases]
+        cases = [np.asarray(c, dtype)[()] if type(c) in PYTHON_SCALAR_TYPES else c for c in cases]
     return select_n_p.bind(which, *cases)
 
 
@@ -582,7 +579,7 @@ def _select_n_abstract_eval(which, *cases):
     return ShapedArray(shape, dtype, weak)
 
 
-select_n_p = elementwise("select_n", _select_n_impl, 0)
+select_n_p = elementwise("select_n", _select_n_impl)
 select_n_p.def_abstract_eval(_select_n_abstract_eval)
 
 
@@ -624,7 +621,7 @@ def clamp(lo, x, hi):
 
 # np.clip itself: with scalar bounds it keeps x = -0.0 at a bound 0.0, which
 # min(max(x, lo), hi) does not
-clamp_p = elementwise("clamp", lambda lo, x, hi: np.clip(x, lo, hi), 3, "biuf")
+clamp_p = elementwise("clamp", lambda lo, x, hi: np.clip(x, lo, hi), "biuf")
 
 
 def _clamp_weight(i):
@@ -646,7 +643,7 @@ defderiv(clamp_p, _clamp_weight(0), _clamp_weight(1), _clamp_weight(2))
 def convert_element_type(x, new_dtype, weak_type: bool = False):
     """``x`` converted to ``new_dtype`` (complex to real takes the real part)."""
     new_dtype = dtypes.check_dtype(new_dtype, "conversion target")
-    if type(x) in _SCALARS and not weak_type:   # a constant: convert it now, stage nothing
+    if type(x) in PYTHON_SCALAR_TYPES and not weak_type:   # a constant: convert it now
         return _convert_impl(x, new_dtype=new_dtype, weak_type=False)
     aval = get_aval(x)
     if aval.dtype == new_dtype and aval.weak_type == weak_type:
@@ -662,7 +659,7 @@ def _convert_impl(x, *, new_dtype, weak_type):
     return out[()] if out.ndim == 0 else out
 
 
-convert_element_type_p = elementwise("convert_element_type", _convert_impl, 1)
+convert_element_type_p = elementwise("convert_element_type", _convert_impl)
 convert_element_type_p.def_abstract_eval(
     lambda x, *, new_dtype, weak_type: ShapedArray(x.shape, new_dtype, weak_type))
 
@@ -685,4 +682,5 @@ transpose_rules[convert_element_type_p] = _convert_transpose
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in (
     "np", "dtypes", "ShapedArray", "get_aval", "Zero", "batch_rules", "jvp_rules",
-    "transpose_rules", "is_undefined", "special", "annotations")]
+    "transpose_rules", "is_undefined", "special_kernels", "annotations", "INEXACT_SCALAR_TYPES",
+    "PYTHON_SCALAR_TYPES")]

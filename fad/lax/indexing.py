@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ad_util import Zero, add_tangents
 from fad.core.primitive import Primitive
@@ -31,39 +32,17 @@ from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import is_undefined, transpose_rules
 from fad.lax.elementwise import (add, bitwise_and, clamp, convert_element_type, div, eq, lt,
                                  mul, select_n)
-from fad.lax.rules import instantiate_like
-from fad.lax.structural import (_def_checked_impl, _normalize_axis, broadcast_in_dim,
+from fad.lax.rules import linear_jvp
+from fad.lax.structural import (_def_checked_impl, batch_axis_at, broadcast_in_dim,
                                 broadcasted_iota, concatenate, expand_dims, full, iota,
-                                moveaxis, reshape, slice_in_dim, squeeze)
+                                moveaxis, normalize_axes, normalize_axis, reshape, slice_in_dim,
+                                squeeze)
 
 _INDEX_DTYPE = np.dtype(np.int64)
 
 
 def _aval(x):
     return x.aval if is_undefined(x) else get_aval(x)
-
-
-def _linear_jvp(prim, linear):
-    """JVP of a primitive linear (jointly) in the operands ``linear``; the others are
-    integer indices, passed through as primals."""
-    def rule(primals, tangents, **params):
-        ans = prim.bind(*primals, **params)
-        if all(type(tangents[i]) is Zero for i in linear):
-            return ans, Zero.like(ans)
-        args = list(primals)
-        for i in linear:
-            args[i] = instantiate_like(tangents[i])
-        return ans, prim.bind(*args, **params)
-    jvp_rules[prim] = rule
-
-
-def _to_axis(x, d, size, pos):
-    """``x`` with its batch axis ``d`` at ``pos``; broadcast there if unbatched."""
-    if d is None:
-        shape = get_aval(x).shape
-        dims = tuple(i + (i >= pos) for i in range(len(shape)))
-        return broadcast_in_dim(x, shape[:pos] + (size,) + shape[pos:], dims)
-    return x if d == pos else moveaxis(x, d, pos)
 
 
 def _batch_size(args, dims):
@@ -129,7 +108,7 @@ def _with_batch_column(indices):
 
 
 def _batched_starts(starts, sdims, size):
-    return [_to_axis(s, d, size, 0) for s, d in zip(starts, sdims)]
+    return [batch_axis_at(s, d, size) for s, d in zip(starts, sdims)]
 
 
 # -- dynamic_slice --------------------------------------------------------------------------
@@ -180,13 +159,13 @@ def _dynamic_slice_batch(args, dims, *, slice_sizes):
     if xd is None:
         return gather(x, indices, tuple(range(len(dims_)))), 0
     indices = _with_batch_column(indices)
-    return gather(_to_axis(x, xd, size, 0), indices, tuple(range(len(shape)))), 0
+    return gather(batch_axis_at(x, xd, size), indices, tuple(range(len(shape)))), 0
 
 
 dynamic_slice_p = Primitive("dynamic_slice")
 _def_checked_impl(dynamic_slice_p, _dynamic_slice_impl)
 dynamic_slice_p.def_abstract_eval(_dynamic_slice_rule)
-_linear_jvp(dynamic_slice_p, (0,))
+jvp_rules[dynamic_slice_p] = linear_jvp(dynamic_slice_p, (0,))
 transpose_rules[dynamic_slice_p] = _dynamic_slice_transpose
 batch_rules[dynamic_slice_p] = _dynamic_slice_batch
 
@@ -238,7 +217,7 @@ def _dynamic_update_slice_transpose(ct, operand, update, *starts):
 def _dynamic_update_slice_batch(args, dims):
     (x, u, *starts), (xd, ud, *sdims) = args, dims
     size = _batch_size(args, dims)
-    x, u = _to_axis(x, xd, size, 0), _to_axis(u, ud, size, 0)
+    x, u = batch_axis_at(x, xd, size), batch_axis_at(u, ud, size)
     if all(d is None for d in sdims):
         return dynamic_update_slice_p.bind(x, u, 0, *starts), 0
     shape, ushape = get_aval(x).shape[1:], get_aval(u).shape[1:]
@@ -249,14 +228,14 @@ def _dynamic_update_slice_batch(args, dims):
 dynamic_update_slice_p = Primitive("dynamic_update_slice")
 _def_checked_impl(dynamic_update_slice_p, _dynamic_update_slice_impl)
 dynamic_update_slice_p.def_abstract_eval(_dynamic_update_slice_rule)
-_linear_jvp(dynamic_update_slice_p, (0, 1))
+jvp_rules[dynamic_update_slice_p] = linear_jvp(dynamic_update_slice_p, (0, 1))
 transpose_rules[dynamic_update_slice_p] = _dynamic_update_slice_transpose
 batch_rules[dynamic_update_slice_p] = _dynamic_update_slice_batch
 
 
 def _one_axis_starts(operand, start_index, axis, name):
     ndim = get_aval(operand).ndim
-    axis = _normalize_axis(int(axis), ndim, name)
+    axis = normalize_axis(int(axis), ndim, name)
     starts = [0] * ndim
     starts[axis] = start_index
     return starts, axis
@@ -273,7 +252,7 @@ def dynamic_slice_in_dim(operand, start_index, slice_size: int, axis: int = 0):
 def dynamic_index_in_dim(operand, index, axis: int = 0, keepdims: bool = True):
     """Element ``index`` (possibly traced) along ``axis``."""
     ndim = get_aval(operand).ndim
-    axis = _normalize_axis(int(axis), ndim, "dynamic_index_in_dim")
+    axis = normalize_axis(int(axis), ndim, "dynamic_index_in_dim")
     out = dynamic_slice_in_dim(operand, index, 1, axis)
     return out if keepdims else squeeze(out, (axis,))
 
@@ -285,13 +264,6 @@ def dynamic_update_slice_in_dim(operand, update, start_index, axis: int):
 
 
 # -- gather ---------------------------------------------------------------------------------
-
-def _normalize_axes(axes, ndim, name):
-    axes = tuple(_normalize_axis(int(a), ndim, name) for a in axes)
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"{name}: repeated axis in {axes}")
-    return axes
-
 
 def _as_indices(indices):
     return indices if isinstance(indices, Tracer) else np.asarray(indices)
@@ -335,7 +307,7 @@ def gather(operand, indices, axes):
     array([9, 3])
     """
     operand_ndim = get_aval(operand).ndim
-    axes = _normalize_axes(axes, operand_ndim, "gather")
+    axes = normalize_axes(axes, operand_ndim, "gather")
     return gather_p.bind(operand, _as_indices(indices), axes=axes)
 
 
@@ -368,15 +340,15 @@ def _gather_batch(args, dims, *, axes):
             idx, id_ = moveaxis(idx, id_, 0), 0
         return gather_p.bind(x, idx, axes=axes), id_
     size = _batch_size(args, dims)
-    idx = _with_batch_column(_to_axis(idx, id_, size, 0))
-    x = _to_axis(x, xd, size, 0)
+    idx = _with_batch_column(batch_axis_at(idx, id_, size))
+    x = batch_axis_at(x, xd, size)
     return gather_p.bind(x, idx, axes=(0, *(a + 1 for a in axes))), 0
 
 
 gather_p = Primitive("gather")
 _def_checked_impl(gather_p, _gather_impl)
 gather_p.def_abstract_eval(_gather_rule)
-_linear_jvp(gather_p, (0,))
+jvp_rules[gather_p] = linear_jvp(gather_p, (0,))
 transpose_rules[gather_p] = _gather_transpose
 batch_rules[gather_p] = _gather_batch
 
@@ -430,12 +402,12 @@ def _scatter_batch(prim):
         size = _batch_size(args, dims)
         if id_ is None:  # keep the operand's batch axis where it is
             if xd is None:
-                x, xd = _to_axis(x, None, size, 0), 0
+                x, xd = batch_axis_at(x, None, size), 0
             shifted = tuple(a + (a >= xd) for a in axes)
             pos = get_aval(idx).ndim - 1 + xd - sum(a < xd for a in shifted)
-            return prim.bind(x, idx, _to_axis(u, ud, size, pos), axes=shifted), xd
-        idx = _with_batch_column(_to_axis(idx, id_, size, 0))
-        x, u = _to_axis(x, xd, size, 0), _to_axis(u, ud, size, 0)
+            return prim.bind(x, idx, batch_axis_at(u, ud, size, pos), axes=shifted), xd
+        idx = _with_batch_column(batch_axis_at(idx, id_, size))
+        x, u = batch_axis_at(x, xd, size), batch_axis_at(u, ud, size)
         return prim.bind(x, idx, u, axes=(0, *(a + 1 for a in axes))), 0
     return rule
 
@@ -457,8 +429,8 @@ scatter_max_p = _scatter_primitive("scatter_max", np.maximum, "biuf")
 
 def _scatter_api(prim, doc):
     def op(operand, indices, updates, axes):
-        axes = _normalize_axes(axes, get_aval(operand).ndim, prim.name)
-        if type(updates) in (bool, int, float, complex):
+        axes = normalize_axes(axes, get_aval(operand).ndim, prim.name)
+        if type(updates) in dtypes.PYTHON_SCALAR_TYPES:
             updates = np.asarray(updates, get_aval(operand).dtype)
         return prim.bind(operand, _as_indices(indices), updates, axes=axes)
     op.__name__ = prim.name
@@ -577,8 +549,8 @@ def _scatter_extremum_jvp(prim):
     return rule
 
 
-_linear_jvp(scatter_p, (0, 2))
-_linear_jvp(scatter_add_p, (0, 2))
+jvp_rules[scatter_p] = linear_jvp(scatter_p, (0, 2))
+jvp_rules[scatter_add_p] = linear_jvp(scatter_add_p, (0, 2))
 jvp_rules[scatter_mul_p] = _scatter_mul_jvp
 jvp_rules[scatter_min_p] = _scatter_extremum_jvp(scatter_min_p)
 jvp_rules[scatter_max_p] = _scatter_extremum_jvp(scatter_max_p)

@@ -27,8 +27,8 @@ from fad.core.trace import Tracer
 from fad.lax.elementwise import _promote, eq, logistic, mul, select_n, sub
 from fad.lax.rules import REAL_FLOAT_KINDS, defderiv, elementwise
 
-logaddexp_p = elementwise("logaddexp", np.logaddexp, 2, REAL_FLOAT_KINDS)
-logaddexp2_p = elementwise("logaddexp2", np.logaddexp2, 2, REAL_FLOAT_KINDS)
+logaddexp_p = elementwise("logaddexp", np.logaddexp, REAL_FLOAT_KINDS)
+logaddexp2_p = elementwise("logaddexp2", np.logaddexp2, REAL_FLOAT_KINDS)
 
 
 def logaddexp(x, y):

@@ -8,7 +8,7 @@ def _identity(x):
     return x
 
 
-stop_gradient_p = elementwise("stop_gradient", _identity, 1, ALL_KINDS)
+stop_gradient_p = elementwise("stop_gradient", _identity, ALL_KINDS)
 defjvp_zero(stop_gradient_p)
 
 

@@ -26,30 +26,10 @@ from fad.lax.elementwise import (add, bitwise_or, convert_element_type, div, eq,
                                  mul, select_n, sub)
 from fad.lax.elementwise import max as lax_max
 from fad.lax.rules import defjvp_zero, deflinear
-from fad.lax.structural import broadcast_in_dim, moveaxis, reshape, transpose
+from fad.lax.structural import (batch_axis_at, broadcast_in_dim, normalize_axes,
+                                normalize_axis, reshape, transpose)
 
 _NUMBER, _ORDERED = "iufc", "biuf"
-
-
-def _normalize_axes(axes, ndim, name):
-    if isinstance(axes, (int, np.integer)):
-        axes = (axes,)
-    out = []
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{name}: axis {a} is out of range for an array of rank {ndim}")
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name}: repeated axis in {tuple(axes)}")
-    return tuple(sorted(out))
-
-
-def _normalize_axis(axis, ndim, name):
-    if not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{name}: axis must be an int, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: axis {axis} is out of range for an array of rank {ndim}")
-    return int(axis) % ndim
 
 
 def _check_kinds(name, aval, kinds):
@@ -114,12 +94,13 @@ def _min_impl(x, *, axes):
 
 def _sum_impl(x, *, axes):
     x = np.asarray(x)
-    return np.add.reduce(x, axis=axes, dtype=x.dtype)   # (np.sum, minus its dispatch)
+    # (np.sum, minus its dispatch; the scalar type, as NumPy takes no big-endian dtype here)
+    return np.add.reduce(x, axis=axes, dtype=x.dtype.type)
 
 
 def _prod_impl(x, *, axes):
     x = np.asarray(x)
-    return np.multiply.reduce(x, axis=axes, dtype=x.dtype)
+    return np.multiply.reduce(x, axis=axes, dtype=x.dtype.type)   # (see _sum_impl)
 
 
 def _bool_impl(fn):
@@ -137,7 +118,7 @@ reduce_or_p = _reducer("reduce_or", _bool_impl(np.any), "b")
 def _public_reduce(prim, what):
     def reduce(x, axes):
         aval = get_aval(x)
-        axes = _normalize_axes(axes, aval.ndim, prim.name)
+        axes = tuple(sorted(normalize_axes(axes, aval.ndim, prim.name)))
         _check_kinds(prim.name, aval, _KINDS[prim])
         return prim.bind(x, axes=axes) if axes else x
     reduce.__name__ = prim.name
@@ -256,7 +237,7 @@ for _p, _fn in ((argmax_p, np.argmax), (argmin_p, np.argmin)):
 def _public_arg(prim, what, sample):
     def arg(operand, axis: int, index_dtype=np.int64):
         aval = get_aval(operand)
-        axis = _normalize_axis(axis, aval.ndim, prim.name)
+        axis = normalize_axis(axis, aval.ndim, prim.name)
         index_dtype = dtypes.check_dtype(index_dtype, f"{prim.name} index_dtype")
         prim.abstract_eval(aval, axis=axis, index_dtype=index_dtype)
         return prim.bind(operand, axis=axis, index_dtype=index_dtype)
@@ -286,8 +267,9 @@ def _cum_impl(ufunc):
     def impl(x, *, axis, reverse):
         x = np.asarray(x)
         if reverse:
-            return np.flip(ufunc.accumulate(np.flip(x, axis), axis=axis, dtype=x.dtype), axis)
-        return ufunc.accumulate(x, axis=axis, dtype=x.dtype)
+            return np.flip(ufunc.accumulate(np.flip(x, axis), axis=axis, dtype=x.dtype.type),
+                           axis)
+        return ufunc.accumulate(x, axis=axis, dtype=x.dtype.type)   # (see _sum_impl)
     return impl
 
 
@@ -306,7 +288,7 @@ def _cumulative(name, ufunc, kinds):
 
     def cum(operand, axis: int = 0, reverse: bool = False):
         aval = get_aval(operand)
-        axis = _normalize_axis(axis, aval.ndim, name)
+        axis = normalize_axis(axis, aval.ndim, name)
         _check_kinds(name, aval, kinds)
         return prim.bind(operand, axis=axis, reverse=bool(reverse))
     cum.__name__ = name
@@ -391,7 +373,7 @@ jvp_rules[cumlogsumexp_p] = _cumlogsumexp_jvp
 def shift(x, axis: int, reverse: bool = False):
     """``out[k] = x[k-1]`` along ``axis`` with ``out[0] = 0`` (``out[k] = x[k+1]`` and a
     zero at the end when ``reverse``): the step of an exclusive scan."""
-    axis = _normalize_axis(axis, get_aval(x).ndim, "shift")
+    axis = normalize_axis(axis, get_aval(x).ndim, "shift")
     return shift_p.bind(x, axis=axis, reverse=bool(reverse))
 
 
@@ -417,7 +399,7 @@ batch_rules[shift_p] = _cum_batch(shift_p)
 def linear_recurrence(a, b, axis: int, reverse: bool = False):
     """``h[k] = a[k] * h[k-1] + b[k]`` along ``axis`` with ``h[-1] = 0`` (scanning from the
     end when ``reverse``); ``a`` and ``b`` have one shape and dtype. Linear in ``b``."""
-    axis = _normalize_axis(axis, get_aval(b).ndim, "linear_recurrence")
+    axis = normalize_axis(axis, get_aval(b).ndim, "linear_recurrence")
     _linear_recurrence_rule(get_aval(a), get_aval(b), axis=axis, reverse=reverse)
     return linear_recurrence_p.bind(a, b, axis=axis, reverse=bool(reverse))
 
@@ -471,16 +453,8 @@ def _linear_recurrence_batch(args, dims, *, axis, reverse):
     if da == db:
         return linear_recurrence_p.bind(a, b, axis=axis + (axis >= da), reverse=reverse), da
     size = get_aval(a if da is not None else b).shape[da if da is not None else db]
-    a, b = (_batch_to_front(v, d, size) for v, d in ((a, da), (b, db)))
+    a, b = batch_axis_at(a, da, size), batch_axis_at(b, db, size)
     return linear_recurrence_p.bind(a, b, axis=axis + 1, reverse=reverse), 0
-
-
-def _batch_to_front(x, bd, size):
-    """``x`` with its batch axis first, broadcasting an unbatched ``x`` to ``size``."""
-    if bd is not None:
-        return moveaxis(x, bd, 0)
-    shape = get_aval(x).shape
-    return broadcast_in_dim(x, (size, *shape), tuple(range(1, len(shape) + 1)))
 
 
 linear_recurrence_p = Primitive("linear_recurrence")

@@ -4,21 +4,22 @@ batching rules in one line each. Every primitive in ``fad.lax`` is declared with
 ``defderiv`` is the derivative table's form: one partial derivative per operand, from
 which both the JVP rule and the linearization rule (``linearize``'s shortcut, see
 ``fad.interpreters.partial_eval``) are made; ``deflinear`` does the same for linear
-primitives."""
+primitives, ``defbilinear`` for bilinear ones (``mul``, ``dot_general``). The public
+surface of these helpers, for defining new primitives, is ``fad.extend``."""
 from __future__ import annotations
 
 import numpy as np
 
 from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.ad_util import Zero, add_any_p, add_tangents
+from fad.core.ad_util import Zero, add_tangents
 from fad.core.primitive import Primitive
-from fad.core.trace import Tracer, _current_trace, eval_trace
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules, zero_derivative
-from fad.interpreters.partial_eval import (Scaled, binary_linearize_rules, linearize_rules,
-                                            materialize)
-from fad.interpreters.transpose import transpose_rules
+from fad.interpreters.partial_eval import binary_linearize_rules, linearize_rules
+from fad.interpreters.scaled import (add_linear, emit_add, materialize, negate, primal_result,
+                                     run_staged, scale)
+from fad.interpreters.transpose import UndefinedPrimal, transpose_rules
 
 # -- shape rules ----------------------------------------------------------------------------
 
@@ -97,7 +98,7 @@ def elementwise_rule(name, kinds=ALL_KINDS, out_dtype=None):
     return rule
 
 
-def elementwise(name, impl, nargs, kinds=ALL_KINDS, out_dtype=None) -> Primitive:
+def elementwise(name, impl, kinds=ALL_KINDS, out_dtype=None) -> Primitive:
     """An elementwise primitive, with its NumPy impl and shape rule, vectorised for vmap."""
     prim = Primitive(name)
     prim.def_impl(impl)
@@ -154,7 +155,7 @@ def defderiv(prim, *partials):
     From this one table entry come the JVP rule and the linearization rule, which
     computes the coefficients from the primal values once and records only the
     multiplications by them in the linear program."""
-    from fad.lax.elementwise import mul, mul_p, neg, neg_p
+    from fad.lax.elementwise import mul, neg   # (elementwise imports this module)
 
     def contribution(d):
         if d is None:
@@ -166,162 +167,109 @@ def defderiv(prim, *partials):
         return lambda g, ans, *primals, **params: mul(g, d(ans, *primals, **params))
 
     defjvp(prim, *map(contribution, partials))
+    _def_partials_linearization(prim, partials)
 
-    # The rule for one and for two operands is spelled out (no loop over the operands,
-    # positional calls when there are no parameters): these are most operations, and
-    # the rule runs for each of them.
-    def nary_rule(pe, primals, tangents, **params):
-        # the primal result, on the level below (directly with NumPy at the bottom)
-        ans = (prim.impl(*primals, **params) if pe.parent is eval_trace
-               else prim.bind(*primals, **params))
+
+_NO_PARAMS: dict = {}
+
+
+def _def_partials_linearization(prim, partials):
+    """The linearization rule of an elementwise primitive from its partial derivatives
+    (``defderiv``'s table): each operand's tangent scaled by its partial (deferred, a
+    ``Scaled``), the shares summed. Two-operand primitives also get the operators'
+    shortcut (``binary_linearize_rules``)."""
+    from fad.lax.elementwise import mul_p, neg_p   # (elementwise imports this module)
+
+    def share(pe, d, t, ans, primals, params):
+        """Tangent ``t``'s share of the result through the partial ``d``, in its shape."""
+        if d is IDENTITY:
+            c = t
+        elif d is NEGATE:
+            c = negate(pe, neg_p, t)
+        else:
+            c = scale(pe, mul_p, t, d(ans, *primals, **params))
+        if c.aval.shape != ans.shape:   # its operand was broadcast
+            c = run_staged(pe, broadcast_to_like, materialize(c), ans)
+        return c
+
+    def linearize_rule(pe, primals, tangents, **params):
+        ans = primal_result(pe, prim, primals, params)
         out = None
         for d, t in zip(partials, tangents):
-            if t is None or d is None:
-                continue
-            if type(d) is str:   # IDENTITY or NEGATE
-                c = _pass(pe, mul_p, neg_p, d, t)
-            else:
-                c = _scale(pe, mul_p, t, d(ans, *primals, **params))
-            out = c if out is None else _add_linear(pe, mul_p, out, c)
-        if out is not None and len(primals) > 1 and out.aval.shape != ans.shape:
-            out = _staged(pe, broadcast_to_like, materialize(out), ans)  # broadcast
+            if t is not None and d is not None:
+                c = share(pe, d, t, ans, primals, params)
+                out = c if out is None else add_linear(pe, mul_p, out, c)
         return ans, out
 
-    if len(partials) == 1:
-        (d,) = partials
-
-        def linearize_rule(pe, primals, tangents, **params):
-            (x,) = primals
-            ans = (prim.impl(x, **params) if pe.parent is eval_trace
-                   else prim.bind(x, **params))
-            if d is None:
-                return ans, None
-            if type(d) is str:
-                return ans, _pass(pe, mul_p, neg_p, d, tangents[0])
-            return ans, _scale(pe, mul_p, tangents[0], d(ans, x, **params))
-
-    elif len(partials) == 2:
+    linearize_rules[prim] = linearize_rule
+    if len(partials) == 2:
         dx, dy = partials
 
         def binary_rule(pe, x, tx, y, ty):
-            ans = prim.impl(x, y)   # NumPy values: the primal result at once
+            # (binary rules run with NumPy below: the primal result at once)
+            ans = prim.impl(x, y)
             out = None
-            # (each operand's contribution written inline, not through a helper: this
-            # runs for every arithmetic operation under grad)
             if tx is not None and dx is not None:
-                out = (tx if dx is IDENTITY else _pass(pe, mul_p, neg_p, dx, tx)
-                       if type(dx) is str else _scale(pe, mul_p, tx, dx(ans, x, y)))
+                out = share(pe, dx, tx, ans, (x, y), _NO_PARAMS)
             if ty is not None and dy is not None:
-                c = (ty if dy is IDENTITY else _pass(pe, mul_p, neg_p, dy, ty)
-                     if type(dy) is str else _scale(pe, mul_p, ty, dy(ans, x, y)))
-                out = c if out is None else _add_linear(pe, mul_p, out, c)
-            if out is not None and out.aval.shape != ans.shape:
-                out = _staged(pe, broadcast_to_like, materialize(out), ans)  # broadcast
+                c = share(pe, dy, ty, ans, (x, y), _NO_PARAMS)
+                out = c if out is None else add_linear(pe, mul_p, out, c)
             return ans, out
-
-        def linearize_rule(pe, primals, tangents, **params):
-            if params or pe.parent is not eval_trace:
-                # (no binary elementwise primitive has parameters so far)
-                return nary_rule(pe, primals, tangents, **params)
-            (x, y), (tx, ty) = primals, tangents
-            return binary_rule(pe, x, tx, y, ty)
 
         binary_linearize_rules[prim] = binary_rule
 
+
+def defbilinear(prim, lhs_rule, rhs_rule, *, scaling=False):
+    """A primitive linear in each of its two operands (``mul``, ``dot_general``), its
+    derivative stated once: the JVP is ``prim(dx, y) + prim(x, dy)``; the transpose with
+    respect to ``x`` is ``lhs_rule(ct, x, y, **params)`` and with respect to ``y``
+    ``rhs_rule(ct, x, y, **params)`` (the other operand is known); the linearization
+    records ``prim(dx, y)`` and ``prim(x, dy)`` with the known operand a residual.
+
+    ``scaling=True`` says that ``prim(t, c)`` multiplies ``t`` elementwise by ``c``
+    (``mul``): its linearization then defers the multiplication (a ``Scaled`` tangent),
+    so that chains of products record one equation. For example (without ``mul``'s care
+    for broadcasting): ``defbilinear(mul_p, lambda ct, x, y: mul(ct, y), lambda ct, x, y:
+    mul(x, ct), scaling=True)``."""
+    def jvp_rule(primals, tangents, **params):
+        (x, y), (dx, dy) = primals, tangents
+        ans = prim.bind(x, y, **params)
+        out = Zero.like(ans) if type(dx) is Zero else prim.bind(dx, y, **params)
+        if type(dy) is not Zero:
+            out = add_tangents(out, prim.bind(x, dy, **params))
+        return ans, out
+
+    def transpose_rule(ct, x, y, **params):
+        if type(x) is UndefinedPrimal:
+            if type(y) is UndefinedPrimal:
+                raise TypeError(f"{prim.name} is not linear in both of its operands at once")
+            return [lhs_rule(ct, x, y, **params), None]
+        return [None, rhs_rule(ct, x, y, **params)]
+
+    jvp_rules[prim] = jvp_rule
+    transpose_rules[prim] = transpose_rule
+    if scaling:   # the partial derivative with respect to each operand is the other
+        _def_partials_linearization(prim, (lambda ans, x, y: y, lambda ans, x, y: x))
     else:
-        linearize_rule = nary_rule
-
-    linearize_rules[prim] = linearize_rule
+        linearize_rules[prim] = _bilinear_linearization(prim)
 
 
-def _pass(pe, mul_p, neg_p, d, t):
-    """The contribution of tangent ``t`` through an ``IDENTITY`` or ``NEGATE`` partial."""
-    if d is IDENTITY:
-        return t
-    if type(t) is Scaled:
-        return Scaled(t.src, -t.coef, mul_p, t.aval)
-    return pe.emit(neg_p, [t.ir_var], t.ir_var.aval, {})
-
-
-def _scale(pe, mul_p, t, coef):
-    """The tangent ``t * coef`` for a known coefficient (an operand's partial derivative).
-
-    A coefficient that is a NumPy value of the tangent's type is deferred (a ``Scaled``,
-    folding into ``t``'s pending coefficient); any other is recorded now."""
-    scaled = type(t) is Scaled
-    ta = t.aval if scaled else t.ir_var.aval   # (a Scaled's aval: its source's, made strong)
-    tc = type(coef)
-    if tc is float and ta.dtype == dtypes.FLOAT64:  # a Python float (x * 2.0)
-        coef = np.float64(coef)
-        tc = np.float64
-    elif tc is np.ndarray and not coef.shape:   # a 0-d array: the scalar it holds
-        coef = coef[()]
-        tc = type(coef)
-    # A traced coefficient (the primal values are abstract: jit, vmap, the compiled
-    # staged gradient) is deferred exactly as a NumPy one is, so that the coefficients
-    # are multiplied in the same order whether the primal values are known or not, and
-    # a gradient does not depend to the last bit on whether it was compiled.
-    if ((tc in dtypes.INEXACT_SCALAR_TYPES or tc is np.ndarray and coef.shape == ta.shape
-         or isinstance(coef, Tracer) and coef._trace is not pe
-         and coef.aval.shape in ((), ta.shape))
-            and coef.dtype == ta.dtype):   # (dtypes.numpy_value_of_type, inlined)
-        if scaled:
-            return Scaled(t.src, t.coef * coef, mul_p, ta)
-        return Scaled(t, coef, mul_p, ta.strip_weak_type() if ta.weak_type else ta)
-    return pe.emit_scaled(mul_p, materialize(t).ir_var, coef)
-
-
-def _add_linear(pe, mul_p, a, b):
-    """The tangent ``a + b``. Two scalings of one tangent add their coefficients
-    (``src * p + src * q = src * (p + q)``; ``src`` itself counts as ``src * 1``), so an
-    elementwise function of one variable linearizes to one multiplication however it
-    combines its intermediate values; anything else is recorded as an addition."""
-    a_scaled, b_scaled = type(a) is Scaled, type(b) is Scaled
-    sa = a.src if a_scaled else a
-    sb = b.src if b_scaled else b
-    if sa is sb:
-        if a_scaled or b_scaled:
-            pa = a.coef if a_scaled else 1
-            pb = b.coef if b_scaled else 1
-            return Scaled(sa, pa + pb, mul_p, a.aval if a_scaled else b.aval)
-        # ``t + t``: ``t * 2``, with a coefficient of the tangent's dtype
-        ta = sa.ir_var.aval
-        return Scaled(sa, ta.dtype.type(2), mul_p, ta.strip_weak_type() if ta.weak_type else ta)
-    return _emit_add(pe, materialize(a), materialize(b))
-
-
-def _emit_add(pe, a, b):
-    """Record ``a + b`` for two tangents, broadcasting one to the other if needed."""
-    sa, sb = a.ir_var.aval.shape, b.ir_var.aval.shape
-    if sa != sb:
-        shape = broadcast_shapes("add_any", sa, sb)
-        from fad.lax.structural import broadcast_to
-        a = _staged(pe, broadcast_to, a, shape) if sa != shape else a
-        b = _staged(pe, broadcast_to, b, shape) if sb != shape else b
-    return pe.emit(add_any_p, [a.ir_var, b.ir_var], a.ir_var.aval, {})
-
-
-def _staged(pe, fn, *args):
-    """Run ``fn`` with the partial evaluator current, so that what it binds on tangents
-    is recorded (the general path, for the rare cases a fast rule does not spell out)."""
-    token = _current_trace.set(pe)
-    try:
-        return fn(*args)
-    finally:
-        _current_trace.reset(token)
-
-
-def def_linear_linearization(prim):
-    """Linearization rule of a primitive linear in its operands: apply it to the
-    primals and, in the linear program, to the tangents (when every operand has one)."""
+def _bilinear_linearization(prim):
     def linearize_rule(pe, primals, tangents, **params):
-        if any(t is None for t in tangents):
-            return None  # some operands are constants: the general rule instantiates zeros
-        ans = prim.bind(*primals, **params)
-        invars = [materialize(t).ir_var for t in tangents]
-        aval = prim.abstract_eval(*[v.aval for v in invars], **params)
-        return ans, pe.emit(prim, invars, aval, params)
-    linearize_rules[prim] = linearize_rule
+        (x, y), (tx, ty) = primals, map(materialize, tangents)
+        ans = primal_result(pe, prim, primals, params)
+        out = None
+        if tx is not None:
+            yv = pe.atom(y)
+            out = pe.emit(prim, [tx.ir_var, yv], prim.abstract_eval(tx.aval, yv.aval, **params),
+                          params)
+        if ty is not None:
+            xv = pe.atom(x)
+            t = pe.emit(prim, [xv, ty.ir_var], prim.abstract_eval(xv.aval, ty.aval, **params),
+                        params)
+            out = t if out is None else emit_add(pe, out, t)
+        return ans, out
+    return linearize_rule
 
 
 def defjvp_zero(prim):
@@ -335,34 +283,48 @@ def defjvp_zero(prim):
     zero_derivative[prim] = None
 
 
-def deflinear(prim, transpose_rule):
-    """A primitive linear in all its operands: its JVP applies it to the tangents."""
+def linear_jvp(prim, linear=None):
+    """The JVP rule of a primitive linear (jointly) in the operands ``linear`` (all of them
+    when ``None``): the primitive applied to their tangents (symbolic zeros made concrete)
+    and to the other operands' primal values (integer indices, say)."""
     def rule(primals, tangents, **params):
         ans = prim.bind(*primals, **params)
-        if all(type(t) is Zero for t in tangents):
-            return ans, Zero.like(ans)
-        tangents = [instantiate_like(t) for t in tangents]
-        return ans, prim.bind(*tangents, **params)
-    jvp_rules[prim] = rule
-    transpose_rules[prim] = transpose_rule
-    if not prim.multiple_results:
-        def_linear_linearization(prim)
-
-
-def _linear_in(prim, i):
-    def rule(primals, tangents, **params):
-        ans = prim.bind(*primals, **params)
-        if type(tangents[i]) is Zero:
+        operands = range(len(primals)) if linear is None else linear
+        if all(type(tangents[i]) is Zero for i in operands):
             return ans, Zero.like(ans)
         args = list(primals)
-        args[i] = tangents[i]
+        for i in operands:
+            args[i] = instantiate_like(tangents[i])
         return ans, prim.bind(*args, **params)
     return rule
 
 
+def deflinear(prim, transpose_rule):
+    """A primitive linear in all its operands: its JVP applies it to the tangents, its
+    linearization records it on them; ``transpose_rule(ct, *operands, **params)``."""
+    jvp_rules[prim] = linear_jvp(prim)
+    transpose_rules[prim] = transpose_rule
+    if not prim.multiple_results:
+        linearize_rules[prim] = _linear_linearization(prim)
+
+
+def _linear_linearization(prim):
+    """Apply the primitive to the primals and, in the linear program, to the tangents
+    (when every operand has one)."""
+    def linearize_rule(pe, primals, tangents, **params):
+        if any(t is None for t in tangents):
+            return None  # some operands are constants: the general rule instantiates zeros
+        ans = prim.bind(*primals, **params)
+        invars = [materialize(t).ir_var for t in tangents]
+        aval = prim.abstract_eval(*[v.aval for v in invars], **params)
+        return ans, pe.emit(prim, invars, aval, params)
+    return linearize_rule
+
+
 def instantiate_like(t):
+    """A tangent as a value: zeros of its type for a symbolic zero."""
     if type(t) is Zero:
-        from fad.lax.structural import full
+        from fad.lax.structural import full   # (structural imports this module)
         return full(t.aval.shape, 0, t.aval.dtype)
     return t
 
@@ -372,7 +334,7 @@ def broadcast_to_like(t, ans):
     shape = get_aval(ans).shape
     if get_aval(t).shape == shape:
         return t
-    from fad.lax.structural import broadcast_to
+    from fad.lax.structural import broadcast_to   # (structural imports this module)
     return broadcast_to(t, shape)
 
 
@@ -381,8 +343,8 @@ def unbroadcast(ct, aval):
     ct_shape = ct.shape if hasattr(ct, "shape") else ()
     if ct_shape == aval.shape:
         return ct
-    from fad.lax.reductions import reduce_sum   # (imported here: they import this module)
-    from fad.lax.structural import reshape
+    from fad.lax.reductions import reduce_sum   # (reductions and structural import this
+    from fad.lax.structural import reshape      # module)
     lead = len(ct_shape) - len(aval.shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, d in enumerate(aval.shape) if d == 1 and ct_shape[lead + i] != 1)
@@ -392,13 +354,6 @@ def unbroadcast(ct, aval):
 
 
 # -- batching rules -------------------------------------------------------------------------
-
-def moveaxis_to_front(x, bdim):
-    if bdim == 0:
-        return x
-    from fad.lax.structural import moveaxis
-    return moveaxis(x, bdim, 0)
-
 
 def make_batch_elementwise(prim):
 
@@ -419,13 +374,13 @@ def make_batch_elementwise(prim):
                 break
         else:
             return prim.bind(*args, **params), d0
-        from fad.lax.structural import expand_dims
-        ranks = [get_aval(x).ndim - (d is not None) for x, d in zip(args, dims)]
+        from fad.lax.structural import batch_axis_at, expand_dims   # (structural imports
+        ranks = [get_aval(x).ndim - (d is not None) for x, d in zip(args, dims)]  # this module)
         rank = max(ranks)
         moved = []
         for x, d, r in zip(args, dims, ranks):
             if d is not None:
-                x = moveaxis_to_front(x, d)
+                x = batch_axis_at(x, d)
                 if r < rank:
                     x = expand_dims(x, tuple(range(1, 1 + rank - r)))
             moved.append(x)
@@ -435,17 +390,9 @@ def make_batch_elementwise(prim):
 
 def all_batched_at_front(args, dims):
     """Every operand with its batch axis first; unbatched ones are broadcast along it."""
-    from fad.lax.structural import broadcast_in_dim
+    from fad.lax.structural import batch_axis_at   # (structural imports this module)
     size = next(get_aval(x).shape[d] for x, d in zip(args, dims) if d is not None)
-    moved = []
-    for x, d in zip(args, dims):
-        if d is None:
-            shape = get_aval(x).shape
-            x = broadcast_in_dim(x, (size, *shape), tuple(range(1, len(shape) + 1)))
-        else:
-            x = moveaxis_to_front(x, d)
-        moved.append(x)
-    return moved
+    return [batch_axis_at(x, d, size) for x, d in zip(args, dims)]
 
 
 def batch_same_shape(prim):

@@ -17,8 +17,8 @@ from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import is_undefined, transpose_rules
-from fad.lax.reductions import _batch_to_front, _normalize_axis
-from fad.lax.rules import _linear_in
+from fad.lax.structural import batch_axis_at, normalize_axis
+from fad.lax.rules import linear_jvp
 
 # -- take_along_axis and its transpose ---------------------------------------------------------
 
@@ -26,7 +26,7 @@ from fad.lax.rules import _linear_in
 def take_along_axis(operand, indices, axis: int):
     """``np.take_along_axis`` for in-range ``indices`` of the operand's rank whose shape
     equals the operand's except along ``axis``. Linear in ``operand``."""
-    axis = _normalize_axis(axis, get_aval(operand).ndim, "take_along_axis")
+    axis = normalize_axis(axis, get_aval(operand).ndim, "take_along_axis")
     return take_along_axis_p.bind(operand, indices, axis=axis)
 
 
@@ -73,7 +73,7 @@ def _along_batch(prim):
     def rule(args, dims, *, axis, **params):
         (x, idx), (xd, idd) = args, dims
         size = get_aval(x).shape[xd] if xd is not None else get_aval(idx).shape[idd]
-        x, idx = _batch_to_front(x, xd, size), _batch_to_front(idx, idd, size)
+        x, idx = batch_axis_at(x, xd, size), batch_axis_at(idx, idd, size)
         if "shape" in params:
             params = {"shape": (size, *params["shape"])}
         return prim.bind(x, idx, axis=axis + 1, **params), 0
@@ -88,7 +88,7 @@ scatter_add_along_axis_p.def_impl(_scatter_impl)
 scatter_add_along_axis_p.def_abstract_eval(_scatter_rule)
 for _p, _t in ((take_along_axis_p, _take_transpose),
                (scatter_add_along_axis_p, _scatter_transpose)):
-    jvp_rules[_p] = _linear_in(_p, 0)
+    jvp_rules[_p] = linear_jvp(_p, (0,))
     transpose_rules[_p] = _t
     batch_rules[_p] = _along_batch(_p)
 
@@ -111,7 +111,7 @@ def sort(operand, dimension: int = -1, is_stable: bool = True, num_keys: int = 1
     avals = [get_aval(x) for x in operands]
     if avals[0].ndim == 0:
         raise ValueError("sort: cannot sort a 0-d (scalar) array")
-    dimension = _normalize_axis(dimension, avals[0].ndim, "sort")
+    dimension = normalize_axis(dimension, avals[0].ndim, "sort")
     params = dict(dimension=dimension, is_stable=bool(is_stable), num_keys=int(num_keys))
     _sort_rule(*avals, **params)
     out = sort_p.bind(*operands, **params)
@@ -165,7 +165,7 @@ def _sort_batch(args, dims, *, dimension, **params):
         bd = dims[0]
         return sort_p.bind(*args, dimension=dimension + (dimension >= bd), **params), dims
     size = next(get_aval(x).shape[d] for x, d in zip(args, dims) if d is not None)
-    args = [_batch_to_front(x, d, size) for x, d in zip(args, dims)]
+    args = [batch_axis_at(x, d, size) for x, d in zip(args, dims)]
     return sort_p.bind(*args, dimension=dimension + 1, **params), [0] * len(args)
 
 
@@ -185,7 +185,7 @@ def argsort(operand, dimension: int = -1, is_stable: bool = True):
     aval = get_aval(operand)
     if aval.ndim == 0:
         raise ValueError("argsort: cannot sort a 0-d (scalar) array")
-    dimension = _normalize_axis(dimension, aval.ndim, "argsort")
+    dimension = normalize_axis(dimension, aval.ndim, "argsort")
     return sort((operand, _iota(aval.shape, dimension)), dimension, is_stable, 1)[1]
 
 
@@ -236,7 +236,7 @@ def _top_k_jvp(primals, tangents, *, k):
 def _top_k_batch(args, dims, *, k):
     (x,), (bd,) = args, dims
     if bd == get_aval(x).ndim - 1:
-        x, bd = _batch_to_front(x, bd, None), 0
+        x, bd = batch_axis_at(x, bd, None), 0
     return top_k_p.bind(x, k=k), [bd, bd]
 
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import builtins
+import operator
 
 import numpy as np
+from numpy.exceptions import AxisError
 
 from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
@@ -26,10 +28,35 @@ def _def_checked_impl(prim, impl):
     prim.def_impl(checked)
 
 
-def _normalize_axis(axis, ndim, name):
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: axis {axis} is out of range for an array of rank {ndim}")
-    return axis % ndim
+def normalize_axis(axis, ndim: int, name: str | None = None) -> int:
+    """``axis`` in ``range(ndim)``, negative axes counting from the end: fad's one axis
+    normaliser. Out of range it raises NumPy's ``AxisError`` (a ``ValueError`` and an
+    ``IndexError``), with NumPy's message when no function ``name`` is given; a
+    non-integer raises ``TypeError``.
+
+    >>> normalize_axis(-1, 3)
+    2
+    """
+    try:
+        i = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{name or 'axis'}: axis must be an integer, got {axis!r}") from None
+    if not -ndim <= i < ndim:
+        if name is None:
+            raise AxisError(i, ndim)
+        raise AxisError(f"{name}: axis {i} is out of range for an array of rank {ndim}")
+    return i % ndim
+
+
+def normalize_axes(axes, ndim: int, name: str | None = None) -> tuple[int, ...]:
+    """A sequence of distinct axes (or one axis) normalised by ``normalize_axis``, in the
+    order given."""
+    if not isinstance(axes, (tuple, list)):
+        axes = (axes,) if np.ndim(axes) == 0 else tuple(axes)
+    out = tuple(normalize_axis(a, ndim, name) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name or 'axis'}: repeated axis in {tuple(axes)}")
+    return out
 
 
 # -- broadcast_in_dim -----------------------------------------------------------------------
@@ -77,7 +104,7 @@ def _broadcast_in_dim_transpose(ct, x, *, shape, broadcast_dimensions):
 
 def _broadcast_in_dim_batch(args, dims, *, shape, broadcast_dimensions):
     (x,), (bd,) = args, dims
-    x = moveaxis(x, bd, 0) if bd != 0 else x
+    x = batch_axis_at(x, bd)
     size = get_aval(x).shape[0]
     return broadcast_in_dim_p.bind(x, shape=(size, *shape), broadcast_dimensions=(
         0, *(d + 1 for d in broadcast_dimensions))), 0
@@ -141,7 +168,7 @@ batch_rules[reshape_p] = _reshape_batch
 def squeeze(x, dimensions):
     """Remove the size-1 axes ``dimensions``."""
     ndim = get_aval(x).ndim
-    dims = tuple(sorted(_normalize_axis(d, ndim, "squeeze") for d in dimensions))
+    dims = tuple(sorted(normalize_axis(d, ndim, "squeeze") for d in dimensions))
     if len(set(dims)) != len(dims):
         raise ValueError(f"squeeze: repeated axis in {tuple(dimensions)}")
     return squeeze_p.bind(x, dimensions=dims) if dims else x
@@ -171,7 +198,7 @@ batch_rules[squeeze_p] = _squeeze_batch
 def expand_dims(x, dimensions):
     """Insert size-1 axes at the positions ``dimensions`` of the result."""
     ndim = get_aval(x).ndim + len(dimensions)
-    dims = tuple(sorted(_normalize_axis(d, ndim, "expand_dims") for d in dimensions))
+    dims = tuple(sorted(normalize_axis(d, ndim, "expand_dims") for d in dimensions))
     if len(set(dims)) != len(dims):
         raise ValueError(f"expand_dims: repeated axis in {dimensions}")
     shape = list(get_aval(x).shape)
@@ -216,8 +243,8 @@ batch_rules[transpose_p] = _transpose_batch
 
 def moveaxis(x, source: int, destination: int):
     ndim = get_aval(x).ndim
-    source = _normalize_axis(source, ndim, "moveaxis")
-    destination = _normalize_axis(destination, ndim, "moveaxis")
+    source = normalize_axis(source, ndim, "moveaxis")
+    destination = normalize_axis(destination, ndim, "moveaxis")
     if source == destination:
         return x
     perm = [i for i in range(ndim) if i != source]
@@ -225,8 +252,15 @@ def moveaxis(x, source: int, destination: int):
     return transpose(x, perm)
 
 
-def _move_to_front(x, bd):
-    return x if bd == 0 else moveaxis(x, bd, 0)
+def batch_axis_at(x, bd, size=None, pos=0):
+    """``x`` with its batch axis ``bd`` at ``pos`` (first by default); an unbatched ``x``
+    (``bd is None``) is broadcast there along a new axis of ``size``. Batching rules
+    line their operands up with it."""
+    if bd is None:
+        shape = get_aval(x).shape
+        dims = tuple(i + (i >= pos) for i in range(len(shape)))
+        return broadcast_in_dim(x, shape[:pos] + (size,) + shape[pos:], dims)
+    return x if bd == pos else moveaxis(x, bd, pos)
 
 
 def _static_ints(values, name, what):
@@ -245,7 +279,7 @@ def rev(operand, dimensions):
     array([2, 1, 0])
     """
     ndim = get_aval(operand).ndim
-    dims = tuple(sorted(_normalize_axis(d, ndim, "rev")
+    dims = tuple(sorted(normalize_axis(d, ndim, "rev")
                         for d in _static_ints(dimensions, "rev", "dimensions")))
     if len(set(dims)) != len(dims):
         raise ValueError(f"rev: repeated axis in {tuple(dimensions)}")
@@ -346,7 +380,7 @@ def slice_in_dim(operand, start_index, limit_index, stride: int = 1, axis: int =
            [4, 5]])
     """
     shape = get_aval(operand).shape
-    axis = _normalize_axis(int(axis), len(shape), "slice_in_dim")
+    axis = normalize_axis(int(axis), len(shape), "slice_in_dim")
     size = shape[axis]
     start = 0 if start_index is None else int(start_index)
     limit = size if limit_index is None else int(limit_index)
@@ -359,7 +393,7 @@ def slice_in_dim(operand, start_index, limit_index, stride: int = 1, axis: int =
 def index_in_dim(operand, index: int, axis: int = 0, keepdims: bool = True):
     """Element ``index`` (static; negative counts from the end) along ``axis``."""
     shape = get_aval(operand).shape
-    axis = _normalize_axis(int(axis), len(shape), "index_in_dim")
+    axis = normalize_axis(int(axis), len(shape), "index_in_dim")
     index, size = int(index), shape[axis]
     if not -size <= index < size:
         raise IndexError(f"index_in_dim: index {index} is out of bounds for axis {axis} "
@@ -383,7 +417,7 @@ def concatenate(operands, dimension: int):
     ndim = get_aval(operands[0]).ndim
     if ndim == 0:
         raise ValueError("concatenate: operands must have at least one axis, got scalars")
-    dimension = _normalize_axis(int(dimension), ndim, "concatenate")
+    dimension = normalize_axis(int(dimension), ndim, "concatenate")
     if len(operands) == 1:
         return operands[0]
     return concatenate_p.bind(*operands, dimension=dimension)
@@ -437,7 +471,7 @@ def pad(operand, padding_value, padding_config):
     array([0, 1, 0])
     """
     aval = get_aval(operand)
-    if type(padding_value) in (bool, int, float, complex):
+    if type(padding_value) in dtypes.PYTHON_SCALAR_TYPES:
         padding_value = np.asarray(padding_value, aval.dtype)[()]
     try:
         config = tuple((int(lo), int(hi), int(i)) for lo, hi, i in padding_config)
@@ -505,10 +539,7 @@ def _pad_batch(args, dims, *, padding_config):
     from fad.lax.elementwise import select_n
     size = get_aval(value).shape[vd]
     aval = get_aval(x)
-    if bd is None:
-        x = broadcast_in_dim(x, (size, *aval.shape), tuple(range(1, aval.ndim + 1)))
-    else:
-        x = _move_to_front(x, bd)
+    x = batch_axis_at(x, bd, size)
     zero = np.zeros((), aval.dtype)[()]
     padded = pad_p.bind(x, zero, padding_config=((0, 0, 0), *padding_config))
     in_shape = get_aval(x).shape[1:]
@@ -539,7 +570,7 @@ def broadcasted_iota(dtype, shape, dimension: int):
            [0, 1, 2]])
     """
     shape = _static_ints(shape, "broadcasted_iota", "shape")
-    dimension = _normalize_axis(int(dimension), len(shape), "broadcasted_iota")
+    dimension = normalize_axis(int(dimension), len(shape), "broadcasted_iota")
     return iota_p.bind(dtype=dtypes.check_dtype(dtype), shape=shape, dimension=dimension)
 
 

@@ -41,16 +41,16 @@ def _float_power_impl(x, y):
     return np.float_power(x, y)
 
 
-hypot_p = elementwise("hypot", np.hypot, 2, REAL_FLOAT_KINDS)
-copysign_p = elementwise("copysign", np.copysign, 2, REAL_FLOAT_KINDS)
-mod_p = elementwise("mod", np.remainder, 2, REAL_FLOAT_KINDS)
-floor_divide_p = elementwise("floor_divide", np.floor_divide, 2, REAL_FLOAT_KINDS)
-float_power_p = elementwise("float_power", _float_power_impl, 2, FLOAT_KINDS)
-heaviside_p = elementwise("heaviside", np.heaviside, 2, REAL_FLOAT_KINDS)
-log2_p = elementwise("log2", np.log2, 1, FLOAT_KINDS)
-log10_p = elementwise("log10", np.log10, 1, FLOAT_KINDS)
-signbit_p = elementwise("signbit", np.signbit, 1, REAL_FLOAT_KINDS, out_dtype=np.bool_)
-reciprocal_p = elementwise("reciprocal", np.reciprocal, 1, FLOAT_KINDS)
+hypot_p = elementwise("hypot", np.hypot, REAL_FLOAT_KINDS)
+copysign_p = elementwise("copysign", np.copysign, REAL_FLOAT_KINDS)
+mod_p = elementwise("mod", np.remainder, REAL_FLOAT_KINDS)
+floor_divide_p = elementwise("floor_divide", np.floor_divide, REAL_FLOAT_KINDS)
+float_power_p = elementwise("float_power", _float_power_impl, FLOAT_KINDS)
+heaviside_p = elementwise("heaviside", np.heaviside, REAL_FLOAT_KINDS)
+log2_p = elementwise("log2", np.log2, FLOAT_KINDS)
+log10_p = elementwise("log10", np.log10, FLOAT_KINDS)
+signbit_p = elementwise("signbit", np.signbit, REAL_FLOAT_KINDS, out_dtype=np.bool_)
+reciprocal_p = elementwise("reciprocal", np.reciprocal, FLOAT_KINDS)
 
 _float_power_rule = elementwise_rule("float_power", FLOAT_KINDS)
 

@@ -8,7 +8,7 @@ from fad import lax
 from fad.core.trace import Tracer
 from fad.errors import ConcretizationTypeError
 from fad.numpy._promote import (any_traced, asarray as _asarray, cast, concrete_or_none,
-                                dtype_of, result_type, shape_of)
+                                dtype_of, operand, result_type, shape_of)
 
 
 
@@ -63,7 +63,7 @@ def full(shape, fill_value, dtype=None, order="C", *, device=None):
     if not isinstance(fill_value, Tracer):
         return np.full(shape, fill_value, dtype, order)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    value = fill_value if dtype is None else cast(fill_value, np.dtype(dtype))
+    value = _asarray(fill_value) if dtype is None else cast(fill_value, np.dtype(dtype))
     return lax.broadcast_to(value, shape)
 
 
@@ -106,7 +106,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     num = int(_concrete(num, "linspace"))
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
-    start, stop = _asarray(start), _asarray(stop)
+    start, stop = operand(start), operand(stop)   # (weak, as NumPy's linspace has them)
     dt = result_type(start, stop, float(num))
     start, stop = cast(start, dt), cast(stop, dt)
     div = (num - 1) if endpoint else num

@@ -7,7 +7,8 @@ import numpy as np
 from fad import lax
 from fad.core.trace import Tracer
 from fad.numpy import _ufuncs as uf
-from fad.numpy._promote import asarray, cast, dtype_of, promote, promote_inexact, shape_of
+from fad.numpy._promote import (asarray, cast, dtype_of, operand, promote, promote_inexact,
+                                shape_of, weak_cast)
 
 
 def where(condition, x=None, y=None, /):
@@ -17,7 +18,8 @@ def where(condition, x=None, y=None, /):
     if x is None or y is None:
         raise ValueError("fad.numpy.where needs all three arguments when tracing: the "
                          "one-argument form has a data-dependent shape")
-    condition, x, y = asarray(condition), asarray(x), asarray(y)
+    # (NumPy's where lets Python scalars adopt the other operand's dtype, as ufuncs do)
+    condition, x, y = operand(condition), operand(x), operand(y)
     x, y = promote(x, y)
     if dtype_of(condition).kind != "b":
         condition = uf.not_equal(condition, 0)
@@ -39,8 +41,9 @@ def clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue, 
         return np.clip(a, lo, hi, out=out)
     if out is not None:
         raise TypeError("fad.numpy.clip does not support out= on traced values")
+    a = asarray(a)   # (NumPy's clip makes an array of ``a``, but not of the bounds)
     if lo is not None and hi is not None:
-        a, lo, hi = promote(asarray(a), asarray(lo), asarray(hi))
+        a, lo, hi = promote(a, operand(lo), operand(hi))
         if dtype_of(a).kind != "c":   # (lax.clamp is for real numbers)
             return _broadcast(lax.clamp(lo, a, hi), a, lo, hi)
     if lo is not None:
@@ -60,6 +63,7 @@ def round(a, decimals=0, out=None):  # noqa: A001
     """Like ``numpy.round``: round half to even, to ``decimals`` decimal places."""
     if not isinstance(a, Tracer):
         return np.round(a, decimals, out)
+    a = asarray(a)
     kind = dtype_of(a).kind
     if kind == "c":
         return lax.complex(round(lax.real(a), decimals), round(lax.imag(a), decimals))
@@ -81,7 +85,8 @@ around = round_ = round
 
 
 def real(val):
-    """Like ``numpy.real``."""
+    """Like ``numpy.real`` (of a Python scalar, or a tracer standing for one, the scalar
+    itself, weak: NumPy returns ``val.real``)."""
     if not isinstance(val, Tracer):
         return np.real(val)
     return lax.real(val) if dtype_of(val).kind == "c" else val
@@ -93,6 +98,8 @@ def imag(val):
         return np.imag(val)
     if dtype_of(val).kind == "c":
         return lax.imag(val)
+    if val.aval.weak_type and not shape_of(val):
+        return weak_cast(0, dtype_of(val))   # NumPy's imag of a Python scalar: a Python 0
     return lax.full(shape_of(val), 0, dtype_of(val))
 
 
@@ -126,7 +133,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Like ``numpy.isclose``: ``|a - b| <= atol + rtol |b|``, infinities equal to themselves."""
     if not isinstance(a, Tracer) and not isinstance(b, Tracer):
         return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
-    a, b = promote_inexact(asarray(a), asarray(b))
+    a, b = promote_inexact(operand(a), operand(b))
     with np.errstate(invalid="ignore"):
         close = uf.less_equal(uf.absolute(uf.subtract(a, b)),
                               uf.add(atol, uf.multiply(rtol, uf.absolute(b))))
@@ -148,6 +155,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """Like ``numpy.nan_to_num``."""
     if not isinstance(x, Tracer):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    x = asarray(x)
     if dtype_of(x).kind == "c":
         return lax.complex(nan_to_num(lax.real(x), nan=nan, posinf=posinf, neginf=neginf),
                            nan_to_num(lax.imag(x), nan=nan, posinf=posinf, neginf=neginf))

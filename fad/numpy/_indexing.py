@@ -23,7 +23,7 @@ from fad import lax
 from fad.core.trace import Tracer
 from fad.errors import ConcretizationTypeError
 from fad.numpy import _elementwise, _shape, _ufuncs
-from fad.numpy._promote import (asarray, canonical_axis, cast, concrete_or_none, dtype_of,
+from fad.numpy._promote import (asarray, normalize_axis, cast, concrete_or_none, dtype_of,
                                 shape_of)
 
 _BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
@@ -359,7 +359,7 @@ def take(a, indices, axis=None, out=None, mode=None, fill_value=None):
     a = asarray(a)
     if axis is None:
         a, axis = _shape.ravel(a), 0
-    axis = canonical_axis(axis, len(shape_of(a)))
+    axis = normalize_axis(axis, len(shape_of(a)))
     indices, get_mode = _take_index(indices, shape_of(a)[axis], axis, mode, fill_value,
                                     "take")
     return _get(a, (slice(None),) * axis + (indices,), get_mode, fill_value)
@@ -379,7 +379,7 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     if axis is None:
         arr, axis = _shape.ravel(arr), 0
     nd = len(shape_of(arr))
-    axis = canonical_axis(axis, nd)
+    axis = normalize_axis(axis, nd)
     if len(shape_of(indices)) != nd:
         raise ValueError("`indices` and `arr` must have the same number of dimensions")
     indices, get_mode = _take_index(indices, shape_of(arr)[axis], axis, mode, fill_value,

@@ -7,7 +7,7 @@ import numpy as np
 from fad import lax
 from fad.core.trace import Tracer
 from fad.numpy import _ufuncs as uf
-from fad.numpy._promote import asarray, canonical_axis, is_traced, ndim_of, promote, shape_of
+from fad.numpy._promote import asarray, normalize_axis, is_traced, ndim_of, promote, shape_of
 from fad.numpy._shape import ravel, reshape, slice_axis
 
 
@@ -111,6 +111,9 @@ def vecdot(x1, x2, /, *, axis=-1):
     """Like ``numpy.vecdot``: ``sum(conj(x1) * x2, axis)``."""
     if not is_traced(x1, x2):
         return np.vecdot(x1, x2, axis=axis)
+    if not ndim_of(asarray(x1)) or not ndim_of(asarray(x2)):
+        raise ValueError("vecdot: an input operand does not have enough dimensions (a "
+                         "scalar has no axis to contract); pass vectors, or use multiply")
     from fad.numpy._reductions import sum as sum_
     return sum_(uf.multiply(uf.conjugate(x1), x2), axis=axis)
 
@@ -150,8 +153,8 @@ def tensordot(a, b, axes=2):
         ca, cb = tuple(range(na - n, na)), tuple(range(n))
     else:
         ca, cb = (tuple(np.atleast_1d(x).tolist()) for x in axes)
-        ca = tuple(canonical_axis(i, na) for i in ca)
-        cb = tuple(canonical_axis(i, nb) for i in cb)
+        ca = tuple(normalize_axis(i, na) for i in ca)
+        cb = tuple(normalize_axis(i, nb) for i in cb)
     if len(ca) != len(cb) or any(shape_of(a)[i] != shape_of(b)[j] for i, j in zip(ca, cb)):
         raise ValueError(f"shape-mismatch for sum: tensordot axes {ca} of {shape_of(a)} and "
                          f"{cb} of {shape_of(b)}")
@@ -180,7 +183,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     nd = ndim_of(a)
     if nd < 2:
         raise ValueError("diag requires an array of at least two dimensions")
-    i, j = canonical_axis(axis1, nd), canonical_axis(axis2, nd)
+    i, j = normalize_axis(axis1, nd), normalize_axis(axis2, nd)
     if i == j:
         raise ValueError("axis1 and axis2 cannot be the same")
     rest = [k for k in range(nd) if k not in (i, j)]
@@ -224,11 +227,14 @@ def diagflat(v, k=0):
 
 
 def _triangle(m, k, lower):
+    m = asarray(m)
     nd = ndim_of(m)
-    if nd < 2:
-        raise ValueError(f"{'tril' if lower else 'triu'} requires an array of at least two "
-                         "dimensions")
-    n, c = shape_of(m)[-2:]
+    if nd < 1:
+        raise ValueError(f"{'tril' if lower else 'triu'} requires an array of at least one "
+                         "dimension")
+    n, c = shape_of(m)[-2:] if nd > 1 else shape_of(m) * 2
+    if nd == 1:   # as NumPy: each row of the square result is the vector
+        m = lax.broadcast_to(m, (n, c))
     keep = np.tri(n, c, k, dtype=bool) if lower else ~np.tri(n, c, k - 1, dtype=bool)
     return lax.select_n(keep, np.zeros((), m.dtype)[()], m)
 

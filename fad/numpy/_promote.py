@@ -4,21 +4,26 @@ change dtype.
 Traced operands are promoted exactly as NumPy 2 promotes (NEP 50): Python scalars, and
 tracers that stand for Python scalars (weakly typed), adopt the dtype of the arrays
 they meet. For ufuncs the rule comes from NumPy itself (``ufunc.resolve_dtypes``).
+
+A weakly typed tracer is the Python scalar it stands for, so a ``fad.numpy`` function
+treats it as NumPy treats that scalar: ufuncs, ``where`` and ``clip`` let it adopt the
+other operands' dtype (``operand``), other functions make it an array first, as
+``numpy.asarray`` makes ``2.0`` a float64 array (``asarray``). Either way the result is
+strong, as NumPy's results are arrays and NumPy scalars (``cast`` and ``promote`` give
+strong values); only Python's operators on tracers keep a weak result (``_ufuncs``).
 """
 from __future__ import annotations
 
 import functools
-import operator
 
 import numpy as np
-from numpy.exceptions import AxisError
 
 from fad.core import dtypes
 from fad.core.abstract import get_aval
 from fad.core.trace import Tracer
 from fad.lax import convert_element_type
+from fad.lax.structural import normalize_axis
 
-_SCALARS = (bool, int, float, complex)
 # bools are NumPy's lowest kind, so a Python bool promotes exactly like ``np.bool_`` (and
 # ``ufunc.resolve_dtypes`` accepts ``int``/``float``/``complex`` but not ``bool``)
 _WEAK_TYPES = {"b": np.dtype(bool), "i": int, "u": int, "f": float, "c": complex}
@@ -40,23 +45,42 @@ def any_traced(seq) -> bool:
     return False
 
 
-def asarray(x):
-    """``x`` as an array, a tracer or a Python scalar (sequences become arrays)."""
-    if isinstance(x, (Tracer, np.ndarray, np.generic)) or type(x) in _SCALARS:
+def operand(x):
+    """``x`` as a ufunc sees it: an array, a tracer or a Python scalar (sequences become
+    arrays); Python scalars and weakly typed tracers stay weak."""
+    if isinstance(x, (Tracer, np.ndarray, np.generic)) or type(x) in dtypes.PYTHON_SCALAR_TYPES:
         return x
-    if isinstance(x, (list, tuple)):
-        if any_traced(x):
-            from fad.numpy._shape import stack
-            return stack([asarray(e) for e in x])
-        return np.asarray(x)
+    return asarray(x)
+
+
+def asarray(x):
+    """``x`` as ``numpy.asarray`` makes it: an array or a strongly typed tracer (a Python
+    scalar, or a tracer standing for one, becomes a 0-d array of NumPy's default dtype:
+    ``numpy.dot(2.0, float32_array)`` is float64)."""
+    if isinstance(x, Tracer):
+        return strong(x)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return x
+    if isinstance(x, (list, tuple)) and any_traced(x):
+        from fad.numpy._shape import stack
+        return stack([asarray(e) for e in x])
     out = np.asarray(x)
     dtypes.check_dtype(out.dtype, "argument")
     return out
 
 
+def strong(x):
+    """The tracer ``x`` with a strong type: a weakly typed one (a traced Python scalar)
+    becomes the NumPy value NumPy would make of the scalar, of the same dtype."""
+    aval = x.aval
+    if aval.weak_type:
+        return convert_element_type(x, aval.dtype)
+    return x
+
+
 def dtype_key(x):
     """What NumPy's promotion sees for ``x``: its dtype, or a Python type if weak."""
-    if type(x) in _SCALARS:
+    if type(x) in dtypes.PYTHON_SCALAR_TYPES:
         return _WEAK_TYPES["b"] if type(x) is bool else type(x)
     aval = x.aval if isinstance(x, Tracer) else get_aval(x)
     if aval.weak_type:
@@ -78,12 +102,30 @@ def ufunc_dtypes(ufunc, keys):
 
 
 def cast(x, dtype):
-    """``x`` as ``dtype`` (Python scalars become NumPy scalars)."""
-    if type(x) in _SCALARS:
+    """``x`` as a strongly typed value of ``dtype``, as ``astype`` makes it (Python scalars
+    become NumPy scalars, weakly typed tracers strong ones)."""
+    if type(x) in dtypes.PYTHON_SCALAR_TYPES:
         return np.asarray(x, dtype)[()]
-    if get_aval(x).dtype == dtype:
+    aval = get_aval(x)
+    if aval.dtype == dtype and not aval.weak_type:
         return x
     return convert_element_type(x, dtype)
+
+
+def weak_cast(x, dtype):
+    """``x`` as a weakly typed value of ``dtype``: the result of a Python operator whose
+    operands all stand for Python scalars (``2 * 3.0`` is a Python float)."""
+    if type(x) in dtypes.PYTHON_SCALAR_TYPES:
+        return _WEAK_TYPES[dtype.kind](x) if dtype.kind != "b" else x
+    aval = get_aval(x)
+    if aval.dtype == dtype and aval.weak_type:
+        return x
+    return convert_element_type(x, dtype, weak_type=True)
+
+
+def is_weak(x) -> bool:
+    """Whether ``x`` is a Python scalar or a tracer standing for one."""
+    return type(x) in dtypes.PYTHON_SCALAR_TYPES or isinstance(x, Tracer) and x.aval.weak_type
 
 
 @functools.lru_cache(maxsize=4096)
@@ -109,24 +151,16 @@ def promote_inexact(*args):
     return [cast(a, dtype) for a in args]
 
 
-def canonical_axis(axis, ndim: int) -> int:
-    """``axis`` in ``range(ndim)``; raises NumPy's ``AxisError`` when out of range."""
-    axis = operator.index(axis)
-    if not -ndim <= axis < ndim:
-        raise AxisError(axis, ndim)
-    return axis % ndim
-
-
 def canonical_axes(axis, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a sequence) as a sorted tuple of distinct axes."""
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, (tuple, list)):
-        axes = tuple(canonical_axis(a, ndim) for a in axis)
+        axes = tuple(normalize_axis(a, ndim) for a in axis)
         if len(set(axes)) != len(axes):
             raise ValueError(f"duplicate value in 'axis': {tuple(axis)}")
         return tuple(sorted(axes))
-    return (canonical_axis(axis, ndim),)
+    return (normalize_axis(axis, ndim),)
 
 
 def shape_of(x) -> tuple[int, ...]:

@@ -9,7 +9,7 @@ import numpy as np
 from fad import lax
 from fad.core.trace import Tracer
 from fad.numpy import _ufuncs as uf
-from fad.numpy._promote import (asarray, canonical_axes, canonical_axis, cast, dtype_of,
+from fad.numpy._promote import (asarray, canonical_axes, normalize_axis, cast, dtype_of,
                                 shape_of)
 
 
@@ -76,6 +76,7 @@ def _extremum(np_fn, lax_fn, ufunc, name):
                          **({} if initial is None else {"initial": initial}),
                          **({} if where is None else {"where": where}))
         _no_out_where(name, out, where)
+        a = asarray(a)
         axes = canonical_axes(axis, len(shape_of(a)))
         if initial is None:
             _check_nonempty(a, axes, name)
@@ -187,7 +188,7 @@ def _arg_extremum(np_fn, lax_fn, name):
             _check_nonempty(a, tuple(range(ndim)), name)
             res = lax_fn(lax.reshape(a, (_count(a, range(ndim)),)), 0, np.dtype(np.intp))
             return lax.reshape(res, (1,) * ndim) if keepdims else res
-        axis = canonical_axis(axis, ndim)
+        axis = normalize_axis(axis, ndim)
         if shape_of(a)[axis] == 0:
             raise ValueError(f"attempt to get {name} of an empty sequence")
         res = lax_fn(a, axis, np.dtype(np.intp))
@@ -210,7 +211,7 @@ def _cumulative(np_fn, lax_fn, bool_fn):
         if axis is None:
             a = lax.reshape(a, (int(np.prod(shape_of(a))),))
             axis = 0
-        axis = canonical_axis(axis, len(shape_of(a)))
+        axis = normalize_axis(axis, len(shape_of(a)))
         acc = _accumulator_dtype(np_fn, dtype_of(a), None if dtype is None else np.dtype(dtype))
         a = cast(a, acc)
         return bool_fn(a, axis) if acc.kind == "b" else lax_fn(a, axis)
@@ -237,7 +238,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     if shape_of(w) != shape_of(a):
         if axis is None or len(shape_of(w)) != 1:
             raise TypeError("Axis must be specified when shapes of a and weights differ.")
-        ax = canonical_axis(axis, len(shape_of(a)))
+        ax = normalize_axis(axis, len(shape_of(a)))
         if shape_of(w)[0] != shape_of(a)[ax]:
             raise ValueError("Length of weights not compatible with specified axis.")
         shape = [1] * len(shape_of(a))

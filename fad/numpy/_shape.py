@@ -7,7 +7,7 @@ import numpy as np
 
 from fad import lax
 from fad.core.trace import Tracer
-from fad.numpy._promote import (any_traced, asarray, canonical_axes, canonical_axis,
+from fad.numpy._promote import (any_traced, asarray, canonical_axes, normalize_axis,
                                 concrete_or_none, dtype_of, ndim_of, promote, shape_of)
 
 
@@ -51,6 +51,7 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     shape = newshape if shape is None else shape
     if not isinstance(a, Tracer):
         return np.reshape(a, shape, order=order)
+    a = asarray(a)
     shape = _resolve_shape(shape, _size(shape_of(a)))
     if order == "F":
         return transpose(lax.reshape(transpose(a), shape[::-1]))
@@ -70,10 +71,11 @@ def transpose(a, axes=None):
     """Like ``numpy.transpose``: reverse the axes, or permute them by ``axes``."""
     if not isinstance(a, Tracer):
         return np.transpose(a, axes)
+    a = asarray(a)
     ndim = ndim_of(a)
     if axes is None:
         return lax.transpose(a, tuple(range(ndim))[::-1])
-    axes = tuple(canonical_axis(ax, ndim) for ax in axes)
+    axes = tuple(normalize_axis(ax, ndim) for ax in axes)
     if sorted(axes) != list(range(ndim)):
         raise ValueError("axes don't match array")
     return lax.transpose(a, axes)
@@ -88,9 +90,10 @@ def swapaxes(a, axis1, axis2):
     """Like ``numpy.swapaxes``."""
     if not isinstance(a, Tracer):
         return np.swapaxes(a, axis1, axis2)
+    a = asarray(a)
     ndim = ndim_of(a)
     perm = list(range(ndim))
-    i, j = canonical_axis(axis1, ndim), canonical_axis(axis2, ndim)
+    i, j = normalize_axis(axis1, ndim), normalize_axis(axis2, ndim)
     perm[i], perm[j] = j, i
     return lax.transpose(a, perm)
 
@@ -99,9 +102,10 @@ def moveaxis(a, source, destination):
     """Like ``numpy.moveaxis`` (ints or sequences of axes)."""
     if not isinstance(a, Tracer):
         return np.moveaxis(a, source, destination)
+    a = asarray(a)
     ndim = ndim_of(a)
-    src = [canonical_axis(s, ndim) for s in np.atleast_1d(source).tolist()]
-    dst = [canonical_axis(d, ndim) for d in np.atleast_1d(destination).tolist()]
+    src = [normalize_axis(s, ndim) for s in np.atleast_1d(source).tolist()]
+    dst = [normalize_axis(d, ndim) for d in np.atleast_1d(destination).tolist()]
     if len(src) != len(dst):
         raise ValueError("`source` and `destination` arguments must have the same number "
                          "of elements")
@@ -115,6 +119,7 @@ def expand_dims(a, axis):
     """Like ``numpy.expand_dims`` (an int or a tuple of positions in the result)."""
     if not isinstance(a, Tracer):
         return np.expand_dims(a, axis)
+    a = asarray(a)
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     axes = canonical_axes(axes, ndim_of(a) + len(axes))
     return lax.expand_dims(a, axes)
@@ -124,6 +129,7 @@ def squeeze(a, axis=None):
     """Like ``numpy.squeeze``."""
     if not isinstance(a, Tracer):
         return np.squeeze(a, axis)
+    a = asarray(a)
     shape = shape_of(a)
     if axis is None:
         axes = tuple(i for i, d in enumerate(shape) if d == 1)
@@ -139,6 +145,7 @@ def broadcast_to(array, shape):
     """Like ``numpy.broadcast_to``."""
     if not isinstance(array, Tracer):
         return np.broadcast_to(array, shape)
+    array = asarray(array)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     try:
         if np.broadcast_shapes(shape_of(array), shape) != shape:
@@ -206,7 +213,7 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     if any(len(s) == 0 for s in shapes):
         raise ValueError("zero-dimensional arrays cannot be concatenated")
     ndim = len(shapes[0])
-    axis = canonical_axis(axis, ndim)
+    axis = normalize_axis(axis, ndim)
     for i, s in enumerate(shapes):
         if len(s) != ndim:
             raise ValueError("all the input array dimensions except for the concatenation "
@@ -232,7 +239,7 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     if len(shapes) != 1:
         raise ValueError("all input arrays must have the same shape, got "
                          f"{sorted(shapes, key=str)}")
-    axis = canonical_axis(axis, ndim_of(arrays[0]) + 1)
+    axis = normalize_axis(axis, ndim_of(arrays[0]) + 1)
     expanded = [lax.expand_dims(a, (axis,)) for a in arrays]
     return concatenate(expanded, axis, dtype=dtype)
 
@@ -302,7 +309,8 @@ def split(ary, indices_or_sections, axis=0):
 
 
 def _split(ary, indices_or_sections, axis, even):
-    axis = canonical_axis(axis, ndim_of(ary))
+    ary = asarray(ary)
+    axis = normalize_axis(axis, ndim_of(ary))
     n = shape_of(ary)[axis]
     bounds = _split_points(n, indices_or_sections, even)
     outs = []
@@ -329,6 +337,7 @@ def tile(A, reps):
     """Like ``numpy.tile``."""
     if not isinstance(A, Tracer):
         return np.tile(A, reps)
+    A = asarray(A)
     reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
     shape = shape_of(A)
     nd = max(len(shape), len(reps))
@@ -351,7 +360,7 @@ def repeat(a, repeats, axis=None):
                         "on them (pass a NumPy array or Python ints)")
     if axis is None:
         a, axis = ravel(a), 0
-    axis = canonical_axis(axis, ndim_of(a))
+    axis = normalize_axis(axis, ndim_of(a))
     n = shape_of(a)[axis]
     reps = np.asarray(reps)
     if reps.ndim == 0 or reps.shape == (1,):
@@ -371,6 +380,7 @@ def flip(m, axis=None):
     """Like ``numpy.flip``."""
     if not isinstance(m, Tracer):
         return np.flip(m, axis)
+    m = asarray(m)
     axes = canonical_axes(axis, ndim_of(m))
     return lax.rev(m, axes) if axes else m
 
@@ -407,7 +417,7 @@ def roll(a, shift, axis=None):
         shifts, axes = (x.tolist() for x in np.broadcast_arrays(np.atleast_1d(shift),
                                                                 np.atleast_1d(axis)))
     for s, ax in zip(shifts, axes):
-        a = _roll_axis(a, s, canonical_axis(ax, ndim_of(a)))
+        a = _roll_axis(a, s, normalize_axis(ax, ndim_of(a)))
     return a
 
 
@@ -431,7 +441,7 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
         return np.diff(a, n, axis, prepend, append)
     from fad.numpy._ufuncs import not_equal, subtract
     a = asarray(a)
-    axis = canonical_axis(axis, ndim_of(a))
+    axis = normalize_axis(axis, ndim_of(a))
     parts = [a]
     for extra, at_end in ((prepend, False), (append, True)):
         if extra is not np._NoValue:
@@ -462,7 +472,7 @@ def size(a, axis=None):
     """Like ``numpy.size``."""
     if not isinstance(a, Tracer):
         return np.size(a, axis)
-    return _size(shape_of(a)) if axis is None else shape_of(a)[canonical_axis(axis, ndim_of(a))]
+    return _size(shape_of(a)) if axis is None else shape_of(a)[normalize_axis(axis, ndim_of(a))]
 
 
 __all__ = ["reshape", "ravel", "transpose", "permute_dims", "swapaxes", "moveaxis",

@@ -14,7 +14,7 @@ from fad.core import dtypes
 from fad import lax
 from fad.core.trace import Tracer, get_current_trace
 from fad.numpy._indexing import IndexUpdateHelper, getitem
-from fad.numpy._ufuncs import UFUNCS
+from fad.numpy._ufuncs import UFUNCS, python_operator
 
 _OPERAND_TYPES = (Tracer, np.ndarray, np.generic, bool, int, float, complex, list, tuple)
 
@@ -60,22 +60,26 @@ def _arith(fn, prim, reflected=False):
     return op
 
 
+# Python's operators keep NEP 50's weak Python scalars (``python_operator``); matmul has no
+# scalar operands.
 _BINARY_OPERATORS = {
-    "add": fnp.add, "sub": fnp.subtract, "mul": fnp.multiply, "truediv": fnp.true_divide,
-    "floordiv": fnp.floor_divide, "mod": fnp.remainder, "divmod": fnp.divmod,
-    "pow": fnp.power, "matmul": fnp.matmul, "and": fnp.bitwise_and, "or": fnp.bitwise_or,
-    "xor": fnp.bitwise_xor, "lshift": fnp.left_shift, "rshift": fnp.right_shift,
+    **{name: python_operator(fn) for name, fn in {
+        "add": fnp.add, "sub": fnp.subtract, "mul": fnp.multiply, "truediv": fnp.true_divide,
+        "floordiv": fnp.floor_divide, "mod": fnp.remainder, "divmod": fnp.divmod,
+        "pow": fnp.power, "and": fnp.bitwise_and, "or": fnp.bitwise_or,
+        "xor": fnp.bitwise_xor, "lshift": fnp.left_shift, "rshift": fnp.right_shift,
+        "lt": fnp.less, "le": fnp.less_equal, "gt": fnp.greater, "ge": fnp.greater_equal,
+        "eq": fnp.equal, "ne": fnp.not_equal}.items()},
+    "matmul": fnp.matmul,
 }
 for _name, _fn in _BINARY_OPERATORS.items():
     setattr(Tracer, f"__{_name}__", _binop(_fn))
-    setattr(Tracer, f"__r{_name}__", _binop(_fn, reflected=True))
+    if _name not in ("lt", "le", "gt", "ge", "eq", "ne"):
+        setattr(Tracer, f"__r{_name}__", _binop(_fn, reflected=True))
 for _name, _prim in {"add": lax.add_p, "sub": lax.sub_p, "mul": lax.mul_p,
                      "truediv": lax.div_p}.items():
     setattr(Tracer, f"__{_name}__", _arith(_BINARY_OPERATORS[_name], _prim))
     setattr(Tracer, f"__r{_name}__", _arith(_BINARY_OPERATORS[_name], _prim, reflected=True))
-for _name, _fn in {"lt": fnp.less, "le": fnp.less_equal, "gt": fnp.greater,
-                   "ge": fnp.greater_equal, "eq": fnp.equal, "ne": fnp.not_equal}.items():
-    setattr(Tracer, f"__{_name}__", _binop(_fn))
 
 _general_pow = Tracer.__pow__
 
@@ -92,18 +96,21 @@ def _pow(self, other):
 Tracer.__pow__ = _pow
 
 
+_negative = python_operator(fnp.negative)
+
+
 def _neg(self):
     """``-x`` of a float or complex tracer binds ``neg`` directly (the result has the
-    operand's type); everything else is ``fad.numpy.negative``."""
+    operand's type, weak or strong); everything else is ``fad.numpy.negative``."""
     if self.aval.dtype.kind in "fc":
         return get_current_trace().process_primitive(lax.neg_p, (self,), {})
-    return fnp.negative(self)
+    return _negative(self)
 
 
 Tracer.__neg__ = _neg
-Tracer.__pos__ = lambda self: fnp.positive(self)
-Tracer.__abs__ = lambda self: fnp.absolute(self)
-Tracer.__invert__ = lambda self: fnp.invert(self)
+Tracer.__pos__ = python_operator(fnp.positive)
+Tracer.__abs__ = python_operator(fnp.absolute)
+Tracer.__invert__ = python_operator(fnp.invert)
 Tracer.__round__ = lambda self, ndigits=None: fnp.round(self, ndigits or 0)
 Tracer.__getitem__ = getitem
 

@@ -5,26 +5,36 @@ asks NumPy which loop it would run (``ufunc.resolve_dtypes``), converts the oper
 that loop's dtypes, computes with fad.lax primitives, and gives the result the loop's
 output dtype; so dtypes follow NumPy 2 exactly. ``_IMPLS`` is the table of lax
 implementations, one short function per ufunc, whose operands already share a dtype.
+
+A tracer standing for a Python scalar (weakly typed) resolves as that scalar does
+(``add(w, float32_array)`` is float32), and the result is strong, as NumPy's is
+(``np.sin(2.0)`` is a NumPy float64). Python's operators on tracers (``python_operator``)
+keep NEP 50's weak scalars instead: ``w * 2`` stands for a Python float, as ``2.0 * 2`` is.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from fad import lax
+from fad.core.dtypes import PYTHON_SCALAR_TYPES
 from fad.core.trace import Tracer
-from fad.numpy._promote import asarray, cast, dtype_key, dtype_of, shape_of, ufunc_dtypes
+from fad.numpy._promote import (cast, dtype_key, dtype_of, is_weak, operand,
+                                shape_of, ufunc_dtypes, weak_cast)
 
 
-def apply_ufunc(ufunc, impl, args):
-    """Run ``impl`` (a lax implementation of ``ufunc``) with NumPy's dtype resolution."""
-    args = [asarray(a) for a in args]
+def apply_ufunc(ufunc, impl, args, weak=False):
+    """Run ``impl`` (a lax implementation of ``ufunc``) with NumPy's dtype resolution. The
+    result is strong, or, if ``weak`` (a Python operator) and every operand stands for a
+    Python scalar, weak."""
+    args = [operand(a) for a in args]
     ins, outs = ufunc_dtypes(ufunc, tuple(dtype_key(a) for a in args))
     if len(set(ins)) > 1:   # mixed loops (int64 vs uint64 comparisons): compute in float
         ins = (np.result_type(*ins),) * len(ins)
-    out = impl(*[cast(a, dt) for a, dt in zip(args, ins)])
+    convert = weak_cast if weak and all(is_weak(a) for a in args) else cast
+    out = impl(*[convert(a, dt) for a, dt in zip(args, ins)])
     if ufunc.nout == 1:
-        return cast(out, outs[0])
-    return tuple(cast(o, d) for o, d in zip(out, outs))
+        return convert(out, outs[0])
+    return tuple(convert(o, d) for o, d in zip(out, outs))
 
 
 def _loop_dtype(ufunc, keys):
@@ -42,7 +52,8 @@ def _make(ufunc, impl, name=None):
 
     Traced calls whose loop computes in the operands' own dtype (``sin`` of float64,
     ``x * 2.0``) skip the general dtype machinery: a per-ufunc table remembers, for each
-    combination of operand dtypes, whether that is so.
+    combination of operand dtypes, whether that is so. (Not when every operand is weak:
+    ``apply_ufunc`` makes their result strong.)
     """
     same_dtype = {}  # dtype keys -> the loop dtype, or None
 
@@ -63,13 +74,16 @@ def _make(ufunc, impl, name=None):
         def fn(x, y, /):
             tx, ty = isinstance(x, Tracer), isinstance(y, Tracer)
             if tx or ty:
-                if (tx or type(x) in _SCALARS) and (ty or type(y) in _SCALARS):
+                if ((tx or type(x) in PYTHON_SCALAR_TYPES)
+                        and (ty or type(y) in PYTHON_SCALAR_TYPES)):
                     # (dtype_key inlined for strongly typed tracers)
                     kx = x.aval.dtype if tx and not x.aval.weak_type else dtype_key(x)
                     ky = y.aval.dtype if ty and not y.aval.weak_type else dtype_key(y)
                     dt = same_dtype.get((kx, ky), False)
                     if dt is False:
-                        dt = same_dtype[(kx, ky)] = _loop_dtype(ufunc, (kx, ky))
+                        dt = same_dtype[(kx, ky)] = (
+                            _loop_dtype(ufunc, (kx, ky)) if isinstance(kx, np.dtype)
+                            or isinstance(ky, np.dtype) else None)
                     if dt is not None:
                         return impl(x if kx is dt else _as(x, tx, dt),
                                     y if ky is dt else _as(y, ty, dt))
@@ -78,16 +92,37 @@ def _make(ufunc, impl, name=None):
     fn.__name__ = fn.__qualname__ = name or ufunc.__name__
     fn.__doc__ = f"Like ``numpy.{fn.__name__}``; traceable and differentiable."
     fn.ufunc = ufunc
+    fn.impl = impl
     return fn
+
+
+def python_operator(fn):
+    """The Python operator for the fad.numpy ufunc ``fn``: ``fn``, except that operands
+    which all stand for Python scalars give a weak result, as Python's operators on
+    Python scalars give a Python scalar (NEP 50).
+
+    >>> import fad
+    >>> fad.jit(lambda w: (w - 1) * np.ones(2, np.float32))(3)   # w - 1 is a Python int
+    array([2., 2.], dtype=float32)
+    """
+    if fn.ufunc.nin == 1:
+        def op(x):
+            if x.aval.weak_type:
+                return apply_ufunc(fn.ufunc, fn.impl, (x,), weak=True)
+            return fn(x)
+    else:
+        def op(x, y):
+            if is_weak(x) and is_weak(y):
+                return apply_ufunc(fn.ufunc, fn.impl, (x, y), weak=True)
+            return fn(x, y)
+    op.__name__ = op.__qualname__ = f"{fn.__name__}_operator"
+    return op
 
 
 def _as(x, traced, dtype):
     if traced:
         return x if x.aval.dtype == dtype else cast(x, dtype)
     return dtype.type(x)  # a Python scalar
-
-
-_SCALARS = (bool, int, float, complex)
 
 
 # -- small helpers on same-dtype operands ----------------------------------------------------
@@ -261,12 +296,12 @@ def power(x, y, /):
     if not isinstance(x, Tracer):
         if not isinstance(y, Tracer):
             return np.power(x, y)
-    elif type(y) is int and x.aval.dtype.kind in "fc":  # the common x ** 2
+    elif type(y) is int and x.aval.dtype.kind in "fc" and not x.aval.weak_type:  # x ** 2
         return lax.integer_pow(x, y)
     n = _static_integer(y)
     if n is None:
         return apply_ufunc(np.power, _power, (x, y))
-    if dtype_of(asarray(x)).kind in "iub" and n < 0 and not isinstance(y, float):
+    if dtype_of(operand(x)).kind in "iub" and n < 0 and not isinstance(y, float):
         raise ValueError("Integers to negative integer powers are not allowed.")
     return apply_ufunc(np.power, lambda a, b: lax.integer_pow(a, n), (x, y))
 
@@ -286,6 +321,7 @@ def _static_integer(y):
 
 
 UFUNCS[np.power] = power
+power.ufunc, power.impl = np.power, _power
 # NumPy's other names for the same ufuncs (the functions above are made by the loop).
 _f = UFUNCS.__getitem__
 absolute = _f(np.absolute)

@@ -9,7 +9,7 @@ import numpy as np
 
 import fad.numpy as fnp
 from fad import lax
-from fad.numpy._promote import asarray, promote_inexact
+from fad.numpy._promote import asarray, operand, promote_inexact
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
@@ -20,7 +20,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     """
     (a,) = promote_inexact(asarray(a))
     if b is not None:
-        a, b = promote_inexact(a, asarray(b))
+        a, b = promote_inexact(a, operand(b))   # (a Python float weight adopts a's dtype)
         a, b = fnp.broadcast_arrays(a, b)
     # an empty reduction is log(0) = -inf, as in SciPy (max needs an initial value there)
     initial = -np.inf if 0 in fnp.shape(a) else None

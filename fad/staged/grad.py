@@ -20,14 +20,21 @@ such call in a row (``fad.staged.programs``).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from fad.api_grad import value_and_grad as interpreted_value_and_grad
-from fad.api_util import FLOAT_TYPES, argnums_tuple
+from fad.api_util import FLOAT_TYPES, LEAF_TYPES, argnums_tuple
+from fad.core.abstract import get_aval
 from fad.core.keys import Unkeyable, value_key
+from fad.core.trace import Tracer, get_current_trace, new_trace
 from fad.interpreters.eval import eval_jaxpr
+from fad.interpreters.staging import trace_to_jaxpr
+from fad.staged.calls import ValueAndGrad, transform_call_p
 from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State, staged_float_leaf
-from fad.tree_util import tree_structure, tree_unflatten
+from fad.staged.recording import DifferentiatedProbe, Template
+from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 __all__ = ["StagedGrad"]
 
@@ -68,6 +75,76 @@ class StagedGrad(Stager):
             grads = tree_unflatten(sig.grad_tree, list(grads))
         elif single:
             grads = grads[0]
+        return (value, grads) if self.spec.with_value else grads
+
+    def record_call(self, args):
+        """``value_and_grad(fun)(*args)`` (or ``grad``) called while an outer stager
+        records: ``fun`` recorded by a probe of its own (replaying its last such
+        recording), one ``transform_call`` equation in the outer recording
+        (``fad.staged.calls``); or ``NOT_STAGED``. The differentiated leaves are concrete
+        in the inner recording where the outer one knows their values (as eager ``grad``
+        of a value eager ``vmap`` leaves unbatched would see them), abstract otherwise."""
+        outer = get_current_trace()
+        argnums_for = self.state.argnums_for
+        checked = argnums_for.get(len(args))
+        if checked is None:
+            try:
+                checked = argnums_for[len(args)] = argnums_tuple(
+                    self.spec.argnums, len(args), "grad")
+            except (TypeError, ValueError):
+                return NOT_STAGED
+        single, nums = checked
+        leaves = [args[i] for i in nums]
+        treedef = None   # (the differentiated arguments are the leaves: the common case)
+        for x in leaves:
+            if not isinstance(x, Tracer) and type(x) not in LEAF_TYPES:
+                leaves, treedef = tree_flatten(leaves)
+                break
+        for x in leaves:
+            if isinstance(x, Tracer):
+                if x._trace is not outer or x.aval.dtype.kind != "f":
+                    return NOT_STAGED
+            elif not staged_float_leaf(x):
+                return NOT_STAGED
+        # (the outer recording's values among the other arguments, ``x`` and ``y`` of a
+        # loss batched over examples, are inputs too, not differentiated: constants would
+        # take replay's slow path)
+        others = [i for i, a in enumerate(args) if i not in nums
+                  and isinstance(a, Tracer) and a._trace is outer]
+        inputs = [*leaves, *[args[i] for i in others]]
+        in_avals = tuple([get_aval(x) for x in inputs])
+        state = self.state
+        template = state.nested_template
+        if template is not None and not _same_avals(template.in_avals, in_avals):
+            template = None
+        with new_trace(DifferentiatedProbe, template) as probe:
+            tracers = probe.new_args(in_avals)
+            for t, x in zip(tracers, inputs):
+                value = outer.known_value(x, _UNKNOWN) if isinstance(x, Tracer) else x
+                if value is not _UNKNOWN:
+                    probe.make_concrete(t, value)
+            call_args = list(args)
+            diff = tracers[:len(leaves)]
+            for i, d in zip(nums, diff if treedef is None else tree_unflatten(treedef, diff)):
+                call_args[i] = d
+            for i, t in zip(others, tracers[len(leaves):]):
+                call_args[i] = t
+            outs, _ = self._outputs(self.fun(*call_args))
+            if template is not None and probe.replayed(outs):
+                params = template.program
+            else:
+                closed = probe.to_jaxpr(tracers, outs)
+                transform = ValueAndGrad(self.name, len(leaves))
+                params = _call_params(transform, closed, in_avals)
+                template = state.nested_template = Template(closed.jaxpr, None, in_avals)
+                template.program = params
+            consts = probe.consts
+        # (straight to the outer probe, with the parameters of the last such call: the
+        # same dict object, which its replay recognises without comparing jaxprs)
+        value, *grads = outer.process_primitive(transform_call_p, [*consts, *inputs], params)
+        if treedef is not None:
+            grads = tree_unflatten(treedef, grads)
+        grads = grads[0] if single else tuple(grads)
         return (value, grads) if self.spec.with_value else grads
 
     def _signature(self, args):
@@ -118,7 +195,7 @@ class StagedGrad(Stager):
             return fun(*call_args)
         return call
 
-    def _program(self, closed, sig):
+    def _program(self, closed, sig, tree):
         """``value_and_grad`` of the recorded program, as a function of (constants,
         differentiated leaves); the gradients come out as a tuple."""
         jaxpr, n_consts = closed.jaxpr, len(closed.consts)
@@ -131,7 +208,28 @@ class StagedGrad(Stager):
             recorded, tuple(range(n_consts, n_consts + len(jaxpr.invars))))
 
 
-# (code object, argnums, with_value) -> State. Keyed by the function's code, not the
+def _call_params(transform, closed, in_avals) -> dict:
+    """The parameters of the ``transform_call`` equation applying ``transform`` to the
+    recording ``closed`` (its constants become the equation's first operands); the types
+    of its results come from staging the interpreted transformation once, which also
+    raises the errors the interpreted path raises for this function."""
+    params = {"transform": transform, "jaxpr": closed.jaxpr, "n_consts": len(closed.consts)}
+    consts_avals = [get_aval(c) for c in closed.consts]
+    staged = trace_to_jaxpr(lambda *a: transform_call_p.impl(*a, out_avals=None, **params),
+                            [*consts_avals, *in_avals])
+    params["out_avals"] = tuple([v.aval for v in staged.jaxpr.outvars])
+    return params
+
+
+_UNKNOWN = object()
+
+
+def _same_avals(want, got) -> bool:
+    """Whether the types ``got`` are ``want`` (identical objects, the common case when
+    the outer recording replays, or equal)."""
+    return len(want) == len(got) and all(a is b or a == b for a, b in zip(want, got))
+
+# (code object, argnums) -> State. Keyed by the function's code, not the
 # function: ``grad(lambda x: ...)(x)`` written inline makes a new function at every step
 # but runs the same code, and a template is only ever a guess that replay verifies.
 # Code objects live as long as their module; the table is bounded all the same.
@@ -140,7 +238,10 @@ _MAX_STATES = 1024
 
 
 def _state_for(spec) -> State:
-    code = getattr(spec.fun, "__code__", None)
+    fun = spec.fun
+    while type(fun) is functools.partial:   # (``grad(partial(f, c))`` made at every step)
+        fun = fun.func
+    code = getattr(fun, "__code__", None)
     if code is None:   # (a callable object: its own state)
         return State()
     try:   # (argnums by type and value: 1.0 and True are not 1, and are refused)

@@ -29,7 +29,7 @@ from fad.core.keys import Unkeyable, structural_key
 from fad.core.trace import Tracer, new_trace
 from fad.interpreters.lowering import lower
 from fad.interpreters.staging import StagingTracer, trace_to_jaxpr
-from fad.staged.recording import ProbeTrace, Template
+from fad.staged.recording import DifferentiatedProbe, Template
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 __all__ = ["Stager", "State", "Signature", "NOT_STAGED", "TREES", "types_key",
@@ -120,21 +120,27 @@ class State:
     per function code (``fad.staged.grad``), so that a gradient function made afresh at
     every step still replays."""
 
-    __slots__ = ("template", "signatures", "argnums_for")
+    __slots__ = ("template", "nested_template", "signatures", "argnums_for")
 
     def __init__(self):
         self.template = None
+        self.nested_template = None   # (the last recording made inside another's)
         self.signatures: dict = {}   # types key -> Signature, or None (not staged)
         self.argnums_for: dict = {}  # arity -> (single, argnums normalised)
 
 
 class Stager:
+    # (``record_call(args)``, if a subclass defines it: the transformation called while an
+    # outer stager records, as one equation of the outer recording)
+    record_call = None
+
     """The staged path of one top-level transformation of ``fun``; subclasses say which
     arguments are traced and how (``_signature``, ``_tree_signature``) and what program
     a recording makes (``_program``). ``first_scalar``: the position of the program's
     first result that is a gradient (0-d ones come back as NumPy scalars)."""
 
     first_scalar = 0
+    probe_type = DifferentiatedProbe   # (the recorder, as its tracers show to Python)
 
     def __init__(self, fun, state: State):
         self.fun, self.state = fun, state
@@ -200,22 +206,24 @@ class Stager:
         template = state.template
         if template is not None and template.in_avals is not sig.in_avals:
             template = None   # recorded for other argument types: record afresh
-        probe, tracers, out = self._record(args, sig, template)
-        values = [*probe.consts, *self._inputs(args, sig)]
-        if template is not None and probe.replayed([out]):
+        probe, tracers, outs, tree = self._record(args, sig, template)
+        inputs = self._inputs(args, sig)
+        if template is not None and probe.replayed(outs) and template.out_tree == tree:
+            values = [*probe.consts, *inputs]
             if template.program is not None:   # the steady state
                 self.misses = 0
                 return template.program(*values)
             closed, skey = ClosedJaxpr(template.jaxpr, probe.consts), template.key
         else:
-            closed = probe.to_jaxpr(tracers, [out])
+            closed = probe.to_jaxpr(tracers, outs)   # (an output may add a constant)
+            values = [*closed.consts, *inputs]
             try:
                 skey = structural_key(closed)
             except Unkeyable:   # (a parameter that cannot be compared)
                 state.template = None
-                return self._program(closed, sig)(*values)
-            template = state.template = Template(closed.jaxpr, skey, sig.in_avals)
-        key = (skey, sig.outer)
+                return self._program(closed, sig, tree)(*values)
+            template = state.template = Template(closed.jaxpr, skey, sig.in_avals, tree)
+        key = (skey, sig.outer, tree)
         programs = _programs
         entry = programs.get(key)
         if entry is None:   # first sighting: interpret it
@@ -223,10 +231,10 @@ class Stager:
             if len(programs) >= _MAX_PROGRAMS:
                 del programs[next(iter(programs))]
             programs[key] = _SEEN_ONCE
-            return self._program(closed, sig)(*values)
+            return self._program(closed, sig, tree)(*values)
         self._hit()
         if entry is _SEEN_ONCE:
-            entry = programs[key] = compile_program(self._program(closed, sig), values,
+            entry = programs[key] = compile_program(self._program(closed, sig, tree), values,
                                                     self.first_scalar)
         template.program = entry
         return entry(*values)
@@ -237,9 +245,10 @@ class Stager:
 
     def _record(self, args, sig, template, call=None):
         """Run ``fun`` on tracers of a ``ProbeTrace`` (replaying ``template``, if given):
-        returns the probe, its input tracers and the output. ``call(tracers)``, if given,
-        calls ``fun`` instead of the leaves ``args`` with the tracers in their places."""
-        with new_trace(ProbeTrace, template) as probe:
+        returns the probe, its input tracers, the leaves of the output and its structure.
+        ``call(tracers)``, if given, calls ``fun`` instead of the leaves ``args`` with the
+        tracers in their places."""
+        with new_trace(self.probe_type, template) as probe:
             tracers = probe.new_args(sig.in_avals)
             for k, i in sig.concrete:
                 probe.make_concrete(tracers[k], args[i])
@@ -255,16 +264,20 @@ class Stager:
                 if sig.treedef is not None:
                     call_args = tree_unflatten(sig.treedef, call_args)
                 out = self.fun(*call_args)
-            if type(out) is not StagingTracer or out.aval.shape or out.aval.dtype.kind != "f":
-                self._check_output(out)
-        return probe, tracers, out
+            outs, tree = self._outputs(out)
+        return probe, tracers, outs, tree
 
-    def _check_output(self, out):
-        if not isinstance(out, (Tracer, np.ndarray, np.generic, int, float, complex)):
-            raise not_one_output(self.name, out)
-        aval = get_aval(out)
-        if aval.shape or aval.dtype.kind != "f":
-            check_grad_output(self.name, aval, False)
+    def _outputs(self, out):
+        """The leaves of the function's output ``out`` and its structure, or the error the
+        interpreted transformation raises for such an output. (That of gradients: one
+        real floating-point scalar.)"""
+        if type(out) is not StagingTracer or out.aval.shape or out.aval.dtype.kind != "f":
+            if not isinstance(out, (Tracer, np.ndarray, np.generic, int, float, complex)):
+                raise not_one_output(self.name, out)
+            aval = get_aval(out)
+            if aval.shape or aval.dtype.kind != "f":
+                check_grad_output(self.name, aval, False)
+        return [out], _LEAF
 
 
 def compile_program(program, values, first_scalar=0):

@@ -28,9 +28,11 @@ from fad.core.ir import Literal
 from fad.core.trace import BATCHED_VALUE_HELP, Tracer, raise_escaped
 from fad.interpreters.jvp import zero_derivative
 from fad.core.keys import Unkeyable, ints_only, params_key, value_key
+from fad.interpreters.batching import BatchTrace
+from fad.interpreters.partial_eval import LinearizeTrace
 from fad.interpreters.staging import StagingTrace, StagingTracer
 
-__all__ = ["ProbeTrace", "Template"]
+__all__ = ["ProbeTrace", "BatchedProbe", "DifferentiatedProbe", "Template"]
 
 
 class ProbeTrace(StagingTrace):
@@ -44,6 +46,7 @@ class ProbeTrace(StagingTrace):
     # batched, as under vmap.
     carries_derivatives = True
     abstract_value_help = BATCHED_VALUE_HELP
+    keeps_calls = True   # (transformations called while recording: ``fad.staged.calls``)
 
     def __init__(self, parent, template: Template | None = None):
         # Every field of the Trace and StagingTrace(fold_known=True) levels is set here
@@ -169,24 +172,27 @@ class ProbeTrace(StagingTrace):
         if len(args) != len(invars):
             return False
         for x, v in zip(args, invars):
-            if type(x) is StagingTracer:
-                if x._trace is not self or x.ir_var is not v:
+            if type(x) is StagingTracer and x._trace is self:
+                if x.ir_var is not v:
                     return False
             elif type(v) is Literal:
                 if type(x) is not type(v.val) or not self._replay.same_literal(x, v):
                     return False
-            elif type(x) is np.ndarray and x.shape:
+            elif (type(x) is np.ndarray and x.shape) or isinstance(x, Tracer):
+                # a constant: an array, or a value of an outer recording this one is
+                # nested in (``fad.staged.calls``)
                 var = self.constvars.get(id(x))
                 if var is None:
                     n, constvars = len(self.consts), self._replay.constvars
-                    if (n >= len(constvars) or constvars[n] is not v
-                            or x.dtype != v.aval.dtype or x.shape != v.aval.shape):
+                    if n >= len(constvars) or constvars[n] is not v or not _same_type(x, v):
                         return False
+                    if isinstance(x, Tracer):
+                        self.check_foreign(x)
                     self.constvars[id(x)] = v   # what ``atom`` would do, with the template's var
                     self.consts.append(x)
                 elif var is not v:
                     return False
-            else:   # a foreign tracer, or another kind of value: recording decides
+            else:   # another kind of value: recording decides
                 return False
         return True
 
@@ -229,6 +235,16 @@ class ProbeTrace(StagingTrace):
                 values.append(x)
         return prim.impl(*values, **params)
 
+    def known_value(self, tracer, default=None):
+        """The value of our ``tracer`` if it is computed from concrete inputs alone, else
+        ``default`` (never raises)."""
+        if not self.known:   # (no concrete input: nothing computed from them alone)
+            return default
+        var = tracer.ir_var
+        if var not in self.known:
+            self._propagate()
+        return self.known.get(var, default)
+
     def concrete(self, tracer):
         """The value of ``tracer``, computed from the concrete inputs (or raise)."""
         if not self.valid:   # a tracer of a finished call: its value means nothing now
@@ -247,7 +263,15 @@ class ProbeTrace(StagingTrace):
         new_consts = self.consts[self._consts_seen:]
         if new_consts:
             constvars = list(self.constvars.values())[self._consts_seen:]
-            known.update(zip(constvars, new_consts))
+            for v, c in zip(constvars, new_consts):
+                if isinstance(c, Tracer):   # (an outer recording's value: known there?)
+                    outer = c._trace
+                    if not isinstance(outer, ProbeTrace) or not outer.valid:
+                        continue
+                    c = outer.known_value(c, _UNKNOWN)
+                    if c is _UNKNOWN:
+                        continue
+                known[v] = c
             self._consts_seen = len(self.consts)
         for prim, invars, outvars, params in self.eqns[self._scanned:]:
             if all(type(a) is Literal or a in known for a in invars):
@@ -256,6 +280,28 @@ class ProbeTrace(StagingTrace):
                 known.update(zip(outvars, out) if prim.multiple_results else
                              ((outvars[0], out),))
         self._scanned = len(self.eqns)
+
+
+class BatchedProbe(ProbeTrace):
+    """The probe of a staged ``vmap``: its abstract inputs stand for batched values, and
+    its tracers show as eager ``vmap``'s do (staging is invisible)."""
+    __slots__ = ()
+    name = BatchTrace.name
+
+
+class DifferentiatedProbe(ProbeTrace):
+    """The probe of a staged gradient: its concrete inputs are differentiated, and its
+    tracers show as eager ``grad``'s do."""
+    __slots__ = ()
+    name = LinearizeTrace.name
+
+
+def _same_type(x, var) -> bool:
+    """Whether the constant ``x`` (an array or a foreign tracer) has the type of ``var``."""
+    aval = var.aval
+    if type(x) is np.ndarray:
+        return x.dtype == aval.dtype and x.shape == aval.shape
+    return x.aval == aval
 
 
 def _same_scalar(x, y) -> bool:
@@ -283,11 +329,12 @@ class Template:
     as the key compares: same primitive, same input variables, literals equal to the bit,
     parameters equal by ``value_key``, constants of the same types."""
 
-    __slots__ = ("jaxpr", "key", "in_avals", "invars", "constvars", "outvars", "eqns",
-                 "params", "plain", "_params_keys", "_literals", "program")
+    __slots__ = ("jaxpr", "key", "in_avals", "out_tree", "invars", "constvars", "outvars",
+                 "eqns", "params", "plain", "_params_keys", "_literals", "program")
 
-    def __init__(self, jaxpr, key, in_avals):
+    def __init__(self, jaxpr, key, in_avals, out_tree=None):
         self.jaxpr, self.key, self.in_avals = jaxpr, key, tuple(in_avals)
+        self.out_tree = out_tree   # (the structure of the function's output)
         self.program = None   # what the caller made of it (``fad.staged``)
         self.invars, self.constvars, self.outvars = jaxpr.invars, jaxpr.constvars, jaxpr.outvars
         self.eqns = jaxpr.eqns

@@ -1,79 +1,72 @@
-"""``vmap`` of a differentiated function, staged: ``vmap(grad(loss))`` at array speed.
+"""``vmap`` at the top level, staged: ``vmap(f)``, ``vmap(grad(loss))`` at array speed.
 
 Run eagerly, ``vmap(grad(loss))(w, X, Y)`` passes every operation of ``loss`` through
 three interpreters (batching, linearization, transposition) at every call: hundreds of
 Python calls for a loss of a few operations, several times the NumPy work. Yet under
 ``vmap`` the batched values are abstract to Python (it cannot branch on them or read
-them), so nothing observable changes if, at each call, ``loss`` is *recorded* — with the
-batched arguments abstract and the unbatched differentiated ones concrete on demand, as
-eager ``grad`` keeps them (``fad.interpreters.probe``) — and the recorded program is
-differentiated, batched and compiled once, then run on this call's values.
+them), so nothing observable changes if, at each call, the function is *recorded* — with
+the batched arguments abstract and the unbatched ones passed as they are, as eager
+``vmap`` passes them — and the recorded program is batched and compiled once, then run
+on this call's values. A gradient called inside (``grad(loss)`` itself, or
+``lambda w, x, y: grad(loss)(w, x, y)``) records ``loss`` with a probe of its own and
+appears in the recording as one equation (``fad.staged.calls``), so the spelling of the
+composition does not change the cost.
 
-The compiled programs are cached under the recorded program's structure
-(``structural_key``), never under the function's identity: the user's Python runs on
-every call, with its side effects, fresh globals and data, and anything that changes what
-it computes is a different program. A program is compiled the second time it is seen;
-the first time it runs through the interpreters, so a function whose recording changes at
-every call (say, a Python float read off the data into the program) costs about what
-eager evaluation costs, never a compilation per call.
+The compiled programs are cached under the recorded program's structure, never under the
+function's identity (``fad.staged.programs``): the user's Python runs at every call, with
+its side effects, fresh globals and data, and anything that changes what it computes is a
+different program. A program is compiled the second time it is seen; at a steady state
+the recording *replays* the last one and the compiled program runs at once.
 
-At a steady state the same program is recorded call after call, so the recording
-*replays* the last one (``probe.Template``): each operation is checked against the last
-recording's next equation instead of being recorded anew, and when the whole call agrees,
-the last compiled program runs without building a jaxpr or a key.
-
-The path applies to ``vmap`` of a function made by ``grad`` or ``value_and_grad`` without
-``has_aux``/``holomorphic``, called at the top level with arrays or pytrees of arrays
-(differentiated ones NumPy floats, not Python floats) mapped along int axes
-(``out_axes`` an int or None when there are pytrees) and no keyword arguments;
-``fad.disable_staging()`` (and ``fad.disable_jit()``) turn it off. Otherwise, and for
-everything else, ``vmap`` interprets. The machinery (signatures, recording, the program
-cache) is ``fad.staged.programs``'.
+The path applies to ``vmap`` called at the top level with arrays (or pytrees of arrays)
+mapped along int axes, ``None`` for unmapped arguments, and no keyword arguments;
+``fad.disable_staging()`` (and ``fad.disable_jit()``) turn it off. Otherwise ``vmap``
+interprets.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from fad.api_grad import grad, value_and_grad
-from fad.api_util import FLOAT_TYPES, LEAF_TYPES, argnums_tuple
+from fad.api_util import FLOAT_TYPES, LEAF_TYPES, OUTPUT, check_leaves
 from fad.api_vmap import vmap as interpreted_vmap
 from fad.core.keys import Unkeyable, value_key
+from fad.core.trace import Tracer
 from fad.interpreters.eval import eval_jaxpr
-from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State, staged_float_leaf
-from fad.tree_util import broadcast_prefix, tree_leaves, tree_structure, tree_unflatten
+from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State
+from fad.staged.recording import BatchedProbe
+from fad.tree_util import broadcast_prefix, tree_flatten, tree_structure, tree_unflatten
 
 __all__ = ["StagedVmap"]
 
+_LEAF = tree_structure(0)
+
 
 class StagedVmap(Stager):
-    """The staged path of one ``vmap(g)`` with ``g = grad(fun, ...)`` (or value_and_grad);
-    ``spec`` is what ``grad`` registered for ``g`` (a ``GradSpec``); the axes are
-    ``vmap``'s (``in_axes`` a tuple if not an int or None)."""
+    """The staged path of one ``vmap(fun, in_axes, out_axes, axis_size)`` (``in_axes`` a
+    tuple if not an int or None). Batched leaves are the recording's (abstract) inputs;
+    unbatched ones are passed to ``fun`` as they are; the program of a recording is its
+    interpreted ``vmap``."""
 
-    def __init__(self, spec, in_axes, out_axes, axis_size):
-        super().__init__(spec.fun, State())
-        self.spec = spec
+    first_scalar = 1 << 62   # (vmap's results are what the interpreter gives: none converted)
+    probe_type = BatchedProbe
+
+    def __init__(self, fun, in_axes, out_axes, axis_size):
+        super().__init__(fun, State())
         self.in_axes, self.out_axes, self.axis_size = in_axes, out_axes, axis_size
-        self.first_scalar = 1 if spec.with_value else 0
         try:   # (what the key needs besides the recording)
-            self.transform_key = (spec.with_value, value_key(out_axes))
+            self.transform_key = ("vmap", value_key(out_axes))
         except Unkeyable:
             self.transform_key = None
-        self.never = spec.has_aux or spec.holomorphic or self.transform_key is None
+        self.never = self.transform_key is None
 
     def try_call(self, args):
-        """``vmap(g)(*args)`` by the staged path, or ``NOT_STAGED`` when it does not apply
-        (decided before any user code runs; the interpreted path then runs, and raises
-        the errors about axes and arguments)."""
+        """``vmap(fun)(*args)`` by the staged path, or ``NOT_STAGED`` when it does not
+        apply (decided before any user code runs; the interpreted path then runs, and
+        raises the errors about axes and arguments)."""
         sig, args = self._lookup(args, args)
         if sig is None:
             return NOT_STAGED
-        out = self(args, sig)
-        if sig.grad_tree is None:
-            return out
-        if self.spec.with_value:
-            return out[0], tree_unflatten(sig.grad_tree, list(out[1]))
-        return tree_unflatten(sig.grad_tree, list(out))
+        return self(args, sig)
 
     def _signature(self, args):
         """The ``Signature`` of a call with arguments like ``args``, ``TREES`` if some
@@ -87,48 +80,26 @@ class StagedVmap(Stager):
         elif len(in_axes) != len(args):
             return None
         found = self._axes_and_size(args, in_axes)
-        if found is None:
-            return None
-        try:
-            single, nums = argnums_tuple(self.spec.argnums, len(args), "grad")
-        except (TypeError, ValueError):
-            return None
-        if not all(staged_float_leaf(args[i]) for i in nums):
-            return None
-        return Signature(args, *found, single, nums, self.transform_key)
+        return None if found is None else Signature(args, *found, False, (), self.transform_key)
 
     def _tree_signature(self, args, leaves, treedef):
-        """``_signature`` for arguments with pytrees among them: the leaves are traced,
-        and the gradients of the differentiated arguments' leaves are put back into
-        those arguments' structure (an int or None ``out_axes`` only)."""
-        out_axes = self.out_axes
-        if not (out_axes is None or type(out_axes) is int):
-            return None
+        """``_signature`` for arguments with pytrees among them: their leaves are mapped
+        along the axes ``in_axes`` gives them as a pytree prefix."""
         in_axes = self.in_axes
         if type(in_axes) is tuple and len(in_axes) != len(args):
             return None
         try:
             leaf_axes = broadcast_prefix(in_axes if type(in_axes) is tuple
                                          else (in_axes,) * len(args), args)
-            single, nums = argnums_tuple(self.spec.argnums, len(args), "grad")
         except (TypeError, ValueError):
             return None
         found = self._axes_and_size(leaves, leaf_axes)
         if found is None:
             return None
-        starts = [0]
-        for a in args:
-            starts.append(starts[-1] + len(tree_leaves(a)))
-        leaf_nums = tuple(k for i in nums for k in range(starts[i], starts[i + 1]))
-        if not leaf_nums or not all(staged_float_leaf(leaves[k]) for k in leaf_nums):
-            return None
-        return Signature(leaves, *found, False, leaf_nums, self.transform_key, treedef,
-                          self._grad_structure(args))
+        return Signature(leaves, *found, False, (), self.transform_key, treedef)
 
     def _grad_structure(self, args):
-        """The pytree structure of the gradient of a call with arguments ``args``."""
-        single, nums = argnums_tuple(self.spec.argnums, len(args), "grad")
-        return tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
+        return None   # (no gradient is put back together here)
 
     def _axes_and_size(self, args, in_axes):
         """The axes (non-negative, or None) of ``args`` mapped along ``in_axes`` and the
@@ -153,16 +124,23 @@ class StagedVmap(Stager):
             return None
         return axes, size
 
-    def _program(self, closed, sig):
-        """``vmap(grad(recorded program))``, as a function of (constants, traced arguments)."""
+    def _outputs(self, out):
+        """The leaves of ``out`` and its structure (any pytree of arrays, as the
+        interpreted vmap takes)."""
+        if isinstance(out, Tracer):   # (one array out: the common case)
+            return [out], _LEAF
+        leaves, tree = tree_flatten(out)
+        check_leaves(leaves, "vmap", OUTPUT)
+        return leaves, tree
+
+    def _program(self, closed, sig, tree):
+        """``vmap`` of the recorded program, as a function of (constants, batched leaves)."""
         jaxpr, n_consts = closed.jaxpr, len(closed.consts)
 
         def recorded(*values):
-            return eval_jaxpr(jaxpr, values[:n_consts], *values[n_consts:])[0]
+            return tree_unflatten(tree, eval_jaxpr(jaxpr, values[:n_consts],
+                                                   *values[n_consts:]))
 
         recorded.__name__ = recorded.__qualname__ = self.name
-        argnums = [n_consts + sig.traced.index(i) for i in sig.nums]
-        transform = value_and_grad if self.spec.with_value else grad
-        g = transform(recorded, argnums=argnums[0] if sig.single else tuple(argnums))
         in_axes = (None,) * n_consts + tuple([sig.axes[i] for i in sig.traced])
-        return interpreted_vmap(g, in_axes, self.out_axes)
+        return interpreted_vmap(recorded, in_axes, self.out_axes)

@@ -1,5 +1,6 @@
-"""NumPy implementations of the special functions NumPy lacks (NumPy is our only
-dependency): erf, erfc, lgamma, digamma and polygamma, on float arrays."""
+"""NumPy kernels of the special functions NumPy lacks (NumPy is our only dependency):
+erf, erfc, lgamma, digamma and polygamma, on float arrays. No primitives: these are the
+implementations of ``erf_p``, ``lgamma_p`` and their kin in ``fad.lax.elementwise``."""
 from __future__ import annotations
 
 import math
