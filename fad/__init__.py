@@ -5,9 +5,10 @@
 np.float64(0.0)
 """
 from fad import lax, tree_util  # noqa: F401
-from fad.api import (eval_jaxpr, grad, jvp, linear_transpose, linearize, make_jaxpr,
-                     stop_gradient, value_and_grad, vjp, vmap)
-from fad.api_jacobians import hessian, hvp, jacfwd, jacobian, jacrev
+from fad.api import (eval_jaxpr, grad, hessian, jacfwd, jacobian, jacrev, jvp,
+                     linear_transpose, linearize, make_jaxpr, stop_gradient, value_and_grad,
+                     vjp, vmap)
+from fad.api_jacobians import hvp
 from fad.api_jit import disable_jit, jit  # noqa: F401
 from fad.staged import disable_staging  # noqa: F401
 from fad.core.ir import ClosedJaxpr, Jaxpr  # noqa: F401

@@ -10,20 +10,21 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
-from fad import api_grad, api_vmap
+from fad import api_grad, api_jacobians, api_vmap
 from fad.api_grad import (eval_jaxpr, jvp, linear_transpose, linearize, make_jaxpr,
                           stop_gradient, vjp)
 from fad.api_util import GradSpec, list_argument_error
 from fad.core.trace import eval_trace, get_current_trace
 from fad.errors import TracerArrayConversionError
 from fad.staged import staging_enabled
-from fad.staged.grad import StagedGrad
+from fad.staged.grad import StagedGrad, StagedJacobian
 from fad.staged.programs import NOT_STAGED
 from fad.staged.recording import ProbeTrace
 from fad.staged.vmap import StagedVmap
 
-__all__ = ["jvp", "linearize", "vjp", "grad", "value_and_grad", "vmap", "linear_transpose",
-           "make_jaxpr", "eval_jaxpr", "stop_gradient"]
+__all__ = ["jvp", "linearize", "vjp", "grad", "value_and_grad", "vmap", "jacfwd", "jacrev",
+           "jacobian", "hessian", "linear_transpose", "make_jaxpr", "eval_jaxpr",
+           "stop_gradient"]
 
 def staged_or_interpreted(stager, interpreted: Callable) -> Callable:
     """The transformed function: ``stager``'s staged path for the calls it takes — at
@@ -121,3 +122,54 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
     stager = StagedVmap(fun, tuple(in_axes) if isinstance(in_axes, list) else in_axes,
                         out_axes, axis_size)
     return staged_or_interpreted(None if stager.never else stager, interpreted)
+
+
+def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
+    """The Jacobian by forward mode: ``vmap`` of ``jvp`` over the standard basis (for
+    input leaf shape ``I`` and output leaf shape ``O`` the block has shape ``O + I``).
+    Called at the top level on an array argument, staged (``fad.staged.grad``).
+
+    >>> import fad, fad.numpy as fnp, numpy as np
+    >>> fad.jacfwd(fnp.sin)(np.zeros(2))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    return _jacobian_function(api_jacobians.jacfwd, fun, argnums, has_aux, holomorphic)
+
+
+def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
+           allow_int: bool = False):
+    """The Jacobian by reverse mode: ``vmap`` of the VJP over the standard basis of the
+    output. Called at the top level on an array argument, staged (``fad.staged.grad``).
+
+    >>> import fad, fad.numpy as fnp, numpy as np
+    >>> fad.jacrev(fnp.sin)(np.zeros(2))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    return _jacobian_function(api_jacobians.jacrev, fun, argnums, has_aux, holomorphic,
+                              allow_int=allow_int)
+
+
+jacobian = jacrev
+
+
+def hessian(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
+    """``jacfwd(jacrev(fun))``: for input shape ``I`` and scalar output, shape ``I + I``.
+    Called at the top level on an array argument, staged (``fad.staged.grad``).
+
+    >>> import fad, fad.numpy as fnp, numpy as np
+    >>> fad.hessian(lambda x: fnp.sum(x ** 3))(np.ones(2))
+    array([[6., 0.],
+           [0., 6.]])
+    """
+    return _jacobian_function(api_jacobians.hessian, fun, argnums, has_aux, holomorphic)
+
+
+def _jacobian_function(transform, fun, argnums, has_aux, holomorphic, **options):
+    """``transform`` (jacfwd, jacrev or hessian of ``api_jacobians``) of ``fun``, staged
+    where it applies."""
+    interpreted = transform(fun, argnums, has_aux=has_aux, holomorphic=holomorphic, **options)
+    stager = StagedJacobian(GradSpec(fun, argnums, has_aux, holomorphic, False), transform)
+    staged = not stager.never and not any(options.values())   # (allow_int: interpreted)
+    return staged_or_interpreted(stager if staged else None, interpreted)

@@ -207,7 +207,7 @@ def test_a_gradient_made_afresh_at_every_step_replays_its_function():
     for _ in range(CALLS):   # `fad.grad(f)(x)` written inline: a new gradient each time
         np.testing.assert_allclose(fad.grad(f)(W), np.cos(W) * W + np.sin(W), rtol=1e-13)
     from fad.staged.grad import _states
-    state = _states[(f.__code__, (int, 0))]
+    state = _states[(f.__code__, (int, 0), ("grad",))]
     assert state.template is not None and state.template.program is not None
     for _ in range(CALLS):   # a new function object at every step: the same code
         np.testing.assert_allclose(fad.grad(lambda x: fnp.sum(x ** 2) * 3.0)(W), 6.0 * W)

@@ -25,7 +25,7 @@ import functools
 import numpy as np
 
 from fad.api_grad import value_and_grad as interpreted_value_and_grad
-from fad.api_util import FLOAT_TYPES, LEAF_TYPES, argnums_tuple
+from fad.api_util import FLOAT_TYPES, LEAF_TYPES, OUTPUT, argnums_tuple, check_leaves
 from fad.core.abstract import get_aval
 from fad.core.keys import Unkeyable, value_key
 from fad.core.trace import Tracer, get_current_trace, new_trace
@@ -36,7 +36,7 @@ from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State, sta
 from fad.staged.recording import DifferentiatedProbe, Template
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
-__all__ = ["StagedGrad"]
+__all__ = ["StagedGrad", "StagedJacobian"]
 
 
 class StagedGrad(Stager):
@@ -49,10 +49,11 @@ class StagedGrad(Stager):
 
     first_scalar = 1   # (the program gives the value, then the gradients)
 
+    transform_key = ("grad",)
+
     def __init__(self, spec):
-        super().__init__(spec.fun, _state_for(spec))
+        super().__init__(spec.fun, _state_for(spec, self.transform_key))
         self.spec = spec
-        self.transform_key = ("grad",)
         self.never = spec.has_aux or spec.holomorphic
 
     def try_call(self, args):
@@ -100,19 +101,27 @@ class StagedGrad(Stager):
             if not isinstance(x, Tracer) and type(x) not in LEAF_TYPES:
                 leaves, treedef = tree_flatten(leaves)
                 break
+        # The inputs of the inner recording: the differentiated leaves, then the outer
+        # recording's values among the other arguments (``x`` and ``y`` of a loss batched
+        # over examples: read, not differentiated; as constants they would take replay's
+        # slow path).
+        inputs, in_avals = [], []
         for x in leaves:
             if isinstance(x, Tracer):
                 if x._trace is not outer or x.aval.dtype.kind != "f":
                     return NOT_STAGED
-            elif not staged_float_leaf(x):
+                in_avals.append(x.aval)
+            elif staged_float_leaf(x):
+                in_avals.append(_aval_of(x))
+            else:
                 return NOT_STAGED
-        # (the outer recording's values among the other arguments, ``x`` and ``y`` of a
-        # loss batched over examples, are inputs too, not differentiated: constants would
-        # take replay's slow path)
-        others = [i for i, a in enumerate(args) if i not in nums
-                  and isinstance(a, Tracer) and a._trace is outer]
-        inputs = [*leaves, *[args[i] for i in others]]
-        in_avals = tuple([get_aval(x) for x in inputs])
+            inputs.append(x)
+        others = []
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer) and a._trace is outer and i not in nums:
+                others.append(i)
+                inputs.append(a)
+                in_avals.append(a.aval)
         state = self.state
         template = state.nested_template
         if template is not None and not _same_avals(template.in_avals, in_avals):
@@ -208,6 +217,65 @@ class StagedGrad(Stager):
             recorded, tuple(range(n_consts, n_consts + len(jaxpr.invars))))
 
 
+class StagedJacobian(StagedGrad):
+    """The staged path of one ``jacfwd``/``jacrev``/``hessian(fun, argnums)`` with an
+    int ``argnums`` whose argument is an array (not a pytree): ``fun`` is recorded as for
+    a gradient, its output any pytree of arrays, and the program of a recording is the
+    interpreted transformation (``interpreted(f, argnums)``, of ``fad.api_jacobians``)
+    of it, whose results have the structure the user's call gives."""
+
+    first_scalar = 1 << 62   # (Jacobians are arrays, 0-d ones too, as interpreted)
+
+    def __init__(self, spec, interpreted):
+        self.transform_key = ("jacobian", interpreted.__name__)
+        super().__init__(spec)
+        self.interpreted = interpreted
+        self.never = (spec.has_aux or spec.holomorphic or type(spec.argnums) is not int)
+
+    def try_call(self, args):
+        argnums_for = self.state.argnums_for
+        checked = argnums_for.get(len(args))
+        if checked is None:
+            try:
+                checked = argnums_for[len(args)] = argnums_tuple(
+                    self.spec.argnums, len(args), self.interpreted.__name__)
+            except (TypeError, ValueError):
+                return NOT_STAGED
+        nums = checked[1]
+        sig, leaves = self._lookup(args, [args[i] for i in nums])
+        if sig is None or sig.treedef is not None:
+            return NOT_STAGED
+        return self((args, leaves), sig)
+
+    record_call = None   # (inside a recording: interpreted, on the recording's tracers)
+
+    def _tree_signature(self, args, leaves, treedef):
+        return None   # (a pytree argument: interpreted)
+
+    def _outputs(self, out):
+        """The leaves of ``out``, any pytree of arrays, and its structure."""
+        if isinstance(out, Tracer):
+            return [out], _LEAF
+        leaves, tree = tree_flatten(out)
+        check_leaves(leaves, self.interpreted.__name__, OUTPUT)
+        return leaves, tree
+
+    def _program(self, closed, sig, tree):
+        """The Jacobian (or Hessian) of the recorded program, as a function of
+        (constants, the differentiated argument)."""
+        jaxpr, n_consts = closed.jaxpr, len(closed.consts)
+
+        def recorded(*values):
+            return tree_unflatten(tree, eval_jaxpr(jaxpr, values[:n_consts],
+                                                   *values[n_consts:]))
+
+        recorded.__name__ = recorded.__qualname__ = self.name
+        return self.interpreted(recorded, n_consts)
+
+
+_LEAF = tree_structure(0)
+
+
 def _call_params(transform, closed, in_avals) -> dict:
     """The parameters of the ``transform_call`` equation applying ``transform`` to the
     recording ``closed`` (its constants become the equation's first operands); the types
@@ -224,12 +292,27 @@ def _call_params(transform, closed, in_avals) -> dict:
 _UNKNOWN = object()
 
 
+def _aval_of(x):
+    """``get_aval(x)`` of a NumPy array or scalar, the same object for the same type (so
+    that replay recognises it by identity)."""
+    key = (x.shape, x.dtype)
+    aval = _AVALS.get(key)
+    if aval is None:
+        if len(_AVALS) >= 256:
+            _AVALS.clear()
+        aval = _AVALS[key] = get_aval(x)
+    return aval
+
+
+_AVALS: dict = {}
+
+
 def _same_avals(want, got) -> bool:
     """Whether the types ``got`` are ``want`` (identical objects, the common case when
     the outer recording replays, or equal)."""
     return len(want) == len(got) and all(a is b or a == b for a, b in zip(want, got))
 
-# (code object, argnums) -> State. Keyed by the function's code, not the
+# (code object, argnums, transformation) -> State. Keyed by the function's code, not the
 # function: ``grad(lambda x: ...)(x)`` written inline makes a new function at every step
 # but runs the same code, and a template is only ever a guess that replay verifies.
 # Code objects live as long as their module; the table is bounded all the same.
@@ -237,7 +320,7 @@ _states: dict = {}
 _MAX_STATES = 1024
 
 
-def _state_for(spec) -> State:
+def _state_for(spec, transform_key) -> State:
     fun = spec.fun
     while type(fun) is functools.partial:   # (``grad(partial(f, c))`` made at every step)
         fun = fun.func
@@ -245,7 +328,7 @@ def _state_for(spec) -> State:
     if code is None:   # (a callable object: its own state)
         return State()
     try:   # (argnums by type and value: 1.0 and True are not 1, and are refused)
-        key = (code, value_key(spec.argnums))
+        key = (code, value_key(spec.argnums), transform_key)
         state = _states.get(key)
     except (TypeError, Unkeyable):   # (unhashable argnums, a list of lists say)
         return State()

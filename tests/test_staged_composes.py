@@ -1,0 +1,227 @@
+"""Issue 11: the staged layer composes. The cost and the results of a staged call do not
+depend on how the composition is spelled (``vmap(grad(f))``, its lambda spelling, a fresh
+``grad(f)`` or ``grad(partial(f, c))`` at every step); Jacobians and Hessians called in a
+loop are staged; one closure's misses never demote its siblings; ``disable_staging()``
+turns staging off; sub-jaxpr parameters are keyed by structure."""
+from __future__ import annotations
+
+import functools
+import threading
+
+import numpy as np
+import pytest
+
+import fad
+import fad.numpy as fnp
+from fad.core.ir import ClosedJaxpr
+from fad.core.keys import structural_key, value_key
+from fad.staged import programs
+from fad.staged.calls import transform_call_p
+
+RNG = np.random.default_rng(0)
+W = RNG.standard_normal(4)
+X = RNG.standard_normal((6, 4))
+Y = RNG.standard_normal(6)
+
+
+def loss(w, x, y):
+    return (fnp.tanh(fnp.dot(x, w)) - y) ** 2
+
+
+def bits(tree):
+    return [np.asarray(v).tobytes() for v in fad.tree_util.tree_leaves(tree)]
+
+
+def interpreted(make, *args):
+    with fad.disable_staging():
+        return make()(*args)
+
+
+def compiled_programs():
+    return sum(p is not programs._SEEN_ONCE for p in programs._programs.values())
+
+
+@pytest.fixture
+def fresh_programs(monkeypatch):
+    monkeypatch.setattr(programs, "_programs", {})
+    return programs._programs
+
+
+SPELLINGS = {
+    "vmap(grad(loss))": lambda: fad.vmap(fad.grad(loss), in_axes=(None, 0, 0)),
+    "vmap(lambda: grad(loss)(...))": lambda: fad.vmap(
+        lambda w, x, y: fad.grad(loss)(w, x, y), in_axes=(None, 0, 0)),
+    "vmap(lambda: value_and_grad(loss)(...)[1])": lambda: fad.vmap(
+        lambda w, x, y: fad.value_and_grad(loss)(w, x, y)[1], in_axes=(None, 0, 0)),
+    "vmap(lambda: 2 * grad(loss)(...))": lambda: fad.vmap(
+        lambda w, x, y: 2.0 * fad.grad(loss)(w, x, y), in_axes=(None, 0, 0)),
+}
+
+
+@pytest.mark.parametrize("name", SPELLINGS)
+def test_every_spelling_is_staged_and_equals_the_interpreter(name, fresh_programs):
+    make = SPELLINGS[name]
+    want = interpreted(make, W, X, Y)
+    got = [make()(W, X, Y) for _ in range(4)]   # a fresh transformation at every step
+    assert compiled_programs() == 1
+    for g in got:
+        assert bits(g) == bits(want)
+        assert g.dtype == want.dtype and type(g) is type(want)
+
+
+def test_the_lambda_spelling_records_one_equation_for_the_gradient():
+    f = lambda w, x, y: fad.grad(loss)(w, x, y)   # noqa: E731
+    seen = []
+    from fad.staged import recording
+    real = recording.ProbeTrace.process_primitive
+
+    def spy(self, prim, args, params):
+        seen.append(prim)
+        return real(self, prim, args, params)
+
+    recording.ProbeTrace.process_primitive = spy
+    try:
+        fad.vmap(f, in_axes=(None, 0, 0))(W, X, Y)
+    finally:
+        recording.ProbeTrace.process_primitive = real
+    assert transform_call_p in seen
+
+
+def test_python_control_flow_and_reads_inside_the_nested_gradient():
+    def branchy(w, x, y):
+        if fnp.sum(w) > 0:   # w unbatched: concrete under eager vmap(grad), and here
+            return fnp.sum(fnp.sin(x * w)) * y
+        return fnp.sum(fnp.cos(x * w)) * y
+    make = lambda: fad.vmap(lambda w, x, y: fad.grad(branchy)(w, x, y),  # noqa: E731
+                            in_axes=(None, 0, 0))
+    for w in (W, -np.abs(W) - 1, W):
+        want = interpreted(make, w, X, Y)
+        for _ in range(2):
+            assert bits(make()(w, X, Y)) == bits(want)
+
+
+def test_nested_gradient_reading_a_batched_value_raises_as_interpreted():
+    bad = fad.vmap(lambda w, x: fad.grad(lambda w: fnp.sum(w) * float(x[0]))(w),
+                   in_axes=(None, 0))
+    errors = []
+    for staged in (True, False, True):
+        try:
+            if staged:
+                bad(W, X)
+            else:
+                with fad.disable_staging():
+                    bad(W, X)
+        except TypeError as e:
+            errors.append((type(e), str(e).split(":")[0]))
+    assert len(errors) == 3 and len(set(errors)) == 1, errors
+    assert issubclass(errors[0][0], fad.errors.ConcretizationTypeError)
+
+
+def test_grad_of_a_partial_made_at_every_step_replays(fresh_programs):
+    def f(c, x):
+        return fnp.sum(fnp.sin(x) * c)
+    want = interpreted(lambda: fad.grad(functools.partial(f, 2.0)), W)
+    for _ in range(4):
+        assert bits(fad.grad(functools.partial(f, 2.0))(W)) == bits(want)
+    assert compiled_programs() == 1
+
+
+@pytest.mark.parametrize("name", ["jacfwd", "jacrev", "hessian"])
+def test_jacobians_in_a_loop_are_staged(name, fresh_programs):
+    transform = getattr(fad, name)
+    f = lambda x: fnp.sum(fnp.log1p(fnp.exp(x * 2.0))) + 0.5 * fnp.sum(x ** 2)  # noqa: E731
+    g = (lambda x: fnp.sin(x) * fnp.sum(x)) if name != "hessian" else f
+    want = interpreted(lambda: transform(g), W)
+    for _ in range(4):
+        got = transform(g)(W)
+        assert bits(got) == bits(want) and type(got) is type(want)
+    assert compiled_programs() == 1
+
+
+def test_jacobian_of_a_pytree_output_is_staged_and_structured(fresh_programs):
+    f = lambda x: {"a": fnp.sin(x), "b": (fnp.sum(x), x[0] * x)}   # noqa: E731
+    want = interpreted(lambda: fad.jacrev(f), W)
+    for _ in range(3):
+        got = fad.jacrev(f)(W)
+        assert fad.tree_util.tree_structure(got) == fad.tree_util.tree_structure(want)
+        assert bits(got) == bits(want)
+    assert compiled_programs() == 1
+
+
+def test_sibling_closures_never_demote_each_other(fresh_programs):
+    def make(c):
+        return lambda x: fnp.sum(fnp.sin(x) * c)
+    for i in range(12):   # each sibling records a program of its own (c is a literal)
+        for _ in range(2):
+            fad.grad(make(float(i) + 0.5))(W)
+    fresh_programs.clear()
+    g = fad.grad(make(1.0))
+    for _ in range(3):
+        np.testing.assert_allclose(g(W), np.cos(W))
+    assert compiled_programs() == 1   # (staged: not demoted by its siblings' misses)
+
+
+def test_a_stager_that_misses_rests_then_tries_again(monkeypatch, fresh_programs):
+    from fad.staged.grad import StagedGrad
+    tried = []
+    real = StagedGrad.try_call
+    monkeypatch.setattr(StagedGrad, "try_call",
+                        lambda self, args: tried.append(1) or real(self, args))
+    state = {"n": 0}
+
+    def f(x):   # a new float in its program at every call for a while, then the same
+        state["n"] += 1
+        return fnp.sum(x * float(min(state["n"], 40)))
+    g = fad.grad(f)
+    for i in range(40):
+        np.testing.assert_allclose(g(W), np.full(4, float(i + 1)))
+    # 8 misses, 16 calls resting, 8 misses, 32 calls resting: staged tries 8 + 8 of 40
+    assert len(tried) == 16
+    for _ in range(40):
+        np.testing.assert_allclose(g(W), np.full(4, 40.0))
+    # it tried again after resting, met the same program twice and compiled it
+    assert len(tried) > 16 and compiled_programs() == 1
+
+
+def test_disable_staging_is_per_thread_and_nests():
+    seen = {}
+
+    def worker():
+        with fad.disable_staging():
+            seen["inside"] = fad.staged.staging_enabled()
+    with fad.disable_staging():
+        t = threading.Thread(target=worker)
+        assert not fad.staged.staging_enabled()
+        with fad.disable_staging():
+            pass
+        assert not fad.staged.staging_enabled()
+    assert fad.staged.staging_enabled()
+    t.start()
+    t.join()
+    assert seen["inside"] is False and fad.staged.staging_enabled()
+    with fad.disable_jit():
+        assert not fad.staged.staging_enabled()
+
+
+def test_disable_staging_interprets(fresh_programs):
+    with fad.disable_staging():
+        for _ in range(3):
+            fad.grad(lambda x: fnp.sum(fnp.sin(x)))(W)
+            fad.vmap(fad.grad(loss), in_axes=(None, 0, 0))(W, X, Y)
+    assert not fresh_programs
+
+
+def test_sub_jaxpr_parameters_are_keyed_by_structure():
+    def record(c):
+        return fad.make_jaxpr(lambda x: fnp.sin(x) * c)(1.0)
+    a, b, c = record(2.0), record(2.0), record(3.0)
+    assert a is not b
+    assert value_key(a) == value_key(b)              # two recordings of one program
+    assert value_key(a) != value_key(c)              # a different literal
+    assert value_key(a.jaxpr) == value_key(b.jaxpr)
+    outer = lambda j: ClosedJaxpr(j.jaxpr, j.consts)   # noqa: E731
+    assert structural_key(outer(a)) == structural_key(outer(b))
+    params_a = {"jaxpr": a, "n": 1}
+    params_b = {"jaxpr": b, "n": 1}
+    from fad.core.keys import params_key
+    assert params_key(params_a) == params_key(params_b)
