@@ -94,7 +94,7 @@ def _broadcast_in_dim_rule(x, *, shape, broadcast_dimensions):
 
 
 def _broadcast_in_dim_transpose(ct, x, *, shape, broadcast_dimensions):
-    from fad.lax.reductions import reduce_sum
+    from fad.lax.reductions import reduce_sum   # (reductions imports this module)
     dims = broadcast_dimensions
     summed = tuple(d for d in range(len(shape)) if d not in dims)
     kept_ones = tuple(i for i, d in enumerate(dims) if x.aval.shape[i] == 1 and shape[d] != 1)
@@ -129,7 +129,7 @@ def broadcast_to(x, shape):
 def full(shape, fill_value, dtype=None):
     """An array of ``shape`` filled with ``fill_value`` (a scalar, possibly traced)."""
     dtype = get_aval(fill_value).dtype if dtype is None else dtypes.check_dtype(dtype)
-    from fad.lax.elementwise import convert_element_type
+    from fad.lax.elementwise import convert_element_type   # (a cycle: elementwise)
     value = convert_element_type(fill_value, dtype)
     if not isinstance(value, (np.ndarray, np.generic)) or np.ndim(value):
         return broadcast_in_dim(value, tuple(shape), ())
@@ -516,8 +516,8 @@ def _pad_rule(x, value, *, padding_config):
 
 
 def _pad_transpose(ct, x, value, *, padding_config):
-    from fad.lax.reductions import reduce_sum
-    from fad.lax.elementwise import sub
+    from fad.lax.reductions import reduce_sum   # (reductions and elementwise import
+    from fad.lax.elementwise import sub           # this module)
     aval = x.aval if is_undefined(x) else get_aval(x)
     zero = np.zeros((), get_aval(ct).dtype)[()]
     uncropped = pad(ct, zero, [(-lo, -hi, 0) for lo, hi, _ in padding_config])
@@ -536,7 +536,7 @@ def _pad_batch(args, dims, *, padding_config):
         config = padding_config[:bd] + ((0, 0, 0),) + padding_config[bd:]
         return pad_p.bind(x, value, padding_config=config), bd
     # A padding value per batch element: pad with zeros, then select where padding went.
-    from fad.lax.elementwise import select_n
+    from fad.lax.elementwise import select_n   # (elementwise imports this module, via rules)
     size = get_aval(value).shape[vd]
     aval = get_aval(x)
     x = batch_axis_at(x, bd, size)
