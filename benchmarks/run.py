@@ -228,6 +228,8 @@ def bench_mixed_chain():
 def bench_poly():
     g = fad.grad(poly)
     assert np.isclose(g(2.0), 46.0)
+    with fad.disable_staging():
+        t_interpreted = best_time(lambda: g(2.0))
     g_jit = fad.jit(g)
     fns = [lambda: poly_numpy_grad(2.0), lambda: g(2.0), lambda: g_jit(2.0)]
     if autograd is not None:
@@ -237,6 +239,7 @@ def bench_poly():
     peers = [("autograd", rest[0])] if rest else []
     row("grad of x**4 + 3x**2 + 2x at a scalar", t, ref, peers)
     row("  jit(grad(...)) of the same", t_jit, ref)
+    row("  the same under disable_staging()", t_interpreted, ref)
     for pname, pt in peers:
         print(f"{'  ' + pname:<44s} {pt * 1e6:10.1f} us")
 
@@ -295,6 +298,38 @@ def bench_per_example_mlp():
     row("  jit(vmap(grad)) of the same", t_jit, ref)
 
 
+def softplus_objective(xnp, A):
+    return lambda x: xnp.sum(xnp.log1p(xnp.exp(A @ x))) + 0.5 * xnp.sum(x ** 2)
+
+
+def softplus_numpy_hessian(A, x):
+    """Hand-written Hessian: A^T diag(sigmoid(Ax)(1 - sigmoid(Ax))) A + I."""
+    s = 1.0 / (1.0 + np.exp(-(A @ x)))
+    return (A.T * (s * (1.0 - s))) @ A + np.eye(x.shape[0])
+
+
+def softplus_numpy_gradient(A, x):
+    return A.T @ (1.0 / (1.0 + np.exp(-(A @ x)))) + x
+
+
+def bench_hessian():
+    """hessian and jacrev of a function called in a loop (a Newton method's steps)."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((500, 200)) * 0.1
+    x = rng.standard_normal(200) * 0.1
+    f = softplus_objective(fnp, A)
+    assert np.allclose(fad.hessian(f)(x), softplus_numpy_hessian(A, x))
+    assert np.allclose(fad.jacrev(fad.grad(f))(x), softplus_numpy_hessian(A, x))
+    h_jit = fad.jit(fad.hessian(f))
+    ref, t, t_jit, t_jacrev = best_times(
+        lambda: softplus_numpy_hessian(A, x), lambda: fad.hessian(f)(x), lambda: h_jit(x),
+        lambda: fad.jacrev(fad.grad(f))(x), repeat=5)
+    print(f"{'hand-written numpy Hessian (reference)':<44s} {ref * 1e6:10.1f} us")
+    row("hessian(f)(x) in a loop, A 500x200", t, ref)
+    row("  jit(hessian(f)) of the same", t_jit, ref)
+    row("  jacrev(grad(f))(x) in a loop", t_jacrev, ref)
+
+
 def bench_eager():
     """fad.numpy with nothing traced must cost what NumPy costs."""
     x = np.linspace(-1, 1, 16)
@@ -308,7 +343,7 @@ def bench_eager():
 BENCHMARKS = {"eager": bench_eager, "chain": bench_chain, "mixed_chain": bench_mixed_chain,
               "poly": bench_poly,
               "per_example": bench_per_example, "per_example_mlp": bench_per_example_mlp,
-              "mlp": bench_mlp}
+              "mlp": bench_mlp, "hessian": bench_hessian}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:]

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fad.core.abstract import _SCALAR_AVALS, get_aval, native_byte_order
+from fad.core.dtypes import PYTHON_SCALAR_TYPES
 from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, dce_jaxpr
 from fad.core.trace import Tracer, _current_trace, eval_trace
@@ -156,6 +157,44 @@ class LinearizeTrace(JVPTrace):
         return JVPTrace.unpack(self, x)
 
 
+class WeakLinearizeTrace(LinearizeTrace):
+    """``LinearizeTrace`` for a function of Python scalars (weakly typed inputs): a result
+    computed from weakly typed values alone stays weakly typed, as NEP 50 says, though its
+    NumPy value is a strong scalar; so for a Python float ``w``, ``-w * x32`` is float32,
+    as eagerly. (A trace of its own: functions of arrays pay nothing for it.)"""
+
+    __slots__ = ()
+
+    def process_primitive(self, prim, args, params):
+        return _weak_if_all_weak(LinearizeTrace.process_primitive(self, prim, args, params),
+                                 prim, args, params)
+
+    def process_binary(self, prim, x, y):
+        return _weak_if_all_weak(LinearizeTrace.process_binary(self, prim, x, y),
+                                 prim, (x, y), {})
+
+
+def _is_weak(x) -> bool:
+    if isinstance(x, Tracer):
+        return x.aval.weak_type
+    return type(x) in PYTHON_SCALAR_TYPES
+
+
+def _weak_if_all_weak(out, prim, args, params):
+    """``out`` (our tracers, or values), typed as ``prim``'s shape rule types it when
+    every operand is weakly typed."""
+    if not all(_is_weak(x) for x in args):
+        return out
+    want = prim.abstract_eval(*[get_aval(x) for x in args], **params)
+    if prim.multiple_results:
+        for o, aval in zip(out, want):
+            if type(o) is JVPTracer:
+                o.aval = aval
+    elif type(out) is JVPTracer:
+        out.aval = want
+    return out
+
+
 class Linearized(NamedTuple):
     """The linear part of a function at a point.
 
@@ -190,7 +229,7 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     # (this runs on every ``grad`` call): the partial evaluator never needs to be current
     # itself, the linearizing trace above it hands it what it records.
     pe = StagingTrace(_current_trace.get(), fold_known=True)
-    jt = LinearizeTrace(pe)
+    jt = (WeakLinearizeTrace if any(_is_weak(p) for p in primals) else LinearizeTrace)(pe)
     token = _current_trace.set(jt)
     try:
         in_avals, tangent_args, args = [], [], []

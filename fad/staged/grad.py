@@ -295,7 +295,7 @@ _UNKNOWN = object()
 def _aval_of(x):
     """``get_aval(x)`` of a NumPy array or scalar, the same object for the same type (so
     that replay recognises it by identity)."""
-    key = (x.shape, x.dtype)
+    key = (x.shape, x.dtype) if type(x) is not float else float
     aval = _AVALS.get(key)
     if aval is None:
         if len(_AVALS) >= 256:

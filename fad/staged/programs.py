@@ -58,13 +58,13 @@ def types_key(values):
 
 def staged_float_leaf(x) -> bool:
     """Whether ``x`` may be a differentiated input of a staged gradient: a float NumPy
-    array or scalar. (A Python float is weakly typed; traced, fad.numpy keeps it weak
-    where eager NumPy makes it a float64, so its gradients are left to the interpreter.)"""
+    array or scalar, or a Python float (recorded weakly typed, as the interpreters keep
+    it: fad.numpy gives NumPy's strong dtypes, operators NEP 50's weak ones)."""
     t = type(x)
-    return (t is np.ndarray and x.dtype.kind == "f") or t in _NUMPY_FLOATS
+    return (t is np.ndarray and x.dtype.kind == "f") or t in _FLOATS
 
 
-_NUMPY_FLOATS = frozenset({np.float16, np.float32, np.float64, np.longdouble})
+_FLOATS = frozenset({float, np.float16, np.float32, np.float64, np.longdouble})
 
 
 class Signature:
@@ -295,15 +295,21 @@ def compile_program(program, values, first_scalar=0):
     # 0-d results from ``first_scalar`` on (gradients) as NumPy scalars, as the
     # interpreters give them (a value before them is whatever the function returned, a
     # 0-d array possibly)
+    # A Python float argument returned as it is comes back as a NumPy float64, as from
+    # the interpreters (which compute with it as one).
+    inputs = set(closed.jaxpr.invars)
     scalars = [i for i, v in enumerate(closed.jaxpr.outvars)
-               if not v.aval.shape and i >= first_scalar]
+               if not v.aval.shape and (i >= first_scalar or v in inputs)]
     run = lowered
     if scalars:
         def run(*xs):
             out = lowered(*xs)
             for i in scalars:
-                if type(out[i]) is np.ndarray:
-                    out[i] = out[i][()]
+                o = out[i]
+                if type(o) is float:
+                    out[i] = np.float64(o)
+                elif type(o) is np.ndarray and i >= first_scalar:
+                    out[i] = o[()]
             return out
     tree = store["tree"]
     if tree == _LEAF:

@@ -73,8 +73,9 @@ class ProbeTrace(StagingTrace):
 
     def make_concrete(self, tracer, value):
         """Let Python read ``value`` as the value of the input ``tracer`` (and of what is
-        computed from concrete inputs alone)."""
-        self.known[tracer.ir_var] = value
+        computed from concrete inputs alone). A Python float is read as the NumPy
+        float64 the interpreters compute with (its tracer stays weakly typed)."""
+        self.known[tracer.ir_var] = np.float64(value) if type(value) is float else value
 
     def new_arg(self, aval: ShapedArray) -> StagingTracer:
         self._replay = None   # (a template's inputs come from ``new_args``)
