@@ -193,3 +193,17 @@ def test_item9_same_cause_arange_of_a_differentiated_bound_raises():
     assert fad.grad(lambda x: fnp.sum(fnp.arange(fnp.argmax(x)) * 1.0) + x[0])(
         np.array([1.0, 2.0, 3.0]))[0] == 1.0
     assert fad.grad(lambda x: fnp.sum(fnp.arange(fad.stop_gradient(x), 3.0)) * x)(1.0) == 3.0
+
+
+def test_item14_staged_vmap_grad_names_the_output_path_as_interpreted():
+    # the staged vmap(grad) named flat output positions; the interpreted one, the path
+    params = {"a": np.ones(3), "b": np.ones(2)}
+    f = lambda p, x: fnp.sum(p["a"] * x) + fnp.sum(p["b"])   # noqa: E731
+    g = fad.vmap(fad.grad(f), in_axes=(None, 0), out_axes={"a": 0, "b": 5})
+    messages = []
+    for staged in (True, False, True):
+        with (contextlib.nullcontext() if staged else fad.disable_staging()):
+            with pytest.raises(ValueError) as info:
+                g(params, np.ones((4, 3)))
+        messages.append(str(info.value))
+    assert len(set(messages)) == 1 and "output['b']" in messages[0]

@@ -131,7 +131,7 @@ class StagingTrace(Trace):
 
     def concrete(self, tracer):
         """The value of one of our tracers: none is known while staging (the probe of
-        ``fad.interpreters.probe`` knows some)."""
+        ``fad.staged.recording`` knows some)."""
         return Tracer.concrete_value(tracer)   # raises ConcretizationTypeError
 
     def to_jaxpr(self, in_tracers, outs) -> ClosedJaxpr:

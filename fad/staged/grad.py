@@ -1,22 +1,24 @@
-"""``grad`` at the top level, staged: eager gradients at compiled speed.
+"""Gradients and Jacobians at the top level, staged: eager derivatives at compiled speed.
 
 Called with arrays and nothing being traced, ``grad(f)(x)`` passes every operation of
-``f`` through two interpreters (linearization, transposition). As ``vmap(grad(f))`` does
-(``fad.api_vmap_staged``), it can instead record ``f`` at each call with a probe that
-keeps the differentiated arguments concrete on demand — Python may branch on them and
-read them, exactly as under eager ``grad`` — and run the gradient of the recording,
-interpreted the first time a program is seen and compiled from the second. The user's
-Python runs once per call, with its side effects and fresh globals; at a steady state the
-recording replays the previous one and the compiled program runs at once.
+``f`` through two interpreters (linearization, transposition). Instead it records ``f``
+at each call with a probe that keeps the differentiated arguments concrete on demand —
+Python may branch on them and read them, exactly as under eager ``grad`` — and runs the
+gradient of the recording, interpreted the first time a program is seen and compiled
+from the second (``fad.staged.programs``). The user's Python runs once per call, with its
+side effects and fresh globals; at a steady state the recording replays the previous one
+and the compiled program runs at once. ``StagedJacobian`` does the same for ``jacfwd``,
+``jacrev`` and ``hessian`` of an array argument.
+
+Called inside a function another stager records (``vmap(lambda w, x, y: grad(loss)(w, x,
+y))``), ``StagedGrad.record_call`` records ``loss`` with a probe of its own and puts one
+``transform_call`` equation into the outer recording (``fad.staged.calls``).
 
 The path applies to ``grad``/``value_and_grad`` without ``has_aux``/``holomorphic``,
-called at the top level without keyword arguments, whose differentiated arguments are
-NumPy float arrays or scalars, or pytrees of them (not Python floats: see
-``fad.staged.programs.staged_float_leaf``). Results without derivative of concrete
-inputs (``x > 0``, ``stop_gradient(x)``) are NumPy values, as under eager ``grad``.
-``fad.disable_staging()`` (and ``fad.disable_jit()``) turn it off; a function that
-records a new program at every call rests (is interpreted) for a while after its eighth
-such call in a row (``fad.staged.programs``).
+called without keyword arguments, whose differentiated arguments are float arrays or
+scalars (NumPy's or Python's), or pytrees of them. Results without derivative of
+concrete inputs (``x > 0``, ``stop_gradient(x)``) are NumPy values, as under eager
+``grad``. ``fad.disable_staging()`` (and ``fad.disable_jit()``) turn it off.
 """
 from __future__ import annotations
 
