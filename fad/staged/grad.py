@@ -70,14 +70,13 @@ class StagedGrad(Stager):
             except (TypeError, ValueError):
                 return NOT_STAGED
         single, nums = checked
-        sig, leaves = self._lookup(args, [args[i] for i in nums])
+        sig, leaves, treedef = self._lookup(args, [args[i] for i in nums])
         if sig is None:
             return NOT_STAGED
-        value, grads = self((args, leaves), sig)
-        if sig.grad_tree is not None:
-            grads = tree_unflatten(sig.grad_tree, list(grads))
-        elif single:
-            grads = grads[0]
+        value, grads = self((args, leaves), sig, treedef)
+        if treedef is not None:   # (the gradients of the leaves, back in this call's pytrees)
+            grads = tree_unflatten(treedef, list(grads))
+        grads = grads[0] if single else tuple(grads)
         return (value, grads) if self.spec.with_value else grads
 
     def record_call(self, args):
@@ -166,40 +165,36 @@ class StagedGrad(Stager):
                 return TREES   # (or another kind of value, which _tree_signature refuses)
         if not all(staged_float_leaf(a) for a in diff):
             return None
-        return self._make_signature(diff, nums, None, None)
+        return self._make_signature(diff, nums, None)
 
     def _tree_signature(self, args, leaves, treedef):
         single, nums = self.state.argnums_for[len(args)]
         if not leaves or not all(staged_float_leaf(a) for a in leaves):
             return None
-        return self._make_signature(leaves, nums, treedef, self._grad_structure(args))
+        return self._make_signature(leaves, nums, treedef)
 
-    def _grad_structure(self, args):
-        single, nums = self.state.argnums_for[len(args)]
-        return tree_structure(args[nums[0]] if single else tuple(args[i] for i in nums))
-
-    def _make_signature(self, leaves, nums, treedef, grad_tree):
+    def _make_signature(self, leaves, nums, treedef):
         n = len(leaves)
         sig = Signature(leaves, [None] * n, None, False, tuple(range(n)),
-                         self.transform_key, treedef, grad_tree)
+                        self.transform_key, treedef)
         sig.outer = (nums, sig.outer)   # (which arguments the leaves are)
         return sig
 
     def _inputs(self, args, sig):
         return args[1]
 
-    def _record(self, args, sig, template):
+    def _record(self, args, sig, template, treedef):
         args, leaves = args
-        return super()._record(leaves, sig, template, call=self._caller(args, sig))
+        return super()._record(leaves, sig, template, treedef,
+                               call=self._caller(args, treedef))
 
-    def _caller(self, args, sig):
+    def _caller(self, args, treedef):
         """Call ``fun`` with the differentiated arguments made of the tracers."""
         single, nums = self.state.argnums_for[len(args)]
         fun = self.fun
 
         def call(tracers):
-            diff = (tree_unflatten(sig.treedef, tracers) if sig.treedef is not None
-                    else tracers)
+            diff = tree_unflatten(treedef, tracers) if treedef is not None else tracers
             call_args = list(args)
             for i, d in zip(nums, diff):
                 call_args[i] = d
@@ -244,8 +239,8 @@ class StagedJacobian(StagedGrad):
             except (TypeError, ValueError):
                 return NOT_STAGED
         nums = checked[1]
-        sig, leaves = self._lookup(args, [args[i] for i in nums])
-        if sig is None or sig.treedef is not None:
+        sig, leaves, treedef = self._lookup(args, [args[i] for i in nums])
+        if sig is None or treedef is not None:
             return NOT_STAGED
         return self((args, leaves), sig)
 

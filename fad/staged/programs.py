@@ -18,8 +18,6 @@ object, one transformation), so one closure's misses never demote its siblings.
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from fad.api_util import check_grad_output, not_one_output
@@ -73,16 +71,16 @@ class Signature:
     the traced ones, and what the key needs besides the recording."""
 
     __slots__ = ("axes", "size", "single", "nums", "traced", "concrete", "in_avals",
-                 "outer", "all_traced", "treedef", "grad_tree", "native")
+                 "outer", "all_traced", "treedef", "native")
     # ``concrete``: (position among the traced, position among the arguments) of each
     # concrete input
 
-    def __init__(self, args, axes, size, single, nums, transform_key, treedef=None,
-                 grad_tree=None):
+    def __init__(self, args, axes, size, single, nums, transform_key, treedef=None):
         # ``args`` are the arguments' leaves; ``treedef`` says how they make the arguments
-        # (None: each argument is a leaf); ``grad_tree``, how the gradients of the leaves
-        # ``nums`` make the gradient (None: as ``single``/``nums`` say, for leaves)
-        self.treedef, self.grad_tree = treedef, grad_tree
+        # (None: each argument is a leaf; each call passes its own, whose auxiliary data
+        # may differ where ``==`` does not look: ``1`` and ``1.0``, a dataclass field with
+        # ``compare=False``)
+        self.treedef = treedef
         self.axes, self.size, self.single, self.nums = axes, size, single, nums
         self.traced, self.concrete, in_avals = [], [], []
         # (whether the leaves are in native byte order: else each call converts them)
@@ -102,16 +100,6 @@ class Signature:
         # (which of the recording's inputs are differentiated, and how they are mapped)
         self.outer = (tuple([self.traced.index(i) for i in nums]), single,
                       tuple([axes[i] for i in self.traced]), size, transform_key)
-
-    def for_tree(self, treedef, grad_tree) -> Signature:
-        """This signature for a call whose pytrees are ``treedef`` and whose gradient has
-        the structure ``grad_tree``: equal to the signature's own, but their auxiliary
-        data may differ where ``==`` does not look (``1`` and ``1.0``, a dataclass field
-        with ``compare=False``), and the function must see this call's, as it would
-        under the interpreted path."""
-        sig = copy.copy(self)
-        sig.treedef, sig.grad_tree = treedef, grad_tree
-        return sig
 
 
 class State:
@@ -169,8 +157,10 @@ class Stager:
 
     def _lookup(self, args, traced):
         """The signature of a call with arguments ``args`` whose traced values are
-        ``traced`` (pytrees among them flattened), and the leaves of ``traced``; ``None``
-        for the signature when the staged path does not take the call."""
+        ``traced``, the leaves of ``traced``, and how they make ``traced`` (this call's
+        treedef, ``None`` when each is a leaf); ``None`` for the signature when the staged
+        path does not take the call."""
+        treedef = None
         sig = self._signature_for(types_key(traced), args, None)
         if sig is TREES:   # pytrees among them: key their leaves
             traced, treedef = tree_flatten(traced)
@@ -178,13 +168,11 @@ class Stager:
                 sig = self._signature_for((treedef, types_key(traced)), args,
                                           (traced, treedef))
             except TypeError:   # (a pytree node with unhashable auxiliary data)
-                return None, traced
-            if sig is not None and treedef is not sig.treedef:
-                sig = sig.for_tree(treedef, self._grad_structure(args))
+                return None, traced, treedef
         if sig is not None and not sig.native:
             # (what the program computes with, in native byte order: ``native_byte_order``)
             traced = [native_byte_order(a) for a in traced]
-        return sig, traced
+        return sig, traced, treedef
 
     def _signature_for(self, key, args, tree):
         signatures = self.state.signatures
@@ -197,16 +185,16 @@ class Stager:
                                           self._tree_signature(args, *tree))
             return sig
 
-    def __call__(self, args, sig):
-        """The transformation of ``fun`` at the arguments whose leaves are ``args``, of the
-        signature ``sig``: record ``fun`` (replaying the last recording), then run the
-        program of the recording, interpreted at its first sighting, compiled from the
-        second (flat results when ``sig.grad_tree`` is set)."""
+    def __call__(self, args, sig, treedef=None):
+        """The transformation of ``fun`` at the arguments whose leaves are ``args`` (made
+        into the arguments by ``treedef``, if not ``None``), of the signature ``sig``:
+        record ``fun`` (replaying the last recording), then run the program of the
+        recording, interpreted at its first sighting, compiled from the second."""
         state = self.state
         template = state.template
         if template is not None and template.in_avals is not sig.in_avals:
             template = None   # recorded for other argument types: record afresh
-        probe, tracers, outs, tree = self._record(args, sig, template)
+        probe, tracers, outs, tree = self._record(args, sig, template, treedef)
         inputs = self._inputs(args, sig)
         if template is not None and probe.replayed(outs) and template.out_tree == tree:
             values = [*probe.consts, *inputs]
@@ -243,7 +231,7 @@ class Stager:
         """The values of the recording's inputs, for the compiled program."""
         return args if sig.all_traced else [args[i] for i in sig.traced]
 
-    def _record(self, args, sig, template, call=None):
+    def _record(self, args, sig, template, treedef, call=None):
         """Run ``fun`` on tracers of a ``ProbeTrace`` (replaying ``template``, if given):
         returns the probe, its input tracers, the leaves of the output and its structure.
         ``call(tracers)``, if given, calls ``fun`` instead of the leaves ``args`` with the
@@ -261,8 +249,8 @@ class Stager:
                     call_args = list(args)
                     for i, t in zip(sig.traced, tracers):
                         call_args[i] = t
-                if sig.treedef is not None:
-                    call_args = tree_unflatten(sig.treedef, call_args)
+                if treedef is not None:
+                    call_args = tree_unflatten(treedef, call_args)
                 out = self.fun(*call_args)
             outs, tree = self._outputs(out)
         return probe, tracers, outs, tree

@@ -63,10 +63,10 @@ class StagedVmap(Stager):
         """``vmap(fun)(*args)`` by the staged path, or ``NOT_STAGED`` when it does not
         apply (decided before any user code runs; the interpreted path then runs, and
         raises the errors about axes and arguments)."""
-        sig, args = self._lookup(args, args)
+        sig, args, treedef = self._lookup(args, args)
         if sig is None:
             return NOT_STAGED
-        return self(args, sig)
+        return self(args, sig, treedef)
 
     def _signature(self, args):
         """The ``Signature`` of a call with arguments like ``args``, ``TREES`` if some
@@ -97,9 +97,6 @@ class StagedVmap(Stager):
         if found is None:
             return None
         return Signature(leaves, *found, False, (), self.transform_key, treedef)
-
-    def _grad_structure(self, args):
-        return None   # (no gradient is put back together here)
 
     def _axes_and_size(self, args, in_axes):
         """The axes (non-negative, or None) of ``args`` mapped along ``in_axes`` and the
