@@ -13,7 +13,7 @@ from typing import Callable
 from fad import api_grad, api_jacobians, api_vmap
 from fad.api_grad import (eval_jaxpr, jvp, linear_transpose, linearize, make_jaxpr,
                           stop_gradient, vjp)
-from fad.api_util import GradSpec, list_argument_error
+from fad.api_util import GradSpec, check_callable, list_argument_error
 from fad.core.trace import eval_trace, get_current_trace
 from fad.errors import TracerArrayConversionError
 from fad.staged import staging_enabled
@@ -26,32 +26,46 @@ __all__ = ["jvp", "linearize", "vjp", "grad", "value_and_grad", "vmap", "jacfwd"
            "jacobian", "hessian", "linear_transpose", "make_jaxpr", "eval_jaxpr",
            "stop_gradient"]
 
-def staged_or_interpreted(stager, interpreted: Callable) -> Callable:
-    """The transformed function: ``stager``'s staged path for the calls it takes — at
-    the top level, staging enabled, no keyword arguments, the stager not resting, and
-    its ``try_call`` accepting the arguments; or, called while an outer stager records a
-    function, its ``record_call`` — and ``interpreted`` for every other call. ``stager``
-    may be ``None`` (nothing to stage: always interpreted)."""
-    if stager is None:
-        return interpreted
+def staged_or_interpreted(stager, make_interpreted: Callable, fun: Callable,
+                          clearer_error: Callable | None = None) -> Callable:
+    """The transformed function of ``fun``: ``stager``'s staged path for the calls it
+    takes — at the top level, staging enabled, no keyword arguments, the stager not
+    resting, and its ``try_call`` accepting the arguments; or, called while an outer
+    stager records a function, its ``record_call`` — and the interpreted transformation
+    for every other call. ``make_interpreted()`` makes that one, at the first call that
+    needs it (a gradient made afresh at every step is staged at every step, so it is
+    never made). ``stager`` may be ``None`` (always interpreted).
+    ``clearer_error(args, err)``, if given, may replace a ``TracerArrayConversionError``
+    by a clearer one (or return ``None``)."""
+    if stager is None and clearer_error is None:
+        return make_interpreted()
+    record_call = None if stager is None else stager.record_call
+    interpreted = None
 
-    record_call = stager.record_call
-
-    @functools.wraps(interpreted)
+    @functools.wraps(fun)
     def transformed(*args, **kwargs):
-        if not kwargs:
-            trace = get_current_trace()
-            if trace is eval_trace:
-                if staging_enabled() and stager.applies():
-                    out = stager.try_call(args)
+        nonlocal interpreted
+        try:
+            if not kwargs and stager is not None:
+                trace = get_current_trace()
+                if trace is eval_trace:
+                    if staging_enabled() and stager.applies():
+                        out = stager.try_call(args)
+                        if out is not NOT_STAGED:
+                            return out
+                elif record_call is not None and isinstance(trace, ProbeTrace):
+                    # called inside a function an outer stager records: one equation
+                    out = record_call(args)
                     if out is not NOT_STAGED:
                         return out
-            elif record_call is not None and isinstance(trace, ProbeTrace):
-                # called inside a function an outer stager records: one equation there
-                out = record_call(args)
-                if out is not NOT_STAGED:
-                    return out
-        return interpreted(*args, **kwargs)
+            if interpreted is None:
+                interpreted = make_interpreted()
+            return interpreted(*args, **kwargs)
+        except TracerArrayConversionError as err:
+            clearer = None if clearer_error is None else clearer_error(args, err)
+            if clearer is None:
+                raise
+            raise clearer from err
 
     return transformed
 
@@ -69,8 +83,10 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
     >>> fad.value_and_grad(lambda x: x ** 3)(2.0)
     (np.float64(8.0), np.float64(12.0))
     """
-    interpreted = api_grad.value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
-    return _gradient_function(GradSpec(fun, argnums, has_aux, holomorphic, True), interpreted)
+    check_callable(fun, "grad")
+    return _gradient_function(
+        GradSpec(fun, argnums, has_aux, holomorphic, True),
+        lambda: api_grad.value_and_grad(fun, argnums, has_aux, holomorphic, allow_int))
 
 
 def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
@@ -82,25 +98,16 @@ def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = Fa
     >>> fad.grad(lambda x: x ** 4 + 3 * x ** 2 + 2 * x)(2.0)
     np.float64(46.0)
     """
-    interpreted = api_grad.grad(fun, argnums, has_aux, holomorphic, allow_int)
-    return _gradient_function(GradSpec(fun, argnums, has_aux, holomorphic, False), interpreted)
+    check_callable(fun, "grad")
+    return _gradient_function(
+        GradSpec(fun, argnums, has_aux, holomorphic, False),
+        lambda: api_grad.grad(fun, argnums, has_aux, holomorphic, allow_int))
 
 
-def _gradient_function(spec: GradSpec, interpreted: Callable) -> Callable:
+def _gradient_function(spec: GradSpec, make_interpreted: Callable) -> Callable:
     stager = None if spec.has_aux or spec.holomorphic else StagedGrad(spec)
-    transformed = staged_or_interpreted(stager, interpreted)
-
-    @functools.wraps(spec.fun)
-    def gradient(*args, **kwargs):
-        try:
-            return transformed(*args, **kwargs)
-        except TracerArrayConversionError as err:
-            clearer = list_argument_error(args, spec.argnums, err)
-            if clearer is None:
-                raise
-            raise clearer from err
-
-    return gradient
+    return staged_or_interpreted(stager, make_interpreted, spec.fun,
+                                 lambda args, err: list_argument_error(args, spec.argnums, err))
 
 
 def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
@@ -121,7 +128,7 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
     interpreted = api_vmap.vmap(fun, in_axes, out_axes, axis_size)
     stager = StagedVmap(fun, tuple(in_axes) if isinstance(in_axes, list) else in_axes,
                         out_axes, axis_size)
-    return staged_or_interpreted(None if stager.never else stager, interpreted)
+    return staged_or_interpreted(None if stager.never else stager, lambda: interpreted, fun)
 
 
 def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
@@ -172,4 +179,4 @@ def _jacobian_function(transform, fun, argnums, has_aux, holomorphic, **options)
     interpreted = transform(fun, argnums, has_aux=has_aux, holomorphic=holomorphic, **options)
     stager = StagedJacobian(GradSpec(fun, argnums, has_aux, holomorphic, False), transform)
     staged = not stager.never and not any(options.values())   # (allow_int: interpreted)
-    return staged_or_interpreted(stager if staged else None, interpreted)
+    return staged_or_interpreted(stager if staged else None, lambda: interpreted, fun)
