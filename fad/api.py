@@ -11,13 +11,13 @@ import functools
 from typing import Callable
 
 from fad import api_grad, api_jacobians, api_vmap
-from fad.api_grad import (eval_jaxpr, jvp, linear_transpose, linearize, make_jaxpr,
+from fad.api_grad import (eval_jaxpr, linear_transpose, linearize, make_jaxpr,
                           stop_gradient, vjp)
 from fad.api_util import GradSpec, check_callable, list_argument_error
 from fad.core.trace import eval_trace, get_current_trace
 from fad.errors import TracerArrayConversionError
 from fad.staged import staging_enabled
-from fad.staged.grad import StagedGrad, StagedJacobian
+from fad.staged.grad import StagedGrad, StagedJacobian, StagedJvp
 from fad.staged.programs import NOT_STAGED
 from fad.staged.recording import ProbeTrace
 from fad.staged.vmap import StagedVmap
@@ -39,7 +39,6 @@ def staged_or_interpreted(stager, make_interpreted: Callable, fun: Callable,
     by a clearer one (or return ``None``)."""
     if stager is None and clearer_error is None:
         return make_interpreted()
-    record_call = None if stager is None else stager.record_call
     interpreted = None
 
     @functools.wraps(fun)
@@ -47,17 +46,9 @@ def staged_or_interpreted(stager, make_interpreted: Callable, fun: Callable,
         nonlocal interpreted
         try:
             if not kwargs and stager is not None:
-                trace = get_current_trace()
-                if trace is eval_trace:
-                    if staging_enabled() and stager.applies():
-                        out = stager.try_call(args)
-                        if out is not NOT_STAGED:
-                            return out
-                elif record_call is not None and isinstance(trace, ProbeTrace):
-                    # called inside a function an outer stager records: one equation
-                    out = record_call(args)
-                    if out is not NOT_STAGED:
-                        return out
+                out = staged_call(stager, args)
+                if out is not NOT_STAGED:
+                    return out
             if interpreted is None:
                 interpreted = make_interpreted()
             return interpreted(*args, **kwargs)
@@ -68,6 +59,35 @@ def staged_or_interpreted(stager, make_interpreted: Callable, fun: Callable,
             raise clearer from err
 
     return transformed
+
+
+def staged_call(stager, args):
+    """``stager``'s answer to a call with positional ``args``: its staged path at the top
+    level (staging enabled, the stager not resting), its ``record_call`` while an outer
+    stager records a function, else ``NOT_STAGED``."""
+    trace = get_current_trace()
+    if trace is eval_trace:
+        if staging_enabled() and stager.applies():
+            return stager.try_call(args)
+    elif stager.record_call is not None and isinstance(trace, ProbeTrace):
+        # called inside a function an outer stager records: one equation there
+        return stager.record_call(args)
+    return NOT_STAGED
+
+
+def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
+    """Forward-mode derivative: ``(fun(*primals), J @ tangents)``. Called at the top level
+    with float arrays (a Newton-Krylov solver's products, say), staged (``fad.staged``).
+
+    >>> import fad, fad.numpy as fnp
+    >>> fad.jvp(fnp.sin, (0.0,), (2.0,))
+    (np.float64(0.0), np.float64(2.0))
+    """
+    if not has_aux and callable(fun):
+        out = staged_call(StagedJvp(fun), (primals, tangents))
+        if out is not NOT_STAGED:
+            return out
+    return api_grad.jvp(fun, primals, tangents, has_aux)
 
 
 def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,

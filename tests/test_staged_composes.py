@@ -225,3 +225,48 @@ def test_sub_jaxpr_parameters_are_keyed_by_structure():
     params_b = {"jaxpr": b, "n": 1}
     from fad.core.keys import params_key
     assert params_key(params_a) == params_key(params_b)
+
+
+JVP_CASES = {
+    "sin": (lambda x: fnp.sin(x), (W,)),
+    "two outputs": (lambda x, y: (fnp.sin(x) * y, fnp.sum(x)), (W, W[::-1].copy())),
+    "0-d out": (lambda x: fnp.sum(x ** 2), (W,)),
+    "float32": (lambda x: fnp.tanh(x) * 2.0, (W.astype(np.float32),)),
+    "numpy scalar": (lambda x: x ** 3, (np.float64(0.7),)),
+    "dict out": (lambda x: {"a": x[0] * x, "b": fnp.exp(x)}, (W,)),
+}
+
+
+@pytest.mark.parametrize("name", JVP_CASES)
+def test_jvp_at_the_top_level_is_staged_and_equals_the_interpreter(name, fresh_programs):
+    f, primals = JVP_CASES[name]
+    tangents = tuple(np.ones_like(p) if type(p) is np.ndarray else type(p)(1.0)
+                     for p in primals)
+    with fad.disable_staging():
+        want = fad.jvp(f, primals, tangents)
+    for _ in range(3):
+        got = fad.jvp(f, primals, tangents)
+        assert fad.tree_util.tree_structure(got) == fad.tree_util.tree_structure(want)
+        for a, b in zip(fad.tree_util.tree_leaves(got), fad.tree_util.tree_leaves(want)):
+            assert type(a) is type(b) and np.asarray(a).dtype == np.asarray(b).dtype
+        assert bits(got) == bits(want)
+    assert compiled_programs() == 1
+
+
+def test_jvp_with_mismatched_tangents_raises_as_interpreted():
+    f = lambda x: fnp.sin(x)   # noqa: E731
+    messages = []
+    for staged in (True, False):
+        with (fad.disable_staging() if not staged else _nothing()):
+            with pytest.raises((TypeError, ValueError)) as info:
+                fad.jvp(f, (W,), (np.ones(3),))
+        messages.append((type(info.value), str(info.value)))
+    assert messages[0] == messages[1]
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -26,8 +26,10 @@ import functools
 
 import numpy as np
 
+from fad.api_grad import jvp as interpreted_jvp
 from fad.api_grad import value_and_grad as interpreted_value_and_grad
-from fad.api_util import FLOAT_TYPES, LEAF_TYPES, OUTPUT, argnums_tuple, check_leaves
+from fad.api_util import (FLOAT_TYPES, LEAF_TYPES, OUTPUT, GradSpec, argnums_tuple,
+                          check_leaves)
 from fad.core.abstract import get_aval
 from fad.core.keys import Unkeyable, value_key
 from fad.core.trace import Tracer, get_current_trace, new_trace
@@ -35,10 +37,10 @@ from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.staging import trace_to_jaxpr
 from fad.staged.calls import ValueAndGrad, transform_call_p
 from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State, staged_float_leaf
-from fad.staged.recording import DifferentiatedProbe, Template
+from fad.staged.recording import DifferentiatedProbe, ForwardProbe, Template
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
-__all__ = ["StagedGrad", "StagedJacobian"]
+__all__ = ["StagedGrad", "StagedJacobian", "StagedJvp"]
 
 
 class StagedGrad(Stager):
@@ -50,6 +52,9 @@ class StagedGrad(Stager):
     replays the last recording of ``f``; the misses are this stager's own."""
 
     first_scalar = 1   # (the program gives the value, then the gradients)
+    # Whether Python floats may be differentiated arguments: the linearizing interpreter
+    # keeps their weak type (NEP 50) as a recording does; forward mode does not (yet).
+    python_floats = True
 
     transform_key = ("grad",)
 
@@ -163,15 +168,19 @@ class StagedGrad(Stager):
         for a in diff:
             if type(a) is not np.ndarray and type(a) not in FLOAT_TYPES:
                 return TREES   # (or another kind of value, which _tree_signature refuses)
-        if not all(staged_float_leaf(a) for a in diff):
+        if not all(self._takes(a) for a in diff):
             return None
         return self._make_signature(diff, nums, None)
 
     def _tree_signature(self, args, leaves, treedef):
         single, nums = self.state.argnums_for[len(args)]
-        if not leaves or not all(staged_float_leaf(a) for a in leaves):
+        if not leaves or not all(self._takes(a) for a in leaves):
             return None
         return self._make_signature(leaves, nums, treedef)
+
+    def _takes(self, x) -> bool:
+        """Whether ``x`` may be a differentiated leaf of a staged call."""
+        return staged_float_leaf(x) and (self.python_floats or type(x) is not float)
 
     def _make_signature(self, leaves, nums, treedef):
         n = len(leaves)
@@ -222,6 +231,7 @@ class StagedJacobian(StagedGrad):
     of it, whose results have the structure the user's call gives."""
 
     first_scalar = 1 << 62   # (Jacobians are arrays, 0-d ones too, as interpreted)
+    python_floats = False
 
     def __init__(self, spec, interpreted):
         self.transform_key = ("jacobian", interpreted.__name__)
@@ -268,6 +278,58 @@ class StagedJacobian(StagedGrad):
 
         recorded.__name__ = recorded.__qualname__ = self.name
         return self.interpreted(recorded, n_consts)
+
+
+class StagedJvp(StagedJacobian):
+    """The staged path of ``jvp(fun, primals, tangents)`` called at the top level with
+    primals that are float arrays or NumPy scalars (not pytrees) and tangents of their
+    types: ``fun`` is recorded with the primals concrete, and the program of a recording
+    is the interpreted ``jvp`` of it, a function of (constants, primals, tangents)."""
+
+    probe_type = ForwardProbe
+
+    def __init__(self, fun):
+        self.transform_key = ("jvp",)
+        StagedGrad.__init__(self, GradSpec(fun, 0, False, False, False))
+        self.interpreted = interpreted_jvp
+        self.never = False
+
+    def try_call(self, args):
+        primals, tangents = args
+        if (type(primals) is not tuple or type(tangents) is not tuple
+                or len(primals) != len(tangents) or not primals):
+            return NOT_STAGED
+        self.state.argnums_for[len(primals)] = (False, tuple(range(len(primals))))
+        sig, leaves, treedef = self._lookup(primals, list(primals))
+        if sig is None or treedef is not None:
+            return NOT_STAGED
+        for p, t in zip(leaves, tangents):   # (of the primals' types: else interpreted)
+            if type(t) is not type(p) or (type(t) is np.ndarray and (
+                    t.shape != p.shape or t.dtype != p.dtype or not t.dtype.isnative)):
+                return NOT_STAGED
+        return self((primals, leaves, tangents), sig)
+
+    def _inputs(self, args, sig):
+        return [*args[1], *args[2]]
+
+    def _record(self, args, sig, template, treedef):
+        return StagedGrad._record(self, args[:2], sig, template, treedef)
+
+    def _program(self, closed, sig, tree):
+        """``jvp`` of the recorded program: (constants, primals, tangents) -> the output
+        and its tangent."""
+        jaxpr, n_consts, n = closed.jaxpr, len(closed.consts), len(closed.jaxpr.invars)
+
+        def program(*values):
+            consts = values[:n_consts]
+
+            def recorded(*primals):
+                return tree_unflatten(tree, eval_jaxpr(jaxpr, consts, *primals))
+
+            recorded.__name__ = recorded.__qualname__ = self.name
+            return interpreted_jvp(recorded, values[n_consts:n_consts + n],
+                                   values[n_consts + n:])
+        return program
 
 
 _LEAF = tree_structure(0)

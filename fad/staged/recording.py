@@ -26,13 +26,13 @@ import numpy as np
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.ir import Literal
 from fad.core.trace import BATCHED_VALUE_HELP, Tracer, raise_escaped
-from fad.interpreters.jvp import zero_derivative
 from fad.core.keys import Unkeyable, ints_only, params_key, value_key
 from fad.interpreters.batching import BatchTrace
+from fad.interpreters.jvp import JVPTrace, zero_derivative
 from fad.interpreters.partial_eval import LinearizeTrace
 from fad.interpreters.staging import StagingTrace, StagingTracer
 
-__all__ = ["ProbeTrace", "BatchedProbe", "DifferentiatedProbe", "Template"]
+__all__ = ["ProbeTrace", "BatchedProbe", "DifferentiatedProbe", "ForwardProbe", "Template"]
 
 
 class ProbeTrace(StagingTrace):
@@ -295,6 +295,12 @@ class DifferentiatedProbe(ProbeTrace):
     tracers show as eager ``grad``'s do."""
     __slots__ = ()
     name = LinearizeTrace.name
+
+
+class ForwardProbe(DifferentiatedProbe):
+    """The probe of a staged ``jvp``: its tracers show as eager ``jvp``'s do."""
+    __slots__ = ()
+    name = JVPTrace.name
 
 
 def _same_type(x, var) -> bool:
