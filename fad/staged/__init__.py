@@ -9,9 +9,11 @@ same results, dtypes, result types, errors and side effects as the interpreted p
 
 - ``recording``: the probe (``ProbeTrace``) and replay of the last recording (``Template``);
 - ``programs``: signatures of the arguments, the ``Stager`` base, the program cache;
-- ``grad``, ``vmap``: the front ends (``StagedGrad``, ``StagedVmap``).
+- ``grad``, ``vmap``: the front ends (``StagedGrad``, ``StagedJacobian``, ``StagedJvp``,
+  ``StagedVmap``);
+- ``calls``: a transformation called inside a recording, recorded as one equation.
 
-``fad.api`` decides, in one place (``staged_or_interpreted``), whether a call is staged;
+``fad.api`` decides, in one place (``staged_call``), whether a call is staged;
 ``disable_staging()`` (and ``fad.disable_jit()``) turn staging off within a block.
 """
 from __future__ import annotations

@@ -348,7 +348,7 @@ def _call_params(transform, closed, in_avals) -> dict:
     return params
 
 
-_UNKNOWN = object()
+_UNKNOWN = object()   # (known_value's answer for a value computed from abstract inputs)
 
 
 def _aval_of(x):
