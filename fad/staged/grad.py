@@ -66,14 +66,9 @@ class StagedGrad(Stager):
     def try_call(self, args):
         """``value_and_grad(fun)(*args)`` (or ``grad``) by the staged path, or
         ``NOT_STAGED`` when it does not apply (decided before any user code runs)."""
-        argnums_for = self.state.argnums_for
-        checked = argnums_for.get(len(args))   # (normalised once per arity)
+        checked = self._argnums(len(args))
         if checked is None:
-            try:
-                checked = argnums_for[len(args)] = argnums_tuple(
-                    self.spec.argnums, len(args), "grad")
-            except (TypeError, ValueError):
-                return NOT_STAGED
+            return NOT_STAGED
         single, nums = checked
         sig, leaves, treedef = self._lookup(args, [args[i] for i in nums])
         if sig is None:
@@ -92,42 +87,14 @@ class StagedGrad(Stager):
         in the inner recording where the outer one knows their values (as eager ``grad``
         of a value eager ``vmap`` leaves unbatched would see them), abstract otherwise."""
         outer = get_current_trace()
-        argnums_for = self.state.argnums_for
-        checked = argnums_for.get(len(args))
+        checked = self._argnums(len(args))
         if checked is None:
-            try:
-                checked = argnums_for[len(args)] = argnums_tuple(
-                    self.spec.argnums, len(args), "grad")
-            except (TypeError, ValueError):
-                return NOT_STAGED
+            return NOT_STAGED
         single, nums = checked
-        leaves = [args[i] for i in nums]
-        treedef = None   # (the differentiated arguments are the leaves: the common case)
-        for x in leaves:
-            if not isinstance(x, Tracer) and type(x) not in LEAF_TYPES:
-                leaves, treedef = tree_flatten(leaves)
-                break
-        # The inputs of the inner recording: the differentiated leaves, then the outer
-        # recording's values among the other arguments (``x`` and ``y`` of a loss batched
-        # over examples: read, not differentiated; as constants they would take replay's
-        # slow path).
-        inputs, in_avals = [], []
-        for x in leaves:
-            if isinstance(x, Tracer):
-                if x._trace is not outer or x.aval.dtype.kind != "f":
-                    return NOT_STAGED
-                in_avals.append(x.aval)
-            elif staged_float_leaf(x):
-                in_avals.append(_aval_of(x))
-            else:
-                return NOT_STAGED
-            inputs.append(x)
-        others = []
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer) and a._trace is outer and i not in nums:
-                others.append(i)
-                inputs.append(a)
-                in_avals.append(a.aval)
+        found = self._nested_inputs(args, nums, outer)
+        if found is None:
+            return NOT_STAGED
+        leaves, treedef, others, inputs, in_avals = found
         state = self.state
         template = state.nested_template
         if template is not None and not _same_avals(template.in_avals, in_avals):
@@ -161,6 +128,52 @@ class StagedGrad(Stager):
             grads = tree_unflatten(treedef, grads)
         grads = grads[0] if single else tuple(grads)
         return (value, grads) if self.spec.with_value else grads
+
+    def _nested_inputs(self, args, nums, outer):
+        """The inputs of a recording nested in ``outer``'s: the leaves of the
+        differentiated arguments ``nums`` (and their treedef, ``None`` when they are
+        leaves), then the outer recording's values among the other arguments (``x`` and
+        ``y`` of a loss batched over examples: read, not differentiated; as constants
+        they would take replay's slow path) and their positions, and the types of all.
+        ``None`` when a differentiated leaf is not a float array, scalar or value of
+        ``outer``."""
+        leaves = [args[i] for i in nums]
+        treedef = None
+        for x in leaves:
+            if not isinstance(x, Tracer) and type(x) not in LEAF_TYPES:
+                leaves, treedef = tree_flatten(leaves)
+                break
+        inputs, in_avals = [], []
+        for x in leaves:
+            if isinstance(x, Tracer):
+                if x._trace is not outer or x.aval.dtype.kind != "f":
+                    return None
+                in_avals.append(x.aval)
+            elif staged_float_leaf(x):
+                in_avals.append(_aval_of(x))
+            else:
+                return None
+            inputs.append(x)
+        others = []
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer) and a._trace is outer and i not in nums:
+                others.append(i)
+                inputs.append(a)
+                in_avals.append(a.aval)
+        return leaves, treedef, others, inputs, in_avals
+
+    def _argnums(self, nargs, fname="grad"):
+        """``(single, argnums normalised)`` for ``nargs`` positional arguments (worked
+        out once per arity), or ``None`` for argnums that do not fit: the interpreted
+        path then raises."""
+        argnums_for = self.state.argnums_for
+        checked = argnums_for.get(nargs)
+        if checked is None:
+            try:
+                checked = argnums_for[nargs] = argnums_tuple(self.spec.argnums, nargs, fname)
+            except (TypeError, ValueError):
+                return None
+        return checked
 
     def _signature(self, args):
         single, nums = self.state.argnums_for[len(args)]
@@ -240,14 +253,9 @@ class StagedJacobian(StagedGrad):
         self.never = (spec.has_aux or spec.holomorphic or type(spec.argnums) is not int)
 
     def try_call(self, args):
-        argnums_for = self.state.argnums_for
-        checked = argnums_for.get(len(args))
+        checked = self._argnums(len(args), self.interpreted.__name__)
         if checked is None:
-            try:
-                checked = argnums_for[len(args)] = argnums_tuple(
-                    self.spec.argnums, len(args), self.interpreted.__name__)
-            except (TypeError, ValueError):
-                return NOT_STAGED
+            return NOT_STAGED
         nums = checked[1]
         sig, leaves, treedef = self._lookup(args, [args[i] for i in nums])
         if sig is None or treedef is not None:
