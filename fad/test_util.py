@@ -2,13 +2,16 @@
 jaxprs against eager evaluation."""
 from __future__ import annotations
 
+import importlib
 import itertools
+import pkgutil
 
 import numpy as np
 
 import fad
 from fad.core import dtypes
 from fad.core.ir import typecheck_jaxpr
+from fad.core.primitive import Primitive
 from fad.tree_util import tree_flatten, tree_map, tree_unflatten
 
 _DEFAULT_EPS = {np.dtype(np.float32): 1e-2, np.dtype(np.float64): 1e-5,
@@ -191,3 +194,13 @@ def check_matches_numpy(f, *args):
 __all__ = ["check_grads", "check_matches_numpy", "check_jvp", "check_vjp", "check_vmap",
            "check_jaxpr"]
 del itertools, tree_unflatten
+
+
+def all_primitives() -> list:
+    """Every primitive fad defines (in any module of the package), sorted by name: for
+    tests that walk them all rather than a hand-picked list."""
+    found = set()
+    for info in pkgutil.walk_packages(fad.__path__, "fad."):
+        module = importlib.import_module(info.name)
+        found.update(v for v in vars(module).values() if isinstance(v, Primitive))
+    return sorted(found, key=lambda p: p.name)

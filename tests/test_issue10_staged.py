@@ -5,9 +5,7 @@ Every staged result is compared with ``fad.disable_jit()`` (the interpreted path
 eager NumPy, on the first (interpreted), second (compiled) and later (replayed) calls."""
 import contextlib
 import dataclasses
-import importlib
 import itertools
-import pkgutil
 
 import numpy as np
 import pytest
@@ -15,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fad
+from fad.test_util import all_primitives
 import fad.numpy as fnp
 from fad.staged import grad as staged_grad
 from fad.staged import programs as staged_programs
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.primitive import Primitive
 from fad.tree_util import register_dataclass, tree_leaves, tree_structure
 
 CALLS = 3   # first sighting (interpreted), compiled, replayed
@@ -156,12 +154,7 @@ def test_item7_abstract_values_are_native():
 
 # -- item 8: integer and boolean outputs carry no derivative, whatever the primitive ---------
 
-def _registry():
-    found = set()
-    for info in pkgutil.walk_packages(fad.__path__, "fad."):
-        module = importlib.import_module(info.name)
-        found.update(v for v in vars(module).values() if isinstance(v, Primitive))
-    return sorted(found, key=lambda p: p.name)
+_registry = all_primitives
 
 
 _F = ShapedArray((3,), np.float64)

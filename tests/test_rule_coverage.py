@@ -1,11 +1,8 @@
 """Every primitive fad defines has its rules: batching and JVP for all that take operands
 (``iota`` makes an array from nothing), so that no transformation meets a primitive it
 cannot process. The per-primitive tests in tests/lax check the rules' values."""
-import importlib
-import pkgutil
 
-import fad
-from fad.core.primitive import Primitive
+from fad.test_util import all_primitives
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.staged.calls import InlineCall
@@ -13,12 +10,6 @@ from fad.staged.calls import InlineCall
 NO_OPERANDS = {"iota"}
 
 
-def all_primitives():
-    found = set()
-    for info in pkgutil.walk_packages(fad.__path__, "fad."):
-        module = importlib.import_module(info.name)
-        found.update(v for v in vars(module).values() if isinstance(v, Primitive))
-    return found
 
 
 def test_every_primitive_has_batching_and_jvp_rules():

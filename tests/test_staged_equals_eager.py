@@ -26,7 +26,7 @@ import fad.numpy as fnp
 from fad import lax
 from fad.core.abstract import ShapedArray
 from fad.tree_util import tree_leaves, tree_structure
-from tests.test_rule_coverage import all_primitives
+from fad.test_util import all_primitives
 
 # Primitives the walk cannot build a call for, each with the reason.
 _EXCLUDED = {
