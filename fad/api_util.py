@@ -305,8 +305,9 @@ def check_grad_output(name, aval, holomorphic):
 
 
 class GradSpec(NamedTuple):
-    """What a function made by ``grad``/``value_and_grad`` computes, for ``vmap`` to
-    stage it (``fad.staged.vmap``)."""
+    """What a differentiating transformation of ``fun`` computes (``grad``,
+    ``value_and_grad``, the Jacobians): the staged front ends' description of it
+    (``fad.staged.grad``)."""
     fun: Callable
     argnums: Any
     has_aux: bool
