@@ -129,6 +129,9 @@ class ProbeTrace(StagingTrace):
                     if type(x) is StagingTracer:
                         if x.ir_var is not v or x._trace is not self:
                             break
+                    elif type(x) is np.ndarray and x.shape:   # (a constant array)
+                        if type(v) is Literal or not self._same_const(x, v):
+                            break
                     elif type(v) is not Literal or not _same_scalar(x, v.val):
                         break
                 else:   # the template's equation, reused as it is
@@ -182,19 +185,27 @@ class ProbeTrace(StagingTrace):
             elif (type(x) is np.ndarray and x.shape) or isinstance(x, Tracer):
                 # a constant: an array, or a value of an outer recording this one is
                 # nested in (``fad.staged.calls``)
-                var = self.constvars.get(id(x))
-                if var is None:
-                    n, constvars = len(self.consts), self._replay.constvars
-                    if n >= len(constvars) or constvars[n] is not v or not _same_type(x, v):
-                        return False
-                    if isinstance(x, Tracer):
-                        self.check_foreign(x)
-                    self.constvars[id(x)] = v   # what ``atom`` would do, with the template's var
-                    self.consts.append(x)
-                elif var is not v:
+                if type(v) is Literal or not self._same_const(x, v):
                     return False
             else:   # another kind of value: recording decides
                 return False
+        return True
+
+    def _same_const(self, x, v) -> bool:
+        """Whether the constant ``x`` (an array, or a value of an outer recording) stands
+        for the template's constvar ``v``: the constant seen before as ``v``, or one
+        seen for the first time that is the template's next constant, of its type (then
+        adopted with the template's var, as ``atom`` would adopt it)."""
+        var = self.constvars.get(id(x))
+        if var is not None:
+            return var is v
+        n, constvars = len(self.consts), self._replay.constvars
+        if n >= len(constvars) or constvars[n] is not v or not _same_type(x, v):
+            return False
+        if isinstance(x, Tracer):
+            self.check_foreign(x)
+        self.constvars[id(x)] = v
+        self.consts.append(x)
         return True
 
     def replayed(self, outs) -> bool:
