@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad.core import dtypes
+from fad.core.trace import Tracer
 
 
 _DTYPE_TYPES = {type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64,
@@ -128,5 +129,3 @@ def native_byte_order(x):
         return x.astype(native_dtype(x.dtype))
     return x
 
-
-from fad.core.trace import Tracer  # noqa: E402  (trace.py imports this module)

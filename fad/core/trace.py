@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextvars
 
-from fad.core.abstract import ShapedArray
 from fad.errors import (ConcretizationTypeError, LostDerivativeError, TracerArrayConversionError,
                         UnexpectedTracerError)
 
@@ -116,7 +115,9 @@ class Tracer:
     __array_priority__ = 1000
 
     @property
-    def aval(self) -> ShapedArray:
+    def aval(self):
+        """The ``fad.core.abstract.ShapedArray`` of the value. (Not imported here: the
+        abstract values' module imports this one, for ``get_aval`` of a tracer.)"""
         raise NotImplementedError
 
     # -- array-like metadata ------------------------------------------------------------

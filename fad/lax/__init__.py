@@ -1,5 +1,7 @@
 """``fad.lax``: the primitives, each with its rules for every transformation beside it
-(``rules.py``: the helpers that declare them; ``fad.extend``: their public surface)."""
+(``rules.py``: the helpers that declare them; ``plumbing.py``: the primitives those
+helpers use, at the bottom; ``fad.extend``: their public surface)."""
+from fad.lax.plumbing import *  # noqa: F401,F403
 from fad.lax.elementwise import *  # noqa: F401,F403
 from fad.lax.elementwise import abs, round  # noqa: F401 - shadow builtins on purpose
 from fad.lax.structural import *  # noqa: F401,F403

@@ -22,9 +22,8 @@ from fad.core.primitive import Primitive
 from fad.core.trace import Tracer
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.lowering import lowering_rules
-from fad.lax.elementwise import convert_element_type
+from fad.lax.plumbing import convert_element_type, transpose
 from fad.lax.rules import defbilinear
-from fad.lax.structural import transpose
 
 # -- the primitive ------------------------------------------------------------------------------
 

@@ -56,76 +56,12 @@ from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.lowering import lowering_rules
 from fad.interpreters.transpose import is_undefined, transpose_rules
 from fad.lax import special_kernels
+from fad.lax.plumbing import (_binary, _promote, _scalar_fast, _unary, convert_element_type_p,
+                              mul, mul_p, neg, neg_p)
 from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, IDENTITY, INT_KINDS, NEGATE, NUMBER_KINDS,
                            REAL_FLOAT_KINDS, REAL_KINDS, batch_same_shape, broadcast_shapes,
                            broadcast_to_like, defbilinear, defderiv, defjvp, defjvp_zero, deflinear,
                            elementwise, elementwise_rule, unbroadcast)
-
-
-_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-_SCALAR_KIND = {bool: "b", int: "i", float: "f", complex: "c"}
-_PY_TYPE_OF_KIND = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
-
-
-def _scalar_like(name, v, other):
-    """The Python scalar ``v`` as a NumPy scalar of ``other``'s dtype; a value that would
-    change (``2.5`` for an int32 operand) is a ``TypeError`` rather than truncated."""
-    aval = get_aval(other)
-    dtype = aval.dtype
-    if type(v) is float and dtype.kind in "fc" and not aval.weak_type:
-        return dtype.type(v)  # the common case, e.g. x * 2.0
-    if aval.weak_type:       # both weak (e.g. a traced Python scalar): stay weak, as in NumPy
-        if _KIND_RANK[_SCALAR_KIND[type(v)]] < _KIND_RANK.get(dtype.kind, 0):
-            return _PY_TYPE_OF_KIND[dtype.kind](v)   # 1 -> 1.0 for a float: one dtype
-        return v
-    exact_kind = _KIND_RANK[_SCALAR_KIND[type(v)]] <= _KIND_RANK.get(dtype.kind, 3)
-    try:
-        if exact_kind:
-            return dtype.type(v)
-        with np.errstate(all="ignore"):
-            out = dtype.type(v)
-        if out == v:
-            return out
-    except (OverflowError, TypeError, ValueError):
-        pass
-    raise TypeError(f"{name}: the Python scalar {v!r} does not convert exactly to the "
-                    f"other operand's dtype {dtype}; convert the operands to one dtype "
-                    "first (fad.numpy promotes them automatically)")
-
-
-def _promote(x, y, name="lax"):
-    """Give a Python scalar operand the dtype of the other (array) operand; two Python
-    scalars of different kinds promote as Python does (``1 / 5.0``: the int becomes a
-    float), which matters when a program is staged rather than evaluated."""
-    tx, ty = type(x), type(y)
-    if tx in PYTHON_SCALAR_TYPES:
-        if ty not in PYTHON_SCALAR_TYPES:
-            x = _scalar_like(name, x, y)
-        elif tx is not ty:
-            to = tx if _PYTHON_RANK[tx] > _PYTHON_RANK[ty] else ty
-            x, y = to(x), to(y)
-    elif ty in PYTHON_SCALAR_TYPES:
-        y = _scalar_like(name, y, x)
-    return x, y
-
-
-_PYTHON_RANK = {bool: 0, int: 1, float: 2, complex: 3}
-
-
-def _unary(prim):
-    def op(x):
-        return prim.bind(x)
-    op.__name__ = prim.name
-    op.__doc__ = f"Elementwise ``{prim.name}``."
-    return op
-
-
-def _binary(prim):
-    def op(x, y):
-        return prim.bind(*_promote(x, y, prim.name))
-    op.__name__ = prim.name
-    op.__doc__ = f"Elementwise ``{prim.name}`` with NumPy broadcasting."
-    return op
 
 
 def _np_rsqrt(x):
@@ -144,7 +80,8 @@ def _np_logistic_real(x):
 
 
 # -- unary ----------------------------------------------------------------------------------
-neg_p = elementwise("neg", np.negative, NUMBER_KINDS)
+# (neg, mul and convert_element_type are defined in ``plumbing``, below the rule helpers
+# that use them; their rules are registered in this module.)
 sin_p = elementwise("sin", np.sin, FLOAT_KINDS)
 cos_p = elementwise("cos", np.cos, FLOAT_KINDS)
 tan_p = elementwise("tan", np.tan, FLOAT_KINDS)
@@ -181,7 +118,6 @@ is_finite_p = elementwise("is_finite", np.isfinite, FLOAT_KINDS, out_dtype=np.bo
 not_p = elementwise("not", np.invert, INT_KINDS)
 conj_p = elementwise("conj", np.conjugate, NUMBER_KINDS)
 
-neg = _unary(neg_p)
 sin = _unary(sin_p)
 cos = _unary(cos_p)
 tan = _unary(tan_p)
@@ -241,27 +177,8 @@ abs_p.def_abstract_eval(lambda x: ShapedArray(
     x.shape, np.empty((), x.dtype).real.dtype if x.dtype.kind == "c" else x.dtype, x.weak_type))
 
 # -- binary ---------------------------------------------------------------------------------
-# NumPy's float scalars do arithmetic through their operators ~10x faster than through
-# ufuncs (which convert them to 0-d arrays and back), with the same result: scalar code
-# (grad at a point, the inner loops of user code) takes the operator.
-_SCALAR_OPERANDS = INEXACT_SCALAR_TYPES | {float}
-
-
-def _scalar_fast(ufunc, op):
-    def impl(x, y):
-        tx, ty = type(x), type(y)
-        if (tx in INEXACT_SCALAR_TYPES and ty in _SCALAR_OPERANDS) or (
-                ty in INEXACT_SCALAR_TYPES and tx is float):
-            return op(x, y)
-        return ufunc(x, y)
-    impl.__name__ = ufunc.__name__
-    impl.array_impl = ufunc   # for programs that know their operands are arrays
-    return impl
-
-
 add_p = elementwise("add", _scalar_fast(np.add, operator.add), NUMBER_KINDS)
 sub_p = elementwise("sub", _scalar_fast(np.subtract, operator.sub), NUMBER_KINDS)
-mul_p = elementwise("mul", _scalar_fast(np.multiply, operator.mul), NUMBER_KINDS + "b")
 div_p = elementwise("div", _scalar_fast(np.true_divide, operator.truediv), FLOAT_KINDS)
 rem_p = elementwise("rem", np.fmod, REAL_KINDS)
 pow_p = elementwise("pow", np.power, FLOAT_KINDS)
@@ -298,7 +215,6 @@ complex_p.def_abstract_eval(lambda x, y: (lambda a: a.update(dtype=_complex_dtyp
 
 add = _binary(add_p)
 sub = _binary(sub_p)
-mul = _binary(mul_p)
 div = _binary(div_p)
 rem = _binary(rem_p)
 pow = _binary(pow_p)
@@ -639,30 +555,6 @@ defderiv(clamp_p, _clamp_weight(0), _clamp_weight(1), _clamp_weight(2))
 
 
 # -- dtype conversion -------------------------------------------------------------------------
-
-def convert_element_type(x, new_dtype, weak_type: bool = False):
-    """``x`` converted to ``new_dtype`` (complex to real takes the real part)."""
-    new_dtype = dtypes.check_dtype(new_dtype, "conversion target")
-    if type(x) in PYTHON_SCALAR_TYPES and not weak_type:   # a constant: convert it now
-        return _convert_impl(x, new_dtype=new_dtype, weak_type=False)
-    aval = get_aval(x)
-    if aval.dtype == new_dtype and aval.weak_type == weak_type:
-        return x
-    return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
-
-
-def _convert_impl(x, *, new_dtype, weak_type):
-    x = np.asarray(x)
-    if x.dtype.kind == "c" and new_dtype.kind != "c":
-        x = x.real
-    out = x.astype(new_dtype)
-    return out[()] if out.ndim == 0 else out
-
-
-convert_element_type_p = elementwise("convert_element_type", _convert_impl)
-convert_element_type_p.def_abstract_eval(
-    lambda x, *, new_dtype, weak_type: ShapedArray(x.shape, new_dtype, weak_type))
-
 
 def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
     (x,), (t,) = primals, tangents

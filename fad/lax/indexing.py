@@ -30,13 +30,12 @@ from fad.core.trace import Tracer
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import is_undefined, transpose_rules
-from fad.lax.elementwise import (add, bitwise_and, clamp, convert_element_type, div, eq, lt,
-                                 mul, select_n)
+from fad.lax.elementwise import add, bitwise_and, clamp, div, eq, lt, select_n
+from fad.lax.plumbing import (_def_checked_impl, batch_axis_at, broadcast_in_dim,
+                              convert_element_type, expand_dims, full, moveaxis, mul,
+                              normalize_axes, normalize_axis, reshape)
 from fad.lax.rules import linear_jvp
-from fad.lax.structural import (_def_checked_impl, batch_axis_at, broadcast_in_dim,
-                                broadcasted_iota, concatenate, expand_dims, full, iota,
-                                moveaxis, normalize_axes, normalize_axis, reshape, slice_in_dim,
-                                squeeze)
+from fad.lax.structural import broadcasted_iota, concatenate, iota, slice_in_dim, squeeze
 
 _INDEX_DTYPE = np.dtype(np.int64)
 

@@ -22,54 +22,18 @@ from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import is_undefined, transpose_rules
-from fad.lax.elementwise import (add, bitwise_or, convert_element_type, div, eq, exp, gt, lt,
-                                 mul, select_n, sub)
+from fad.lax.elementwise import add, bitwise_or, div, eq, exp, gt, lt, select_n, sub
 from fad.lax.elementwise import max as lax_max
+from fad.lax.plumbing import (_check_kinds, _public_reduce, _reducer, batch_axis_at,
+                              broadcast_in_dim, convert_element_type, mul, normalize_axis,
+                              reduce_sum, reduce_sum_p, reshape, transpose)
 from fad.lax.rules import defjvp_zero, deflinear
-from fad.lax.structural import (batch_axis_at, broadcast_in_dim, normalize_axes,
-                                normalize_axis, reshape, transpose)
 
 _NUMBER, _ORDERED = "iufc", "biuf"
 
 
-def _check_kinds(name, aval, kinds):
-    if aval.dtype.kind not in kinds:
-        raise TypeError(f"{name} does not accept operands of dtype {aval.dtype}")
-
-
 # -- reductions over several axes ---------------------------------------------------------------
-
-def _reduce_rule(name, kinds):
-    def rule(x, *, axes):
-        _check_kinds(name, x, kinds)
-        if any(not 0 <= a < x.ndim for a in axes):
-            raise ValueError(f"{name}: axes {axes} out of range for shape {x.shape}")
-        shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
-        return ShapedArray(shape, x.dtype, x.weak_type)
-    return rule
-
-
-def _reduce_batch(prim):
-    """Batching rule of a reduction: reduce the shifted axes, keep the batch axis."""
-    def rule(args, dims, *, axes):
-        (x,), (bd,) = args, dims
-        new_axes = tuple(a + (a >= bd) for a in axes)
-        out_bd = bd - sum(a < bd for a in new_axes)
-        return prim.bind(x, axes=new_axes), out_bd
-    return rule
-
-
-_KINDS: dict = {}  # primitive -> the dtype kinds it accepts
-
-
-def _reducer(name, impl, kinds):
-    prim = Primitive(name)
-    _KINDS[prim] = kinds
-    prim.def_impl(impl)
-    prim.def_abstract_eval(_reduce_rule(name, kinds))
-    batch_rules[prim] = _reduce_batch(prim)
-    return prim
-
+# (reduce_sum, the rules' own, and the machinery of all of them are in ``plumbing``)
 
 def _identity(x, kind):
     """The identity of max (``kind='max'``) or min for ``x``'s dtype."""
@@ -92,12 +56,6 @@ def _min_impl(x, *, axes):
     return np.min(x, axis=axes, initial=_identity(x, "min"))
 
 
-def _sum_impl(x, *, axes):
-    x = np.asarray(x)
-    # (np.sum, minus its dispatch; the scalar type, as NumPy takes no big-endian dtype here)
-    return np.add.reduce(x, axis=axes, dtype=x.dtype.type)
-
-
 def _prod_impl(x, *, axes):
     x = np.asarray(x)
     return np.multiply.reduce(x, axis=axes, dtype=x.dtype.type)   # (see _sum_impl)
@@ -107,7 +65,6 @@ def _bool_impl(fn):
     return lambda x, *, axes: fn(x, axis=axes)
 
 
-reduce_sum_p = _reducer("reduce_sum", _sum_impl, "biufc")
 reduce_max_p = _reducer("reduce_max", _max_impl, _ORDERED)
 reduce_min_p = _reducer("reduce_min", _min_impl, _ORDERED)
 reduce_prod_p = _reducer("reduce_prod", _prod_impl, _NUMBER)
@@ -115,24 +72,6 @@ reduce_and_p = _reducer("reduce_and", _bool_impl(np.all), "b")
 reduce_or_p = _reducer("reduce_or", _bool_impl(np.any), "b")
 
 
-def _public_reduce(prim, what):
-    def reduce(x, axes):
-        aval = get_aval(x)
-        axes = tuple(sorted(normalize_axes(axes, aval.ndim, prim.name)))
-        _check_kinds(prim.name, aval, _KINDS[prim])
-        return prim.bind(x, axes=axes) if axes else x
-    reduce.__name__ = prim.name
-    sample = np.array([[True, False]]) if prim in (reduce_and_p, reduce_or_p) else (
-        np.array([[1.0, 2.0]]))
-    example = f"np.array({sample.tolist()})"
-    result = np.asarray(prim.impl(sample, axes=(1,))).tolist()
-    reduce.__doc__ = (f"{what} of ``x`` over ``axes`` (a tuple of ints, or an int; negative "
-                      f"counts from the end).\n\n    >>> {prim.name}({example}, (1,)).tolist()"
-                      f"\n    {result}\n")
-    return reduce
-
-
-reduce_sum = _public_reduce(reduce_sum_p, "Sum")
 reduce_max = _public_reduce(reduce_max_p, "Maximum (NaN propagates; -inf for empty axes)")
 reduce_min = _public_reduce(reduce_min_p, "Minimum (NaN propagates; +inf for empty axes)")
 reduce_prod = _public_reduce(reduce_prod_p, "Product")

@@ -1,5 +1,6 @@
 """Registration helpers: the common cases of shape, JVP, linearization, transpose and
-batching rules in one line each. Every primitive in ``fad.lax`` is declared with these.
+batching rules in one line each. Every primitive in ``fad.lax`` is declared with these
+(the shape and batching ones, with the primitives the others use, in ``plumbing``).
 
 ``defderiv`` is the derivative table's form: one partial derivative per operand, from
 which both the JVP rule and the linearization rule (``linearize``'s shortcut, see
@@ -8,104 +9,21 @@ primitives, ``defbilinear`` for bilinear ones (``mul``, ``dot_general``). The pu
 surface of these helpers, for defining new primitives, is ``fad.extend``."""
 from __future__ import annotations
 
-import numpy as np
-
-from fad.core import dtypes
-from fad.core.abstract import ShapedArray, get_aval
+from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, add_tangents
-from fad.core.primitive import Primitive
-from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules, zero_derivative
 from fad.interpreters.partial_eval import binary_linearize_rules, linearize_rules
 from fad.interpreters.scaled import (add_linear, emit_add, materialize, negate, primal_result,
                                      run_staged, scale)
 from fad.interpreters.transpose import UndefinedPrimal, transpose_rules
-
-# -- shape rules ----------------------------------------------------------------------------
-
-def broadcast_shapes(name, *shapes):
-    if len(shapes) == 2:
-        s0, s1 = shapes
-        if s0 == s1 or not s1:
-            return s0
-        if not s0:
-            return s1
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ValueError(f"{name}: operand shapes {', '.join(map(str, shapes))} do not "
-                         "broadcast together (NumPy broadcasting rules)") from None
-
-
-def _check_same_dtypes(name, avals):
-    a0 = avals[0]
-    if all(a.dtype == a0.dtype and a.weak_type == a0.weak_type for a in avals):
-        return a0.dtype, a0.weak_type
-    strong = {a.dtype for a in avals if not a.weak_type}
-    if len(strong) > 1:
-        raise TypeError(f"{name}: operands must have one dtype, got "
-                        f"{', '.join(str(a.dtype) for a in avals)}; convert them with "
-                        "fad.lax.convert_element_type (fad.numpy promotes automatically)")
-    return fad_result_dtype(avals)
-
-
-def fad_result_dtype(avals):
-    return dtypes.result_type(*avals)
-
-
-def _kinds_allowed(name, avals, kinds):
-    for a in avals:
-        if a.dtype.kind not in kinds:
-            raise TypeError(f"{name} does not accept operands of dtype {a.dtype}")
-
-
-FLOAT_KINDS, NUMBER_KINDS, INT_KINDS, ALL_KINDS = "fc", "iufc", "iub", "biufc"
-REAL_FLOAT_KINDS, REAL_KINDS = "f", "iuf"
-
-
-def elementwise_rule(name, kinds=ALL_KINDS, out_dtype=None):
-    """Shape rule of an elementwise op with NumPy broadcasting; ``out_dtype`` fixes the
-    result dtype (e.g. bool for comparisons), else it is the operands' dtype."""
-    def rule(*avals, **params):
-        a = avals[0]
-        # Fast path: one operand, or operands of one type (the common case, on the hot
-        # path of every staged operation).
-        if a.dtype.kind in kinds:
-            if len(avals) == 1 or (len(avals) == 2 and a == avals[1]):
-                return a if out_dtype is None else ShapedArray(a.shape, out_dtype)
-            if len(avals) == 2 and avals[1].dtype == a.dtype:
-                # One dtype; an array with a scalar (x * 2.0) or with a weak twin.
-                b = avals[1]
-                if a.shape == b.shape or not b.shape:
-                    shape = a.shape
-                elif not a.shape:
-                    shape = b.shape
-                else:
-                    shape = broadcast_shapes(name, a.shape, b.shape)
-                if out_dtype is not None:
-                    return ShapedArray(shape, out_dtype)
-                weak = a.weak_type and b.weak_type
-                if shape == a.shape and weak == a.weak_type:
-                    return a
-                return ShapedArray(shape, a.dtype, weak)
-        _kinds_allowed(name, avals, kinds)
-        dtype, weak = _check_same_dtypes(name, avals)
-        shape = avals[0].shape if len(avals) == 1 else broadcast_shapes(
-            name, *(a.shape for a in avals))
-        if out_dtype is not None:
-            return ShapedArray(shape, out_dtype)
-        return ShapedArray(shape, dtype, weak)
-    return rule
-
-
-def elementwise(name, impl, kinds=ALL_KINDS, out_dtype=None) -> Primitive:
-    """An elementwise primitive, with its NumPy impl and shape rule, vectorised for vmap."""
-    prim = Primitive(name)
-    prim.def_impl(impl)
-    prim.def_abstract_eval(elementwise_rule(name, kinds, out_dtype))
-    batch_rules[prim] = make_batch_elementwise(prim)
-    return prim
-
+from fad.lax.plumbing import (batch_axis_at, broadcast_to, full, mul, mul_p, neg, neg_p,
+                              reduce_sum, reshape)
+# The shape and batching rules of elementwise primitives sit below these helpers, with the
+# primitives every rule needs (``fad.lax.plumbing``); ``elementwise`` and its dtype kinds
+# belong to the registration surface (``fad.extend``) all the same.
+from fad.lax.plumbing import (ALL_KINDS, FLOAT_KINDS, INT_KINDS, NUMBER_KINDS,  # noqa: F401
+                              REAL_FLOAT_KINDS, REAL_KINDS, broadcast_shapes, elementwise,
+                              elementwise_rule)
 
 # -- JVP rules ------------------------------------------------------------------------------
 
@@ -155,8 +73,6 @@ def defderiv(prim, *partials):
     From this one table entry come the JVP rule and the linearization rule, which
     computes the coefficients from the primal values once and records only the
     multiplications by them in the linear program."""
-    from fad.lax.elementwise import mul, neg   # (elementwise imports this module)
-
     def contribution(d):
         if d is None:
             return None
@@ -178,8 +94,6 @@ def _def_partials_linearization(prim, partials):
     (``defderiv``'s table): each operand's tangent scaled by its partial (deferred, a
     ``Scaled``), the shares summed. Two-operand primitives also get the operators'
     shortcut (``binary_linearize_rules``)."""
-    from fad.lax.elementwise import mul_p, neg_p   # (elementwise imports this module)
-
     def share(pe, d, t, ans, primals, params):
         """Tangent ``t``'s share of the result through the partial ``d``, in its shape."""
         if d is IDENTITY:
@@ -324,7 +238,6 @@ def _linear_linearization(prim):
 def instantiate_like(t):
     """A tangent as a value: zeros of its type for a symbolic zero."""
     if type(t) is Zero:
-        from fad.lax.structural import full   # (structural imports this module)
         return full(t.aval.shape, 0, t.aval.dtype)
     return t
 
@@ -334,7 +247,6 @@ def broadcast_to_like(t, ans):
     shape = get_aval(ans).shape
     if get_aval(t).shape == shape:
         return t
-    from fad.lax.structural import broadcast_to   # (structural imports this module)
     return broadcast_to(t, shape)
 
 
@@ -343,8 +255,6 @@ def unbroadcast(ct, aval):
     ct_shape = ct.shape if hasattr(ct, "shape") else ()
     if ct_shape == aval.shape:
         return ct
-    from fad.lax.reductions import reduce_sum   # (reductions and structural import this
-    from fad.lax.structural import reshape      # module)
     lead = len(ct_shape) - len(aval.shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, d in enumerate(aval.shape) if d == 1 and ct_shape[lead + i] != 1)
@@ -355,42 +265,8 @@ def unbroadcast(ct, aval):
 
 # -- batching rules -------------------------------------------------------------------------
 
-def make_batch_elementwise(prim):
-
-    def rule(args, dims, **params):
-        if len(args) == 1:
-            return prim.bind(args[0], **params), dims[0]
-        # Batched operands of one rank with the batch axis in one place, and unbatched
-        # scalars (which broadcast against anything): nothing to move.
-        d0, ndim = None, None
-        for x, d in zip(args, dims):
-            n = x.ndim if type(x) is np.ndarray else get_aval(x).ndim
-            if d is None:
-                if n:
-                    break
-            elif d0 is None:
-                d0, ndim = d, n
-            elif d != d0 or n != ndim:
-                break
-        else:
-            return prim.bind(*args, **params), d0
-        from fad.lax.structural import batch_axis_at, expand_dims   # (structural imports
-        ranks = [get_aval(x).ndim - (d is not None) for x, d in zip(args, dims)]  # this module)
-        rank = max(ranks)
-        moved = []
-        for x, d, r in zip(args, dims, ranks):
-            if d is not None:
-                x = batch_axis_at(x, d)
-                if r < rank:
-                    x = expand_dims(x, tuple(range(1, 1 + rank - r)))
-            moved.append(x)
-        return prim.bind(*moved, **params), 0
-    return rule
-
-
 def all_batched_at_front(args, dims):
     """Every operand with its batch axis first; unbatched ones are broadcast along it."""
-    from fad.lax.structural import batch_axis_at   # (structural imports this module)
     size = next(get_aval(x).shape[d] for x, d in zip(args, dims) if d is not None)
     return [batch_axis_at(x, d, size) for x, d in zip(args, dims)]
 

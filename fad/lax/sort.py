@@ -17,7 +17,7 @@ from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import is_undefined, transpose_rules
-from fad.lax.structural import batch_axis_at, normalize_axis
+from fad.lax.plumbing import batch_axis_at, normalize_axis
 from fad.lax.rules import linear_jvp
 
 # -- take_along_axis and its transpose ---------------------------------------------------------

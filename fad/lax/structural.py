@@ -1,11 +1,13 @@
-"""Shape primitives: broadcasting, reshaping, transposing, and array creation."""
+"""Shape primitives: broadcasting, reshaping, transposing, and array creation.
+
+``broadcast_in_dim``, ``reshape``, ``transpose`` (and ``full``, ``broadcast_to``,
+``expand_dims``, ``moveaxis``, ``batch_axis_at``, the axis normalisers) are defined in
+``plumbing``, below the rules that use them; their transposes are registered here."""
 from __future__ import annotations
 
 import builtins
-import operator
 
 import numpy as np
-from numpy.exceptions import AxisError
 
 from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
@@ -13,88 +15,19 @@ from fad.core.ad_util import Zero
 from fad.core.primitive import Primitive
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.transpose import is_undefined
+from fad.lax.elementwise import select_n, sub
+from fad.lax.plumbing import (_def_checked_impl, batch_axis_at, broadcast_in_dim,
+                              broadcast_in_dim_p, broadcast_to, expand_dims, full, moveaxis,
+                              normalize_axis, reduce_sum, reshape, reshape_p,
+                              transpose, transpose_p)
 from fad.lax.rules import all_batched_at_front, deflinear, unbroadcast
 
 _pyslice = builtins.slice
 
 
-def _def_checked_impl(prim, impl):
-    """Eager evaluation runs the shape rule first, so that misuse raises the same
-    error whether traced or not (and never a NumPy traceback)."""
-    def checked(*args, **params):
-        prim.abstract_eval(*map(get_aval, args), **params)
-        return impl(*args, **params)
-    checked.unchecked = impl   # for compiled programs, whose types were checked when staged
-    prim.def_impl(checked)
-
-
-def normalize_axis(axis, ndim: int, name: str | None = None) -> int:
-    """``axis`` in ``range(ndim)``, negative axes counting from the end: fad's one axis
-    normaliser. Out of range it raises NumPy's ``AxisError`` (a ``ValueError`` and an
-    ``IndexError``), with NumPy's message when no function ``name`` is given; a
-    non-integer raises ``TypeError``.
-
-    >>> normalize_axis(-1, 3)
-    2
-    """
-    try:
-        i = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"{name or 'axis'}: axis must be an integer, got {axis!r}") from None
-    if not -ndim <= i < ndim:
-        if name is None:
-            raise AxisError(i, ndim)
-        raise AxisError(f"{name}: axis {i} is out of range for an array of rank {ndim}")
-    return i % ndim
-
-
-def normalize_axes(axes, ndim: int, name: str | None = None) -> tuple[int, ...]:
-    """A sequence of distinct axes (or one axis) normalised by ``normalize_axis``, in the
-    order given."""
-    if not isinstance(axes, (tuple, list)):
-        axes = (axes,) if np.ndim(axes) == 0 else tuple(axes)
-    out = tuple(normalize_axis(a, ndim, name) for a in axes)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name or 'axis'}: repeated axis in {tuple(axes)}")
-    return out
-
-
-# -- broadcast_in_dim -----------------------------------------------------------------------
-
-def broadcast_in_dim(x, shape, broadcast_dimensions):
-    """Broadcast ``x`` to ``shape``; operand axis ``i`` becomes output axis
-    ``broadcast_dimensions[i]`` (its size must be 1 or equal to that axis)."""
-    shape, dims = tuple(int(d) for d in shape), tuple(int(d) for d in broadcast_dimensions)
-    if get_aval(x).shape == shape and dims == tuple(range(len(shape))):
-        return x
-    return broadcast_in_dim_p.bind(x, shape=shape, broadcast_dimensions=dims)
-
-
-def _broadcast_in_dim_impl(x, *, shape, broadcast_dimensions):
-    x = np.asarray(x)
-    if not x.ndim:                       # a scalar: the common case (e.g. grad's seed)
-        return np.full(shape, x, x.dtype)
-    expanded = [1] * len(shape)
-    for i, d in enumerate(broadcast_dimensions):
-        expanded[d] = x.shape[i]
-    out = np.empty(shape, x.dtype)       # a fresh array (a broadcast view is read-only)
-    np.copyto(out, x.reshape(expanded))
-    return out
-
-
-def _broadcast_in_dim_rule(x, *, shape, broadcast_dimensions):
-    dims = broadcast_dimensions
-    ok = (len(dims) == x.ndim and all(0 <= d < len(shape) for d in dims)
-          and all(a < b for a, b in zip(dims, dims[1:]))
-          and all(x.shape[i] in (1, shape[d]) for i, d in enumerate(dims)))
-    if not ok:
-        raise ValueError(f"broadcast_in_dim: cannot broadcast operand of shape {x.shape} to "
-                         f"{shape} with broadcast_dimensions={dims}")
-    return ShapedArray(shape, x.dtype, x.weak_type)
-
+# -- the transposes of broadcast_in_dim, reshape and transpose ------------------------------
 
 def _broadcast_in_dim_transpose(ct, x, *, shape, broadcast_dimensions):
-    from fad.lax.reductions import reduce_sum   # (reductions imports this module)
     dims = broadcast_dimensions
     summed = tuple(d for d in range(len(shape)) if d not in dims)
     kept_ones = tuple(i for i, d in enumerate(dims) if x.aval.shape[i] == 1 and shape[d] != 1)
@@ -102,68 +35,16 @@ def _broadcast_in_dim_transpose(ct, x, *, shape, broadcast_dimensions):
     return [reshape(ct, x.aval.shape)]
 
 
-def _broadcast_in_dim_batch(args, dims, *, shape, broadcast_dimensions):
-    (x,), (bd,) = args, dims
-    x = batch_axis_at(x, bd)
-    size = get_aval(x).shape[0]
-    return broadcast_in_dim_p.bind(x, shape=(size, *shape), broadcast_dimensions=(
-        0, *(d + 1 for d in broadcast_dimensions))), 0
+def _transpose_transpose(ct, x, *, permutation):
+    return [transpose(ct, np.argsort(permutation))]
 
 
-broadcast_in_dim_p = Primitive("broadcast_in_dim")
-_def_checked_impl(broadcast_in_dim_p, _broadcast_in_dim_impl)
-broadcast_in_dim_p.def_abstract_eval(_broadcast_in_dim_rule)
 deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
-batch_rules[broadcast_in_dim_p] = _broadcast_in_dim_batch
-
-
-def broadcast_to(x, shape):
-    """NumPy's ``broadcast_to`` (trailing axes aligned)."""
-    shape = tuple(shape)
-    ndim = get_aval(x).ndim
-    if len(shape) < ndim:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {get_aval(x).shape} to {shape}")
-    return broadcast_in_dim(x, shape, tuple(range(len(shape) - ndim, len(shape))))
-
-
-def full(shape, fill_value, dtype=None):
-    """An array of ``shape`` filled with ``fill_value`` (a scalar, possibly traced)."""
-    dtype = get_aval(fill_value).dtype if dtype is None else dtypes.check_dtype(dtype)
-    from fad.lax.elementwise import convert_element_type   # (a cycle: elementwise)
-    value = convert_element_type(fill_value, dtype)
-    if not isinstance(value, (np.ndarray, np.generic)) or np.ndim(value):
-        return broadcast_in_dim(value, tuple(shape), ())
-    return np.full(tuple(shape), value, dtype)
-
-
-# -- reshape, squeeze, expand_dims ------------------------------------------------------------
-
-def reshape(x, new_sizes):
-    new_sizes = tuple(int(d) for d in new_sizes)
-    if get_aval(x).shape == new_sizes:
-        return x
-    return reshape_p.bind(x, new_sizes=new_sizes)
-
-
-def _reshape_rule(x, *, new_sizes):
-    if int(np.prod(new_sizes, dtype=np.int64)) != x.size or any(d < 0 for d in new_sizes):
-        raise ValueError(f"reshape: cannot reshape an array of shape {x.shape} "
-                         f"({x.size} elements) into shape {new_sizes}")
-    return ShapedArray(new_sizes, x.dtype, x.weak_type)
-
-
-def _reshape_batch(args, dims, *, new_sizes):
-    (x,), (bd,) = args, dims
-    x = moveaxis(x, bd, 0) if bd != 0 else x
-    return reshape_p.bind(x, new_sizes=(get_aval(x).shape[0], *new_sizes)), 0
-
-
-reshape_p = Primitive("reshape")
-_def_checked_impl(reshape_p, lambda x, *, new_sizes: np.reshape(x, new_sizes))
-reshape_p.def_abstract_eval(_reshape_rule)
 deflinear(reshape_p, lambda ct, x, *, new_sizes: [reshape(ct, x.aval.shape)])
-batch_rules[reshape_p] = _reshape_batch
+deflinear(transpose_p, _transpose_transpose)
 
+
+# -- squeeze --------------------------------------------------------------------------------
 
 def squeeze(x, dimensions):
     """Remove the size-1 axes ``dimensions``."""
@@ -193,74 +74,6 @@ _def_checked_impl(squeeze_p, lambda x, *, dimensions: np.squeeze(x, dimensions))
 squeeze_p.def_abstract_eval(_squeeze_rule)
 deflinear(squeeze_p, lambda ct, x, *, dimensions: [reshape(ct, x.aval.shape)])
 batch_rules[squeeze_p] = _squeeze_batch
-
-
-def expand_dims(x, dimensions):
-    """Insert size-1 axes at the positions ``dimensions`` of the result."""
-    ndim = get_aval(x).ndim + len(dimensions)
-    dims = tuple(sorted(normalize_axis(d, ndim, "expand_dims") for d in dimensions))
-    if len(set(dims)) != len(dims):
-        raise ValueError(f"expand_dims: repeated axis in {dimensions}")
-    shape = list(get_aval(x).shape)
-    for d in dims:
-        shape.insert(d, 1)
-    return reshape(x, shape)
-
-
-# -- transpose -----------------------------------------------------------------------------
-
-def transpose(x, permutation):
-    """Permute the axes: output axis ``i`` is operand axis ``permutation[i]``."""
-    perm = tuple(int(p) for p in permutation)
-    if perm == tuple(range(len(perm))) and len(perm) == get_aval(x).ndim:
-        return x
-    return transpose_p.bind(x, permutation=perm)
-
-
-def _transpose_rule(x, *, permutation):
-    if sorted(permutation) != list(range(x.ndim)):
-        raise ValueError(f"transpose: permutation {permutation} is not a permutation of the "
-                         f"axes of an array of shape {x.shape}")
-    return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype, x.weak_type)
-
-
-def _transpose_transpose(ct, x, *, permutation):
-    return [transpose(ct, np.argsort(permutation))]
-
-
-def _transpose_batch(args, dims, *, permutation):
-    (x,), (bd,) = args, dims
-    perm = (bd, *(p + (p >= bd) for p in permutation))
-    return transpose_p.bind(x, permutation=perm), 0
-
-
-transpose_p = Primitive("transpose")
-_def_checked_impl(transpose_p, lambda x, *, permutation: np.transpose(x, permutation).copy())
-transpose_p.def_abstract_eval(_transpose_rule)
-deflinear(transpose_p, _transpose_transpose)
-batch_rules[transpose_p] = _transpose_batch
-
-
-def moveaxis(x, source: int, destination: int):
-    ndim = get_aval(x).ndim
-    source = normalize_axis(source, ndim, "moveaxis")
-    destination = normalize_axis(destination, ndim, "moveaxis")
-    if source == destination:
-        return x
-    perm = [i for i in range(ndim) if i != source]
-    perm.insert(destination, source)
-    return transpose(x, perm)
-
-
-def batch_axis_at(x, bd, size=None, pos=0):
-    """``x`` with its batch axis ``bd`` at ``pos`` (first by default); an unbatched ``x``
-    (``bd is None``) is broadcast there along a new axis of ``size``. Batching rules
-    line their operands up with it."""
-    if bd is None:
-        shape = get_aval(x).shape
-        dims = tuple(i + (i >= pos) for i in range(len(shape)))
-        return broadcast_in_dim(x, shape[:pos] + (size,) + shape[pos:], dims)
-    return x if bd == pos else moveaxis(x, bd, pos)
 
 
 def _static_ints(values, name, what):
@@ -516,8 +329,6 @@ def _pad_rule(x, value, *, padding_config):
 
 
 def _pad_transpose(ct, x, value, *, padding_config):
-    from fad.lax.reductions import reduce_sum   # (reductions and elementwise import
-    from fad.lax.elementwise import sub           # this module)
     aval = x.aval if is_undefined(x) else get_aval(x)
     zero = np.zeros((), get_aval(ct).dtype)[()]
     uncropped = pad(ct, zero, [(-lo, -hi, 0) for lo, hi, _ in padding_config])
@@ -536,7 +347,6 @@ def _pad_batch(args, dims, *, padding_config):
         config = padding_config[:bd] + ((0, 0, 0),) + padding_config[bd:]
         return pad_p.bind(x, value, padding_config=config), bd
     # A padding value per batch element: pad with zeros, then select where padding went.
-    from fad.lax.elementwise import select_n   # (elementwise imports this module, via rules)
     size = get_aval(value).shape[vd]
     aval = get_aval(x)
     x = batch_axis_at(x, bd, size)

@@ -7,6 +7,8 @@ import numpy as np
 from fad import lax
 from fad.core.trace import Tracer
 from fad.errors import ConcretizationTypeError
+from fad.numpy import _shape
+from fad.numpy import _ufuncs as uf
 from fad.numpy._promote import (any_traced, asarray as _asarray, cast, concrete_or_none,
                                 dtype_of, operand, result_type, shape_of)
 
@@ -101,8 +103,6 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     """Like ``numpy.linspace``; ``start`` and ``stop`` may be traced."""
     if not isinstance(start, Tracer) and not isinstance(stop, Tracer):
         return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
-    from fad.numpy import _shape
-    from fad.numpy import _ufuncs as uf
     num = int(_concrete(num, "linspace"))
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
@@ -149,7 +149,6 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     """Like ``numpy.meshgrid``."""
     if not any_traced(xi):
         return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
-    from fad.numpy._shape import broadcast_to, reshape
     n = len(xi)
     outs = []
     for i, x in enumerate(xi):
@@ -157,10 +156,10 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
         shape[i] = -1
         if indexing == "xy" and n > 1 and i < 2:
             shape[0], shape[1] = shape[1], shape[0]
-        outs.append(reshape(_asarray(x), shape))
+        outs.append(_shape.reshape(_asarray(x), shape))
     if not sparse:
         full_shape = np.broadcast_shapes(*(shape_of(o) for o in outs))
-        outs = [broadcast_to(o, full_shape) for o in outs]
+        outs = [_shape.broadcast_to(o, full_shape) for o in outs]
     return tuple(outs)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad import lax
+from fad.numpy import _linalg
 from fad.numpy._promote import any_traced, asarray, cast, promote, shape_of
 
 
@@ -59,7 +60,6 @@ def parse_subscripts(subscripts: str, shapes):
 
 
 def _take_diagonals(x, labels):
-    from fad.numpy._linalg import diagonal
     while len(set(labels)) != len(labels):
         lab = next(lab for lab in labels if labels.count(lab) > 1)
         i = labels.index(lab)
@@ -67,7 +67,7 @@ def _take_diagonals(x, labels):
         if shape_of(x)[i] != shape_of(x)[j]:
             raise ValueError(f"einsum: repeated subscript {lab!r} on axes of different sizes "
                              f"{shape_of(x)[i]} and {shape_of(x)[j]}")
-        x = diagonal(x, 0, i, j)
+        x = _linalg.diagonal(x, 0, i, j)
         labels = [m for k, m in enumerate(labels) if k not in (i, j)] + [lab]
     return x, labels
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from fad import lax
 from fad.core.trace import Tracer
+from fad.numpy import _reductions
 from fad.numpy import _ufuncs as uf
 from fad.numpy._promote import (asarray, cast, dtype_of, operand, promote, promote_inexact,
                                 shape_of, weak_cast)
@@ -147,8 +148,7 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Like ``numpy.allclose``; on tracers, a traced boolean scalar."""
     if not isinstance(a, Tracer) and not isinstance(b, Tracer):
         return np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
-    from fad.numpy._reductions import all as all_
-    return all_(isclose(a, b, rtol, atol, equal_nan))
+    return _reductions.all(isclose(a, b, rtol, atol, equal_nan))
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):

@@ -16,7 +16,6 @@ construction: a dropped update lands in the padding and takes no derivative with
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from fad import lax
@@ -24,7 +23,7 @@ from fad.core.trace import Tracer
 from fad.errors import ConcretizationTypeError
 from fad.numpy import _elementwise, _shape, _ufuncs
 from fad.numpy._promote import (asarray, normalize_axis, cast, concrete_or_none, dtype_of,
-                                shape_of)
+                                ndim_of, shape_of)
 
 _BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
               "integer or boolean arrays are valid indices")
@@ -390,6 +389,65 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     return _get(arr, tuple(grids), get_mode, fill_value)
 
 
+# -- repeat and roll (NumPy's shape functions, gathers when traced) -----------------------
+
+def repeat(a, repeats, axis=None):
+    """Like ``numpy.repeat``; ``repeats`` must be concrete (static output shape)."""
+    if not isinstance(a, Tracer) and not isinstance(repeats, Tracer):
+        return np.repeat(a, repeats, axis)
+    a = asarray(a)
+    reps = concrete_or_none(repeats)
+    if reps is None:
+        raise TypeError("fad.numpy.repeat needs concrete repeats: the output shape depends "
+                        "on them (pass a NumPy array or Python ints)")
+    if axis is None:
+        a, axis = _shape.ravel(a), 0
+    axis = normalize_axis(axis, ndim_of(a))
+    n = shape_of(a)[axis]
+    reps = np.asarray(reps)
+    if reps.ndim == 0 or reps.shape == (1,):
+        r = int(reps.reshape(()))
+        shape = shape_of(a)
+        x = lax.expand_dims(a, (axis + 1,))
+        x = lax.broadcast_to(x, shape[:axis + 1] + (r,) + shape[axis + 1:])
+        return lax.reshape(x, shape[:axis] + (n * r,) + shape[axis + 1:])
+    if reps.shape != (n,):
+        raise ValueError(f"operands could not be broadcast together with shape ({n},) "
+                         f"{reps.shape}")
+    return take(a, np.repeat(np.arange(n), reps), axis=axis)
+
+
+def roll(a, shift, axis=None):
+    """Like ``numpy.roll``; a traced ``shift`` uses a gather."""
+    if not isinstance(a, Tracer) and not isinstance(shift, Tracer):
+        return np.roll(a, shift, axis)
+    a = asarray(a)
+    if axis is None:
+        return _shape.reshape(roll(_shape.ravel(a), shift, 0), shape_of(a))
+    if isinstance(shift, Tracer):
+        axes = np.atleast_1d(axis).tolist()
+        shifts = [shift] * len(axes)
+    else:
+        shifts, axes = (x.tolist() for x in np.broadcast_arrays(np.atleast_1d(shift),
+                                                                np.atleast_1d(axis)))
+    for s, ax in zip(shifts, axes):
+        a = _roll_axis(a, s, normalize_axis(ax, ndim_of(a)))
+    return a
+
+
+def _roll_axis(a, shift, axis):
+    n = shape_of(a)[axis]
+    if n == 0:
+        return a
+    if isinstance(shift, Tracer):
+        return take(a, _ufuncs.remainder(_ufuncs.subtract(np.arange(n), shift), n), axis=axis)
+    s = int(shift) % n
+    if s == 0:
+        return a
+    return lax.concatenate([_shape.slice_axis(a, n - s, n, axis),
+                            _shape.slice_axis(a, 0, n - s, axis)], axis)
+
+
 # -- functional updates -------------------------------------------------------------------------
 
 _NUMPY_UPDATES = {"add": np.add, "multiply": np.multiply, "min": np.minimum,
@@ -541,4 +599,4 @@ def at(x):
     return IndexUpdateHelper(x)
 
 
-__all__ = ["take", "take_along_axis", "at"]
+__all__ = ["take", "take_along_axis", "repeat", "roll", "at"]

@@ -6,6 +6,7 @@ import numpy as np
 
 from fad import lax
 from fad.core.trace import Tracer
+from fad.numpy import _reductions
 from fad.numpy import _ufuncs as uf
 from fad.numpy._promote import asarray, normalize_axis, is_traced, ndim_of, promote, shape_of
 from fad.numpy._shape import ravel, reshape, slice_axis
@@ -114,8 +115,7 @@ def vecdot(x1, x2, /, *, axis=-1):
     if not ndim_of(asarray(x1)) or not ndim_of(asarray(x2)):
         raise ValueError("vecdot: an input operand does not have enough dimensions (a "
                          "scalar has no axis to contract); pass vectors, or use multiply")
-    from fad.numpy._reductions import sum as sum_
-    return sum_(uf.multiply(uf.conjugate(x1), x2), axis=axis)
+    return _reductions.sum(uf.multiply(uf.conjugate(x1), x2), axis=axis)
 
 
 def inner(a, b, /):
@@ -201,8 +201,7 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """Like ``numpy.trace``: the sum of a diagonal."""
     if not isinstance(a, Tracer):
         return np.trace(a, offset, axis1, axis2, dtype, out)
-    from fad.numpy._reductions import sum as sum_
-    return sum_(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+    return _reductions.sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
 def diag(v, k=0):

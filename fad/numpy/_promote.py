@@ -21,8 +21,8 @@ import numpy as np
 from fad.core import dtypes
 from fad.core.abstract import get_aval
 from fad.core.trace import Tracer
-from fad.lax import convert_element_type
-from fad.lax.structural import normalize_axis
+from fad.lax import concatenate, convert_element_type, expand_dims
+from fad.lax.plumbing import normalize_axis
 
 # bools are NumPy's lowest kind, so a Python bool promotes exactly like ``np.bool_`` (and
 # ``ufunc.resolve_dtypes`` accepts ``int``/``float``/``complex`` but not ``bool``)
@@ -62,8 +62,7 @@ def asarray(x):
     if isinstance(x, (np.ndarray, np.generic)):
         return x
     if isinstance(x, (list, tuple)) and any_traced(x):
-        from fad.numpy._shape import stack
-        return stack([asarray(e) for e in x])
+        return stack_arrays(x)
     out = np.asarray(x)
     dtypes.check_dtype(out.dtype, "argument")
     return out
@@ -143,6 +142,21 @@ def promote(*args):
     """Operands converted to their common dtype by NumPy's rules."""
     dtype = result_type(*args)
     return [cast(a, dtype) for a in args]
+
+
+def stack_arrays(arrays, axis=0, dtype=None):
+    """``numpy.stack`` of arrays of which some are traced: what ``asarray`` makes of a
+    list holding tracers (and ``fad.numpy.stack``, whose module is above this one)."""
+    arrays = [asarray(a) for a in arrays]
+    shapes = {shape_of(a) for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError("all input arrays must have the same shape, got "
+                         f"{sorted(shapes, key=str)}")
+    axis = normalize_axis(axis, ndim_of(arrays[0]) + 1)
+    expanded = [expand_dims(a, (axis,)) for a in arrays]
+    if dtype is not None:
+        expanded = [convert_element_type(a, dtype) for a in expanded]
+    return concatenate(promote(*expanded), axis)
 
 
 def promote_inexact(*args):

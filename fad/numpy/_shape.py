@@ -1,4 +1,6 @@
-"""Shape manipulation: reshape, transpose, stacking, splitting, tiling, flipping."""
+"""Shape manipulation: reshape, transpose, stacking, splitting, tiling, flipping.
+
+(``repeat`` and ``roll``, which gather when traced, are with ``take`` in ``_indexing``.)"""
 from __future__ import annotations
 
 import operator
@@ -7,8 +9,9 @@ import numpy as np
 
 from fad import lax
 from fad.core.trace import Tracer
+from fad.numpy import _ufuncs
 from fad.numpy._promote import (any_traced, asarray, canonical_axes, normalize_axis,
-                                concrete_or_none, dtype_of, ndim_of, promote, shape_of)
+                                dtype_of, ndim_of, promote, shape_of, stack_arrays)
 
 
 def _size(shape):
@@ -234,14 +237,7 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     arrays = list(arrays)
     if not any_traced(arrays):
         return np.stack(arrays, axis=axis, out=out, dtype=dtype, casting=casting)
-    arrays = [asarray(a) for a in arrays]
-    shapes = {shape_of(a) for a in arrays}
-    if len(shapes) != 1:
-        raise ValueError("all input arrays must have the same shape, got "
-                         f"{sorted(shapes, key=str)}")
-    axis = normalize_axis(axis, ndim_of(arrays[0]) + 1)
-    expanded = [lax.expand_dims(a, (axis,)) for a in arrays]
-    return concatenate(expanded, axis, dtype=dtype)
+    return stack_arrays(arrays, axis, dtype)
 
 
 def hstack(tup, *, dtype=None, casting="same_kind"):
@@ -349,33 +345,6 @@ def tile(A, reps):
     return lax.reshape(x, tuple(r * s for r, s in zip(reps, shape)))
 
 
-def repeat(a, repeats, axis=None):
-    """Like ``numpy.repeat``; ``repeats`` must be concrete (static output shape)."""
-    if not isinstance(a, Tracer) and not isinstance(repeats, Tracer):
-        return np.repeat(a, repeats, axis)
-    a = asarray(a)
-    reps = concrete_or_none(repeats)
-    if reps is None:
-        raise TypeError("fad.numpy.repeat needs concrete repeats: the output shape depends "
-                        "on them (pass a NumPy array or Python ints)")
-    if axis is None:
-        a, axis = ravel(a), 0
-    axis = normalize_axis(axis, ndim_of(a))
-    n = shape_of(a)[axis]
-    reps = np.asarray(reps)
-    if reps.ndim == 0 or reps.shape == (1,):
-        r = int(reps.reshape(()))
-        shape = shape_of(a)
-        x = lax.expand_dims(a, (axis + 1,))
-        x = lax.broadcast_to(x, shape[:axis + 1] + (r,) + shape[axis + 1:])
-        return lax.reshape(x, shape[:axis] + (n * r,) + shape[axis + 1:])
-    if reps.shape != (n,):
-        raise ValueError(f"operands could not be broadcast together with shape ({n},) "
-                         f"{reps.shape}")
-    from fad.numpy._indexing import take
-    return take(a, np.repeat(np.arange(n), reps), axis=axis)
-
-
 def flip(m, axis=None):
     """Like ``numpy.flip``."""
     if not isinstance(m, Tracer):
@@ -403,43 +372,10 @@ def flipud(m):
     return flip(m, 0)
 
 
-def roll(a, shift, axis=None):
-    """Like ``numpy.roll``; a traced ``shift`` uses a gather."""
-    if not isinstance(a, Tracer) and not isinstance(shift, Tracer):
-        return np.roll(a, shift, axis)
-    a = asarray(a)
-    if axis is None:
-        return reshape(roll(ravel(a), shift, 0), shape_of(a))
-    if isinstance(shift, Tracer):
-        axes = np.atleast_1d(axis).tolist()
-        shifts = [shift] * len(axes)
-    else:
-        shifts, axes = (x.tolist() for x in np.broadcast_arrays(np.atleast_1d(shift),
-                                                                np.atleast_1d(axis)))
-    for s, ax in zip(shifts, axes):
-        a = _roll_axis(a, s, normalize_axis(ax, ndim_of(a)))
-    return a
-
-
-def _roll_axis(a, shift, axis):
-    n = shape_of(a)[axis]
-    if n == 0:
-        return a
-    if isinstance(shift, Tracer):
-        from fad.numpy._indexing import take
-        from fad.numpy._ufuncs import remainder, subtract
-        return take(a, remainder(subtract(np.arange(n), shift), n), axis=axis)
-    s = int(shift) % n
-    if s == 0:
-        return a
-    return lax.concatenate([slice_axis(a, n - s, n, axis), slice_axis(a, 0, n - s, axis)], axis)
-
-
 def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     """Like ``numpy.diff``: ``n``-th discrete difference along ``axis``."""
     if not any_traced([a, prepend, append]):
         return np.diff(a, n, axis, prepend, append)
-    from fad.numpy._ufuncs import not_equal, subtract
     a = asarray(a)
     axis = normalize_axis(axis, ndim_of(a))
     parts = [a]
@@ -451,7 +387,7 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
             e = broadcast_to(e, tuple(shape)) if ndim_of(e) == 0 else e
             parts = parts + [e] if at_end else [e] + parts
     a = concatenate(parts, axis) if len(parts) > 1 else a
-    op = not_equal if dtype_of(a) == np.bool_ else subtract
+    op = _ufuncs.not_equal if dtype_of(a) == np.bool_ else _ufuncs.subtract
     for _ in range(n):
         m = shape_of(a)[axis]
         a = op(slice_axis(a, 1, m, axis), slice_axis(a, 0, max(m - 1, 0), axis))
@@ -479,5 +415,5 @@ __all__ = ["reshape", "ravel", "transpose", "permute_dims", "swapaxes", "moveaxi
            "expand_dims", "squeeze", "broadcast_to", "broadcast_arrays", "atleast_1d",
            "atleast_2d", "atleast_3d", "concatenate", "concat", "stack", "hstack", "vstack",
            "row_stack", "dstack", "column_stack", "array_split", "split", "hsplit", "vsplit",
-           "tile", "repeat", "flip", "fliplr", "flipud", "roll", "diff", "shape", "ndim",
+           "tile", "flip", "fliplr", "flipud", "diff", "shape", "ndim",
            "size"]

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import fad
 from fad import lax
+from fad.lax.dot import _dot_general_impl, _general
 from fad.test_util import check_grads, check_jaxpr, check_vmap
 
 SETTINGS = settings(max_examples=15, deadline=None)
@@ -221,7 +222,6 @@ def fast_path_problems(draw):
 @settings(max_examples=200, deadline=None)
 @given(problem=fast_path_problems())
 def test_dot_general_impl_fast_paths_match_the_general_path(problem):
-    from fad.lax.dot import _dot_general_impl, _general
     lhs, rhs, dims = problem
     got = _dot_general_impl(lhs, rhs, dimension_numbers=dims, preferred_element_type=None)
     (lc, rc), (lb, rb) = dims

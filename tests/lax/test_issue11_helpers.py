@@ -19,7 +19,8 @@ from fad.core.memo import bounded_memo
 from fad.interpreters import partial_eval, scaled
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import UndefinedPrimal, transpose_rules
-from fad.lax import rules, structural
+from fad.lax import plumbing, rules, special_kernels
+from fad.numpy import _promote
 
 # (the modules, not the functions ``fad.lax.dot`` and ``fad.lax.elementwise``)
 dot = importlib.import_module("fad.lax.dot")
@@ -80,11 +81,11 @@ def test_item5_scaled_algebra_lives_in_the_interpreters():
 
 def test_item5_one_batch_axis_helper():
     x = np.arange(24.0).reshape(2, 3, 4)
-    np.testing.assert_array_equal(structural.batch_axis_at(x, 2), np.moveaxis(x, 2, 0))
-    np.testing.assert_array_equal(structural.batch_axis_at(x, 0, pos=1), np.moveaxis(x, 0, 1))
-    np.testing.assert_array_equal(structural.batch_axis_at(x, None, 5, pos=1),
+    np.testing.assert_array_equal(plumbing.batch_axis_at(x, 2), np.moveaxis(x, 2, 0))
+    np.testing.assert_array_equal(plumbing.batch_axis_at(x, 0, pos=1), np.moveaxis(x, 0, 1))
+    np.testing.assert_array_equal(plumbing.batch_axis_at(x, None, 5, pos=1),
                                   np.broadcast_to(x[:, None], (2, 5, 3, 4)))
-    for module in ("rules", "structural", "reductions", "indexing", "sort"):
+    for module in ("plumbing", "rules", "structural", "reductions", "indexing", "sort"):
         source = (FAD / "lax" / f"{module}.py").read_text()
         assert not re.search(r"def (moveaxis_to_front|_move_to_front|_batch_to_front|_to_axis)\b",
                              source)
@@ -99,17 +100,16 @@ def test_item5_one_linear_jvp_helper():
 
 
 def test_item5_one_axis_normaliser_for_lax_and_numpy():
-    from fad.numpy import _promote
-    assert _promote.normalize_axis is structural.normalize_axis
+    assert _promote.normalize_axis is plumbing.normalize_axis
     with pytest.raises(AxisError, match="reduce_sum: axis 2 is out of range"):
         lax.reduce_sum(np.ones((2, 2)), (2,))
     with pytest.raises(AxisError):               # NumPy's error, as NumPy raises it
         fnp.sum(np.ones((2, 2)), axis=2)
     with pytest.raises(TypeError, match="axis must be an integer"):
         lax.argmax(np.ones(3), 0.5)
-    assert structural.normalize_axes((-1, 0), 3, "f") == (2, 0)
+    assert plumbing.normalize_axes((-1, 0), 3, "f") == (2, 0)
     with pytest.raises(ValueError, match="f: repeated axis"):
-        structural.normalize_axes((1, -2), 3, "f")
+        plumbing.normalize_axes((1, -2), 3, "f")
 
 
 def test_item5_one_set_of_scalar_types():
@@ -143,7 +143,6 @@ def test_item5_fast_paths_are_named_not_inlined():
 def test_item5_small_ones():
     assert list(inspect.signature(rules.elementwise).parameters) == [
         "name", "impl", "kinds", "out_dtype"]
-    from fad.lax import special_kernels
     assert not [v for v in vars(special_kernels).values()
                 if isinstance(v, fad.core.primitive.Primitive)]
     assert "control flow" not in lax.__doc__
