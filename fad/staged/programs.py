@@ -118,15 +118,14 @@ class State:
 
 
 class Stager:
-    # (``record_call(args)``, if a subclass defines it: the transformation called while an
-    # outer stager records, as one equation of the outer recording)
-    record_call = None
-
     """The staged path of one top-level transformation of ``fun``; subclasses say which
     arguments are traced and how (``_signature``, ``_tree_signature``) and what program
     a recording makes (``_program``). ``first_scalar``: the position of the program's
     first result that is a gradient (0-d ones come back as NumPy scalars)."""
 
+    # (``record_call(args)``, if a subclass defines it: the transformation called while an
+    # outer stager records, as one equation of the outer recording)
+    record_call = None
     first_scalar = 0
     probe_type = DifferentiatedProbe   # (the recorder, as its tracers show to Python)
 
@@ -182,7 +181,7 @@ class Stager:
             if len(signatures) >= _MAX_SIGNATURES:
                 signatures.clear()
             sig = signatures[key] = (self._signature(args) if tree is None else
-                                          self._tree_signature(args, *tree))
+                                     self._tree_signature(args, *tree))
             return sig
 
     def __call__(self, args, sig, treedef=None):
