@@ -82,18 +82,53 @@ class ProbeTrace(StagingTrace):
         return super().new_arg(aval)
 
     def process_primitive(self, prim, args, params):
-        if not self.known:
-            return self._record_or_replay(prim, args, params)
         # A result without derivative of concrete inputs is a NumPy value, as eager grad
         # gives it: that of a piecewise constant primitive (``x > 0``, ``floor(x)``,
         # ``stop_gradient(x)``) is not part of the program at all; an integer or boolean
         # result of any primitive (``argsort(x)``, the indices of ``top_k``) is computed
-        # from the program recorded so far.
-        if prim in zero_derivative:
+        # from the program recorded so far (``_known_results``).
+        known = self.known
+        if known and prim in zero_derivative:
             out = self._evaluate_known(args, prim, params)
             if out is not _UNKNOWN:
                 return out
-        out = self._record_or_replay(prim, args, params)
+        replay = self._replay
+        if replay is None:
+            out = StagingTrace.process_primitive(self, prim, args, params)
+            return self._known_results(out) if known else out
+        # The fast path of replay: the template's next equation, reused as it is when
+        # its inputs are our tracers for the template's variables, constant arrays it
+        # saw, and scalars equal to its literals (the rest: ``_replay_or_record``).
+        pos = self._pos
+        if pos < len(replay.eqns):
+            eqn = replay.eqns[pos]
+            eprim, invars, outvars, eparams = eqn
+            if (eprim is prim and len(args) == len(invars)
+                    and not prim.multiple_results
+                    and (params is eparams or not (params or eparams)
+                         or (replay.plain[pos] and _same_plain(params, eparams)))):
+                for x, v in zip(args, invars):
+                    if type(x) is StagingTracer:
+                        if x.ir_var is not v or x._trace is not self:
+                            break
+                    elif type(x) is np.ndarray and x.shape:   # (a constant array)
+                        if type(v) is Literal or not self._same_const(x, v):
+                            break
+                    elif type(v) is not Literal or not _same_scalar(x, v.val):
+                        break
+                else:
+                    self._pos = pos + 1
+                    self.eqns.append(eqn)
+                    out = StagingTracer(self, outvars[0])
+                    if known and out.aval.dtype.kind not in _DIFFERENTIABLE_KINDS:
+                        return self._known_or(out)
+                    return out
+        out = self._replay_or_record(prim, args, params)
+        return self._known_results(out) if known else out
+
+    def _known_results(self, out):
+        """``out`` (one of our tracers, a list of them, or a value) with its integer and
+        boolean results known now replaced by their values (``_known_or``)."""
         if type(out) is StagingTracer:
             return out if out.aval.dtype.kind in _DIFFERENTIABLE_KINDS else self._known_or(out)
         if type(out) is list:
@@ -110,37 +145,6 @@ class ProbeTrace(StagingTrace):
             self._propagate()   # (evaluates the equation just recorded, if it can)
             value = self.known.get(x.ir_var, _UNKNOWN)
         return x if value is _UNKNOWN else value
-
-    def _record_or_replay(self, prim, args, params):
-        """Record the operation, or reuse the template's next equation if it is the same."""
-        replay = self._replay
-        if replay is None:
-            return StagingTrace.process_primitive(self, prim, args, params)
-        pos = self._pos
-        if pos < len(replay.eqns):
-            eqn = replay.eqns[pos]
-            eprim, invars, outvars, eparams = eqn
-            if (eprim is prim and len(args) == len(invars)
-                    and (params is eparams or not (params or eparams)
-                         or (replay.plain[pos] and _same_plain(params, eparams)))):
-                # the common case: our tracers for the template's variables, and scalars
-                # equal to its literals (an equation has at least one tracer input)
-                for x, v in zip(args, invars):
-                    if type(x) is StagingTracer:
-                        if x.ir_var is not v or x._trace is not self:
-                            break
-                    elif type(x) is np.ndarray and x.shape:   # (a constant array)
-                        if type(v) is Literal or not self._same_const(x, v):
-                            break
-                    elif type(v) is not Literal or not _same_scalar(x, v.val):
-                        break
-                else:   # the template's equation, reused as it is
-                    if prim.multiple_results:
-                        return self._reuse(eqn, pos)
-                    self._pos = pos + 1   # (``_reuse``, inlined)
-                    self.eqns.append(eqn)
-                    return StagingTracer(self, outvars[0])
-        return self._replay_or_record(prim, args, params)
 
     def _reuse(self, eqn, pos):
         """The template's equation ``eqn`` as the result of this operation (no shape rule,
