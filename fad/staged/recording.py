@@ -104,7 +104,6 @@ class ProbeTrace(StagingTrace):
             eqn = replay.eqns[pos]
             eprim, invars, outvars, eparams = eqn
             if (eprim is prim and len(args) == len(invars)
-                    and not prim.multiple_results
                     and (params is eparams or not (params or eparams)
                          or (replay.plain[pos] and _same_plain(params, eparams)))):
                 for x, v in zip(args, invars):
@@ -119,6 +118,9 @@ class ProbeTrace(StagingTrace):
                 else:
                     self._pos = pos + 1
                     self.eqns.append(eqn)
+                    if prim.multiple_results:
+                        out = [StagingTracer(self, v) for v in outvars]
+                        return self._known_results(out) if known else out
                     out = StagingTracer(self, outvars[0])
                     if known and out.aval.dtype.kind not in _DIFFERENTIABLE_KINDS:
                         return self._known_or(out)
