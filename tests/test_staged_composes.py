@@ -270,3 +270,26 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+@pytest.mark.parametrize("f", [
+    lambda a: -a * np.float32(2.0),              # weak through neg: float32, as eagerly
+    lambda a: fnp.sin(a) * np.float32(2.0),      # sin of a Python float: strong float64
+    lambda a: (a * 2.0) * np.ones(2, np.float32),
+    lambda a: fnp.sum(a ** 3),
+])
+def test_python_float_arguments_stage_in_every_transformation(f):
+    # forward and reverse mode keep a Python float weakly typed, as a recording does, so
+    # staged and interpreted agree, and the value has the eager (NEP 50) dtype
+    eager = np.asarray(f(0.7)).dtype
+    for transform in (fad.jacfwd, fad.jacrev, fad.hessian,
+                      lambda g: lambda a: fad.jvp(g, (a,), (1.0,))):
+        with fad.disable_staging():
+            want = transform(f)(0.7)
+        for _ in range(3):
+            got = transform(f)(0.7)
+            assert bits(got) == bits(want)
+            assert [type(x) for x in fad.tree_util.tree_leaves(got)] == \
+                [type(x) for x in fad.tree_util.tree_leaves(want)]
+    with fad.disable_staging():
+        assert np.asarray(fad.jvp(f, (0.7,), (1.0,))[0]).dtype == eager

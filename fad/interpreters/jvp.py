@@ -12,6 +12,7 @@ trace a foreign value *is* a constant with zero tangent, so no tracer is needed.
 from __future__ import annotations
 
 from fad.core.abstract import get_aval, native_byte_order
+from fad.core.dtypes import PYTHON_SCALAR_TYPES
 from fad.core.ad_util import Zero, tangent_aval
 from fad.core.trace import Trace, Tracer, _current_trace, new_trace
 
@@ -90,11 +91,45 @@ class JVPTrace(Trace):
         return x, Zero.like(x)
 
 
+def is_weak(x) -> bool:
+    """Whether ``x`` is weakly typed: a Python scalar, or a tracer of one (NEP 50)."""
+    if isinstance(x, Tracer):
+        return x.aval.weak_type
+    return type(x) in PYTHON_SCALAR_TYPES
+
+
+def weak_if_all_weak(out, prim, args, params):
+    """``out`` (our tracers, or values), typed as ``prim``'s shape rule types it when
+    every operand is weakly typed."""
+    if not all(is_weak(x) for x in args):
+        return out
+    want = prim.abstract_eval(*[get_aval(x) for x in args], **params)
+    if prim.multiple_results:
+        for o, aval in zip(out, want):
+            if type(o) is JVPTracer:
+                o.aval = aval
+    elif type(out) is JVPTracer:
+        out.aval = want
+    return out
+
+
+class WeakJVPTrace(JVPTrace):
+    """``JVPTrace`` for a function of Python scalars (weakly typed inputs): a result
+    computed from weakly typed values alone stays weakly typed, as NEP 50 says, though its
+    NumPy value is a strong scalar (as ``WeakLinearizeTrace`` does for reverse mode)."""
+
+    __slots__ = ()
+
+    def process_primitive(self, prim, args, params):
+        return weak_if_all_weak(JVPTrace.process_primitive(self, prim, args, params),
+                                prim, args, params)
+
+
 def jvp_flat(fun, primals, tangents):
     """Push ``tangents`` (arrays or ``Zero``) forward through ``fun`` (flat lists)."""
     primals = [native_byte_order(p) for p in primals]
     tangents = [native_byte_order(t) for t in tangents]
-    with new_trace(JVPTrace) as trace:
+    with new_trace(WeakJVPTrace if any(is_weak(p) for p in primals) else JVPTrace) as trace:
         args = [p if type(t) is Zero else JVPTracer(trace, p, t)
                 for p, t in zip(primals, tangents)]
         outs = fun(*args)

@@ -24,12 +24,11 @@ from typing import NamedTuple
 import numpy as np
 
 from fad.core.abstract import _SCALAR_AVALS, get_aval, native_byte_order
-from fad.core.dtypes import PYTHON_SCALAR_TYPES
 from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, dce_jaxpr
 from fad.core.trace import Tracer, _current_trace, eval_trace
 from fad.interpreters.eval import eval_jaxpr
-from fad.interpreters.jvp import JVPTrace, JVPTracer
+from fad.interpreters.jvp import JVPTrace, JVPTracer, is_weak, weak_if_all_weak
 from fad.interpreters.scaled import Scaled, is_linear_tangent, materialize
 from fad.interpreters.staging import StagingTrace
 
@@ -166,33 +165,12 @@ class WeakLinearizeTrace(LinearizeTrace):
     __slots__ = ()
 
     def process_primitive(self, prim, args, params):
-        return _weak_if_all_weak(LinearizeTrace.process_primitive(self, prim, args, params),
+        return weak_if_all_weak(LinearizeTrace.process_primitive(self, prim, args, params),
                                  prim, args, params)
 
     def process_binary(self, prim, x, y):
-        return _weak_if_all_weak(LinearizeTrace.process_binary(self, prim, x, y),
+        return weak_if_all_weak(LinearizeTrace.process_binary(self, prim, x, y),
                                  prim, (x, y), {})
-
-
-def _is_weak(x) -> bool:
-    if isinstance(x, Tracer):
-        return x.aval.weak_type
-    return type(x) in PYTHON_SCALAR_TYPES
-
-
-def _weak_if_all_weak(out, prim, args, params):
-    """``out`` (our tracers, or values), typed as ``prim``'s shape rule types it when
-    every operand is weakly typed."""
-    if not all(_is_weak(x) for x in args):
-        return out
-    want = prim.abstract_eval(*[get_aval(x) for x in args], **params)
-    if prim.multiple_results:
-        for o, aval in zip(out, want):
-            if type(o) is JVPTracer:
-                o.aval = aval
-    elif type(out) is JVPTracer:
-        out.aval = want
-    return out
 
 
 class Linearized(NamedTuple):
@@ -229,7 +207,7 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     # (this runs on every ``grad`` call): the partial evaluator never needs to be current
     # itself, the linearizing trace above it hands it what it records.
     pe = StagingTrace(_current_trace.get(), fold_known=True)
-    jt = (WeakLinearizeTrace if any(_is_weak(p) for p in primals) else LinearizeTrace)(pe)
+    jt = (WeakLinearizeTrace if any(is_weak(p) for p in primals) else LinearizeTrace)(pe)
     token = _current_trace.set(jt)
     try:
         in_avals, tangent_args, args = [], [], []

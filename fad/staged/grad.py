@@ -52,8 +52,8 @@ class StagedGrad(Stager):
     replays the last recording of ``f``; the misses are this stager's own."""
 
     first_scalar = 1   # (the program gives the value, then the gradients)
-    # Whether Python floats may be differentiated arguments: the linearizing interpreter
-    # keeps their weak type (NEP 50) as a recording does; forward mode does not (yet).
+    # Whether Python floats may be differentiated arguments (the interpreters keep their
+    # weak type, NEP 50, as a recording does)
     python_floats = True
 
     transform_key = ("grad",)
@@ -244,7 +244,6 @@ class StagedJacobian(StagedGrad):
     of it, whose results have the structure the user's call gives."""
 
     first_scalar = 1 << 62   # (Jacobians are arrays, 0-d ones too, as interpreted)
-    python_floats = False
 
     def __init__(self, spec, interpreted):
         self.transform_key = ("jacobian", interpreted.__name__)
