@@ -122,9 +122,7 @@ class ProbeTrace(StagingTrace):
                         out = [StagingTracer(self, v) for v in outvars]
                         return self._known_results(out) if known else out
                     out = StagingTracer(self, outvars[0])
-                    if known and out.aval.dtype.kind not in _DIFFERENTIABLE_KINDS:
-                        return self._known_or(out)
-                    return out
+                    return self._known_or(out) if known and replay.integer[pos] else out
         out = self._replay_or_record(prim, args, params)
         return self._known_results(out) if known else out
 
@@ -354,7 +352,7 @@ class Template:
     parameters equal by ``value_key``, constants of the same types."""
 
     __slots__ = ("jaxpr", "key", "in_avals", "out_tree", "invars", "constvars", "outvars",
-                 "eqns", "params", "plain", "_params_keys", "_literals", "program")
+                 "eqns", "params", "plain", "integer", "_params_keys", "_literals", "program")
 
     def __init__(self, jaxpr, key, in_avals, out_tree=None):
         self.jaxpr, self.key, self.in_avals = jaxpr, key, tuple(in_avals)
@@ -367,6 +365,9 @@ class Template:
         self.plain = [bool(e.params) and all(_is_plain(v) for v in e.params.values())
                       for e in jaxpr.eqns]
         self._params_keys = [params_key(e.params) for e in jaxpr.eqns]
+        # (equations with an integer or boolean result: no derivative, see ``_known_or``)
+        self.integer = [any(v.aval.dtype.kind not in _DIFFERENTIABLE_KINDS for v in e.outvars)
+                        for e in jaxpr.eqns]
         self._literals = {}   # Literal -> value_key of its value
 
     def same_params(self, pos, params) -> bool:
