@@ -11,13 +11,12 @@ import functools
 from typing import Callable
 
 from fad import api_grad, api_jacobians, api_vmap
-from fad.api_grad import (eval_jaxpr, linear_transpose, linearize, make_jaxpr,
-                          stop_gradient, vjp)
+from fad.api_grad import eval_jaxpr, linear_transpose, linearize, make_jaxpr, stop_gradient
 from fad.api_util import GradSpec, check_callable, list_argument_error
 from fad.core.trace import eval_trace, get_current_trace
 from fad.errors import TracerArrayConversionError
 from fad.staged import staging_enabled
-from fad.staged.grad import StagedGrad, StagedJacobian, StagedJvp
+from fad.staged.grad import StagedGrad, StagedJacobian, StagedJvp, StagedVjp
 from fad.staged.programs import NOT_STAGED
 from fad.staged.recording import ProbeTrace
 from fad.staged.vmap import StagedVmap
@@ -88,6 +87,24 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
         if out is not NOT_STAGED:
             return out
     return api_grad.jvp(fun, primals, tangents, has_aux)
+
+
+def vjp(fun: Callable, *primals, has_aux: bool = False):
+    """Reverse mode: ``(fun(*primals), vjp_fn)`` with ``vjp_fn(ct)`` returning a tuple
+    holding the cotangent of each primal (linearize, then transpose). Called at the top
+    level with float arrays or scalars, staged: the forward and backward programs are
+    compiled from the second call of the same program on (``fad.staged.grad``).
+
+    >>> import fad, fad.numpy as fnp
+    >>> y, f_vjp = fad.vjp(fnp.sin, 0.0)
+    >>> f_vjp(1.0)
+    (np.float64(1.0),)
+    """
+    if not has_aux and callable(fun):
+        out = staged_call(StagedVjp(fun), primals)
+        if out is not NOT_STAGED:
+            return out
+    return api_grad.vjp(fun, *primals, has_aux=has_aux)
 
 
 def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,

@@ -135,7 +135,15 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     outs, aux = split_aux(store, fresh_outputs(outs, flat_primals))
     out_tree = store["tree"]
     out_avals = [tangent_aval(get_aval(o)) for o in outs]
+    result = tree_unflatten(out_tree, outs), vjp_function(pullback, in_tree, out_tree,
+                                                          out_avals, flat_primals)
+    return (*result, aux) if has_aux else result
 
+
+def vjp_function(pullback, in_tree, out_tree, out_avals, flat_primals):
+    """The ``vjp_fn`` that ``vjp`` returns: checks a cotangent of the output's structure
+    and types (``out_avals``), runs ``pullback`` (flat cotangents in, flat cotangents of
+    the primals out) and gives them the primals' structure ``in_tree``, fresh."""
     def vjp_fn(cotangent):
         flat_cts, ct_tree = tree_flatten(cotangent)
         if ct_tree != out_tree:
@@ -145,9 +153,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
         cts_in = pullback(conform("vjp", "cotangent", flat_cts, out_avals))
         return tree_unflatten(in_tree, fresh_outputs([instantiate(c) for c in cts_in],
                                                      [*flat_cts, *flat_primals]))
-
-    result = tree_unflatten(out_tree, outs), vjp_fn
-    return (*result, aux) if has_aux else result
+    return vjp_fn
 
 
 def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,

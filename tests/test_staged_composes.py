@@ -293,3 +293,47 @@ def test_python_float_arguments_stage_in_every_transformation(f):
                 [type(x) for x in fad.tree_util.tree_leaves(want)]
     with fad.disable_staging():
         assert np.asarray(fad.jvp(f, (0.7,), (1.0,))[0]).dtype == eager
+
+
+VJP_CASES = {
+    "sin": (lambda x: fnp.sin(x), (W,), np.ones(4)),
+    "two args, tuple out": (lambda x, y: (fnp.sin(x) * y, fnp.sum(x)), (W, W + 1.0),
+                            (np.ones(4), 2.0)),
+    "0-d out": (lambda x: fnp.sum(x ** 2), (W,), 1.0),
+    "float32": (lambda x: fnp.tanh(x) * 2.0, (W.astype(np.float32),), np.ones(4, np.float32)),
+    "integer output too": (lambda x: (fnp.sum(x), fnp.argmax(x)), (W,),
+                           (1.0, np.zeros((), fad.float0))),
+    "python float": (lambda a: -a * np.float32(2.0), (0.7,), np.float32(1.0)),
+}
+
+
+@pytest.mark.parametrize("name", VJP_CASES)
+def test_vjp_at_the_top_level_is_staged_and_equals_the_interpreter(name, fresh_programs):
+    f, primals, ct = VJP_CASES[name]
+
+    def run():
+        out, vjp_fn = fad.vjp(f, *primals)
+        return out, vjp_fn(ct), vjp_fn(ct)   # (the backward program runs as often as asked)
+    with fad.disable_staging():
+        want = run()
+    for _ in range(3):
+        got = run()
+        assert fad.tree_util.tree_structure(got) == fad.tree_util.tree_structure(want)
+        for a, b in zip(fad.tree_util.tree_leaves(got), fad.tree_util.tree_leaves(want)):
+            assert type(a) is type(b) and np.asarray(a).dtype == np.asarray(b).dtype
+        assert bits(got) == bits(want)
+        assert not np.shares_memory(got[1][0], got[2][0])   # fresh results each time
+    assert compiled_programs() == 1
+
+
+def test_vjp_fn_with_a_wrong_cotangent_raises_as_interpreted():
+    f = lambda x: (fnp.sin(x), fnp.sum(x))   # noqa: E731
+    errors = []
+    for staged in (True, True, False):
+        with (_nothing() if staged else fad.disable_staging()):
+            _, vjp_fn = fad.vjp(f, W)
+            for bad in ((np.ones(4),), (np.ones(3), 1.0)):
+                with pytest.raises((TypeError, ValueError)) as info:
+                    vjp_fn(bad)
+                errors.append((staged, type(info.value), str(info.value)))
+    assert {e[1:] for e in errors if e[0]} == {e[1:] for e in errors if not e[0]}

@@ -238,7 +238,20 @@ _TRANSFORMS = {
     "vmap_lambda_grad": lambda loss, n, values: fad.vmap(
         lambda *xs: fad.grad(loss, argnums=tuple(range(n)))(*xs),
         in_axes=_vmap_axes(n, values)),
+    # (forward and reverse mode at the top level: jvp with unit tangents; vjp's output
+    # and its vjp_fn applied to a unit cotangent, twice)
+    "jvp": lambda loss, n, values: lambda *xs: fad.jvp(loss, xs, tuple(map(_ones, xs))),
+    "vjp": lambda loss, n, values: lambda *xs: _vjp_twice(loss, xs),
 }
+
+
+def _ones(x):
+    return np.ones_like(x) if type(x) is np.ndarray else type(x)(1.0)
+
+
+def _vjp_twice(loss, xs):
+    out, vjp_fn = fad.vjp(loss, *xs)
+    return out, vjp_fn(1.0), vjp_fn(2.0)
 
 
 def _inputs(transform, args, values):

@@ -27,20 +27,25 @@ import functools
 import numpy as np
 
 from fad.api_grad import jvp as interpreted_jvp
+from fad.api_grad import vjp as interpreted_vjp
+from fad.api_grad import vjp_flat, vjp_function
 from fad.api_grad import value_and_grad as interpreted_value_and_grad
 from fad.api_util import (FLOAT_TYPES, LEAF_TYPES, OUTPUT, GradSpec, argnums_tuple,
                           check_leaves)
 from fad.core.abstract import get_aval
+from fad.core.ad_util import instantiate, tangent_aval
 from fad.core.keys import Unkeyable, value_key
 from fad.core.trace import Tracer, get_current_trace, new_trace
 from fad.interpreters.eval import eval_jaxpr
+from fad.interpreters.lowering import lower
 from fad.interpreters.staging import trace_to_jaxpr
+from fad.interpreters.transpose import UndefinedPrimal, backward_pass
 from fad.staged.calls import ValueAndGrad, transform_call_p
 from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State, staged_float_leaf
 from fad.staged.recording import DifferentiatedProbe, ForwardProbe, Template
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
-__all__ = ["StagedGrad", "StagedJacobian", "StagedJvp"]
+__all__ = ["StagedGrad", "StagedJacobian", "StagedJvp", "StagedVjp", "compile_vjp"]
 
 
 class StagedGrad(Stager):
@@ -337,6 +342,104 @@ class StagedJvp(StagedJacobian):
             return interpreted_jvp(recorded, values[n_consts:n_consts + n],
                                    values[n_consts + n:])
         return program
+
+
+class StagedVjp(StagedJvp):
+    """The staged path of ``vjp(fun, *primals)`` called at the top level with primals that
+    are float arrays or scalars (not pytrees): ``fun`` is recorded with the primals
+    concrete. Its program is two compiled programs: the forward one gives the output and
+    the residuals of the linearization, the backward one the cotangents of the primals
+    from the residuals and a cotangent of the output (``compile_vjp``); ``vjp_fn`` runs
+    the backward one, as often as it is called."""
+
+    probe_type = DifferentiatedProbe
+
+    def __init__(self, fun):
+        self.transform_key = ("vjp",)
+        StagedGrad.__init__(self, GradSpec(fun, 0, False, False, False))
+        self.interpreted = interpreted_vjp
+        self.never = False
+
+    def try_call(self, primals):
+        if not primals:
+            return NOT_STAGED
+        self.state.argnums_for[len(primals)] = (False, tuple(range(len(primals))))
+        sig, leaves, treedef = self._lookup(primals, list(primals))
+        if sig is None or treedef is not None:
+            return NOT_STAGED
+        return self((primals, leaves), sig)
+
+    def _inputs(self, args, sig):
+        return args[1]
+
+    def _record(self, args, sig, template, treedef):
+        return StagedGrad._record(self, args, sig, template, treedef)
+
+    def _program(self, closed, sig, tree):
+        """``vjp`` of the recorded program, interpreted: (constants, primals) -> the
+        output and ``vjp_fn``."""
+        jaxpr, n_consts = closed.jaxpr, len(closed.consts)
+
+        def program(*values):
+            consts = values[:n_consts]
+
+            def recorded(*primals):
+                return tree_unflatten(tree, eval_jaxpr(jaxpr, consts, *primals))
+
+            recorded.__name__ = recorded.__qualname__ = self.name
+            return interpreted_vjp(recorded, *values[n_consts:])
+        return program
+
+    def _compile(self, closed, sig, tree, values):
+        return compile_vjp(closed, tree, values)
+
+
+def compile_vjp(closed, tree, values):
+    """``vjp`` of the recording ``closed`` (output structure ``tree``) as two lowered
+    programs for inputs like ``values`` (constants, then primals): forward, (constants,
+    primals) -> (outputs, residuals), staged through the linearizing interpreter over
+    abstract primals, so that the residuals are the forward program's values; backward,
+    (residuals, cotangents of the outputs with a derivative) -> cotangents of the primals,
+    the transpose of the linear program. The same operations as the interpreted ``vjp``."""
+    jaxpr, n_consts, n_out = closed.jaxpr, len(closed.consts), len(closed.jaxpr.outvars)
+    found = {}
+
+    def forward(*vals):
+        consts = vals[:n_consts]
+        outs, _, lin = vjp_flat(lambda *ps: eval_jaxpr(jaxpr, consts, *ps),
+                                list(vals[n_consts:]))
+        found["lin"] = lin
+        return [*outs, *lin.jaxpr.consts]
+
+    fwd = trace_to_jaxpr(forward, [get_aval(v) for v in values])
+    lin = found["lin"]
+    res_avals = [get_aval(r) if not isinstance(r, Tracer) else r.aval
+                 for r in lin.jaxpr.consts]
+    ct_avals = [v.aval for v in lin.jaxpr.jaxpr.outvars]
+
+    def backward(*vals):
+        undefined = [UndefinedPrimal(a) for a in lin.in_tangent_avals]
+        cts = backward_pass(lin.jaxpr.jaxpr, vals[:len(res_avals)], undefined,
+                            list(vals[len(res_avals):]), all_linear=True)
+        return [instantiate(c) for c in cts]
+
+    bwd = trace_to_jaxpr(backward, [*res_avals, *ct_avals])
+    run_fwd, run_bwd = lower(fwd).straight, lower(bwd).straight
+    nonzero = lin.out_nonzero
+    out_avals = [tangent_aval(v.aval) for v in jaxpr.outvars]
+
+    def run(*vals):
+        results = run_fwd(*vals)
+        outs, residuals = results[:n_out], results[n_out:]
+
+        def pullback(flat_cts):
+            cts = flat_cts if all(nonzero) else [c for c, nz in zip(flat_cts, nonzero) if nz]
+            return run_bwd(*residuals, *cts)
+
+        primals = list(vals[n_consts:])
+        return tree_unflatten(tree, outs), vjp_function(
+            pullback, tree_structure(tuple(primals)), tree, out_avals, primals)
+    return run
 
 
 _LEAF = tree_structure(0)

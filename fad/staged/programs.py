@@ -221,10 +221,13 @@ class Stager:
             return self._program(closed, sig, tree)(*values)
         self._hit()
         if entry is _SEEN_ONCE:
-            entry = programs[key] = compile_program(self._program(closed, sig, tree), values,
-                                                    self.first_scalar)
+            entry = programs[key] = self._compile(closed, sig, tree, values)
         template.program = entry
         return entry(*values)
+
+    def _compile(self, closed, sig, tree, values):
+        """The compiled program of the recording ``closed``, for inputs like ``values``."""
+        return compile_program(self._program(closed, sig, tree), values, self.first_scalar)
 
     def _inputs(self, args, sig):
         """The values of the recording's inputs, for the compiled program."""
