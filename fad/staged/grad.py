@@ -292,28 +292,39 @@ class StagedJacobian(StagedGrad):
         return self.interpreted(recorded, n_consts)
 
 
-class StagedJvp(StagedJacobian):
+class _StagedAtPrimals(StagedJacobian):
+    """A staged transformation called with the primals themselves (``jvp``, ``vjp``):
+    every primal is differentiated, and each is a float array or scalar (not a pytree).
+    Subclasses name ``transform_key`` and the ``interpreted`` transformation."""
+
+    def __init__(self, fun):
+        StagedGrad.__init__(self, GradSpec(fun, 0, False, False, False))
+        self.never = False
+
+    def _lookup_primals(self, primals):
+        """The signature of a call at ``primals`` and their leaves, or ``(None, None)``."""
+        self.state.argnums_for[len(primals)] = (False, tuple(range(len(primals))))
+        sig, leaves, treedef = self._lookup(primals, list(primals))
+        return (None, None) if sig is None or treedef is not None else (sig, leaves)
+
+
+class StagedJvp(_StagedAtPrimals):
     """The staged path of ``jvp(fun, primals, tangents)`` called at the top level with
-    primals that are float arrays or NumPy scalars (not pytrees) and tangents of their
+    primals that are float arrays or scalars (not pytrees) and tangents of their
     types: ``fun`` is recorded with the primals concrete, and the program of a recording
     is the interpreted ``jvp`` of it, a function of (constants, primals, tangents)."""
 
     probe_type = ForwardProbe
-
-    def __init__(self, fun):
-        self.transform_key = ("jvp",)
-        StagedGrad.__init__(self, GradSpec(fun, 0, False, False, False))
-        self.interpreted = interpreted_jvp
-        self.never = False
+    transform_key = ("jvp",)
+    interpreted = staticmethod(interpreted_jvp)
 
     def try_call(self, args):
         primals, tangents = args
         if (type(primals) is not tuple or type(tangents) is not tuple
                 or len(primals) != len(tangents) or not primals):
             return NOT_STAGED
-        self.state.argnums_for[len(primals)] = (False, tuple(range(len(primals))))
-        sig, leaves, treedef = self._lookup(primals, list(primals))
-        if sig is None or treedef is not None:
+        sig, leaves = self._lookup_primals(primals)
+        if sig is None:
             return NOT_STAGED
         for p, t in zip(leaves, tangents):   # (of the primals' types: else interpreted)
             if type(t) is not type(p) or (type(t) is np.ndarray and (
@@ -344,7 +355,7 @@ class StagedJvp(StagedJacobian):
         return program
 
 
-class StagedVjp(StagedJvp):
+class StagedVjp(_StagedAtPrimals):
     """The staged path of ``vjp(fun, *primals)`` called at the top level with primals that
     are float arrays or scalars (not pytrees): ``fun`` is recorded with the primals
     concrete. Its program is two compiled programs: the forward one gives the output and
@@ -352,28 +363,14 @@ class StagedVjp(StagedJvp):
     from the residuals and a cotangent of the output (``compile_vjp``); ``vjp_fn`` runs
     the backward one, as often as it is called."""
 
-    probe_type = DifferentiatedProbe
-
-    def __init__(self, fun):
-        self.transform_key = ("vjp",)
-        StagedGrad.__init__(self, GradSpec(fun, 0, False, False, False))
-        self.interpreted = interpreted_vjp
-        self.never = False
+    transform_key = ("vjp",)
+    interpreted = staticmethod(interpreted_vjp)
 
     def try_call(self, primals):
-        if not primals:
-            return NOT_STAGED
-        self.state.argnums_for[len(primals)] = (False, tuple(range(len(primals))))
-        sig, leaves, treedef = self._lookup(primals, list(primals))
-        if sig is None or treedef is not None:
+        sig, leaves = self._lookup_primals(primals) if primals else (None, None)
+        if sig is None:
             return NOT_STAGED
         return self((primals, leaves), sig)
-
-    def _inputs(self, args, sig):
-        return args[1]
-
-    def _record(self, args, sig, template, treedef):
-        return StagedGrad._record(self, args, sig, template, treedef)
 
     def _program(self, closed, sig, tree):
         """``vjp`` of the recorded program, interpreted: (constants, primals) -> the
