@@ -19,7 +19,7 @@ from fad.staged import staging_enabled
 from fad.staged.grad import StagedGrad, StagedJacobian, StagedJvp, StagedVjp
 from fad.staged.programs import NOT_STAGED
 from fad.staged.recording import ProbeTrace
-from fad.staged.vmap import StagedVmap
+from fad.staged.vmap import StagedVmap, StagedVmapOfGrad
 
 __all__ = ["jvp", "linearize", "vjp", "grad", "value_and_grad", "vmap", "jacfwd", "jacrev",
            "jacobian", "hessian", "linear_transpose", "make_jaxpr", "eval_jaxpr",
@@ -57,7 +57,18 @@ def staged_or_interpreted(stager, make_interpreted: Callable, fun: Callable,
                 raise
             raise clearer from err
 
+    transformed.stager = stager   # (``stager_of``)
     return transformed
+
+
+def stager_of(fun):
+    """The stager of ``fun`` if ``fun`` is a function ``staged_or_interpreted`` made, else
+    ``None``. (A wrapper made by ``functools.wraps`` copies the attribute, but its
+    ``__wrapped__`` is the function itself, not the stager's function.)"""
+    stager = getattr(fun, "stager", None)
+    if stager is None or getattr(fun, "__wrapped__", None) is not stager.fun:
+        return None
+    return stager
 
 
 def staged_call(stager, args):
@@ -163,8 +174,13 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
     array([0., 2., 4.])
     """
     interpreted = api_vmap.vmap(fun, in_axes, out_axes, axis_size)
-    stager = StagedVmap(fun, tuple(in_axes) if isinstance(in_axes, list) else in_axes,
-                        out_axes, axis_size)
+    in_axes = tuple(in_axes) if isinstance(in_axes, list) else in_axes
+    inner = stager_of(fun)
+    stager = None
+    if type(inner) is StagedGrad:   # vmap(grad(f)): the named fast path, one probe
+        stager = StagedVmapOfGrad(inner, in_axes, out_axes, axis_size)
+    if stager is None or stager.never:
+        stager = StagedVmap(fun, in_axes, out_axes, axis_size)
     return staged_or_interpreted(None if stager.never else stager, lambda: interpreted, fun)
 
 

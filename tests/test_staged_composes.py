@@ -17,6 +17,7 @@ from fad.core.ir import ClosedJaxpr
 from fad.core.keys import structural_key, value_key
 from fad.staged import programs
 from fad.staged.calls import transform_call_p
+from fad.staged.vmap import StagedVmap, StagedVmapOfGrad
 
 RNG = np.random.default_rng(0)
 W = RNG.standard_normal(4)
@@ -337,3 +338,60 @@ def test_vjp_fn_with_a_wrong_cotangent_raises_as_interpreted():
                     vjp_fn(bad)
                 errors.append((staged, type(info.value), str(info.value)))
     assert {e[1:] for e in errors if e[0]} == {e[1:] for e in errors if not e[0]}
+
+
+# -- the fast path of vmap(grad(f)): one probe, the general path's program -----------------------
+
+def _mlp_loss(params, x, y):
+    (w1, b1), w2 = params
+    return fnp.sum((fnp.tanh(x @ w1 + b1) @ w2 - y) ** 2)
+
+
+_PARAMS = ((RNG.standard_normal((4, 3)), np.zeros(3)), RNG.standard_normal((3, 2)))
+_FAST_CASES = {
+    # name: (loss, in_axes, argnums, value, args)
+    "logistic": (lambda w, x, y: fnp.logaddexp(0.0, -y * fnp.dot(x, w)), (None, 0, 0), 0,
+                 False, (W, X, Y)),
+    "argnums_reordered": (lambda w, x, y: fnp.sum(fnp.sin(w * x) * y), (None, 0, 0), (2, 0),
+                          True, (W, X, Y)),
+    "batched_differentiated": (lambda w, x, y: fnp.sum(w * x) * y, (0, 0, 0), (0, 1), False,
+                               (X + 1.0, X, Y)),
+    "pytree_parameters": (_mlp_loss, (None, 0, 0), 0, True,
+                          (_PARAMS, X, RNG.standard_normal((6, 2)))),
+    "python_float": (lambda w, x, y: fnp.sum(fnp.tanh(w * x)) - y, (None, 0, 0), 0, False,
+                     (0.5, X, Y)),
+    "float32": (loss, (None, 0, 0), 0, False,
+                (W.astype(np.float32), X.astype(np.float32), Y.astype(np.float32))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FAST_CASES))
+def test_vmap_of_a_gradient_function_takes_the_fast_path_and_equals_the_general_one(name):
+    """``vmap(grad(f))`` records ``f`` with one probe (``StagedVmapOfGrad``); the general
+    path (the lambda spelling: an outer probe and a ``transform_call`` equation) must give
+    the same bits, on the first (interpreted), second (compiled) and third call."""
+    f, in_axes, argnums, value, args = _FAST_CASES[name]
+    transform = fad.value_and_grad if value else fad.grad
+    fast = fad.vmap(transform(f, argnums), in_axes=in_axes)
+    general = fad.vmap(lambda *a: transform(f, argnums)(*a), in_axes=in_axes)
+    assert type(fast.stager) is StagedVmapOfGrad and type(general.stager) is StagedVmap
+    want = interpreted(lambda: fad.vmap(transform(f, argnums), in_axes=in_axes), *args)
+    for _ in range(3):
+        got_fast, got_general = fast(*args), general(*args)
+        assert fad.tree_util.tree_structure(got_fast) == fad.tree_util.tree_structure(want)
+        assert bits(got_fast) == bits(got_general) == bits(want)
+
+
+def test_a_wrapper_of_a_gradient_function_is_not_taken_for_it():
+    """``functools.wraps`` copies the gradient function's attributes (its stager among
+    them) onto a wrapper: the fast path must not skip what the wrapper does."""
+    g = fad.grad(loss)
+
+    @functools.wraps(g)
+    def doubled(*args):
+        return 2 * g(*args)
+
+    per_example = fad.vmap(doubled, in_axes=(None, 0, 0))
+    assert type(per_example.stager) is not StagedVmapOfGrad
+    np.testing.assert_allclose(per_example(W, X, Y),
+                               2 * fad.vmap(g, in_axes=(None, 0, 0))(W, X, Y))

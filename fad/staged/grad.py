@@ -45,7 +45,8 @@ from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State, sta
 from fad.staged.recording import DifferentiatedProbe, ForwardProbe, Template
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
-__all__ = ["StagedGrad", "StagedJacobian", "StagedJvp", "StagedVjp", "compile_vjp"]
+__all__ = ["StagedGrad", "StagedJacobian", "StagedJvp", "StagedVjp", "compile_vjp",
+           "state_for"]
 
 
 class StagedGrad(Stager):
@@ -64,14 +65,14 @@ class StagedGrad(Stager):
     transform_key = ("grad",)
 
     def __init__(self, spec):
-        super().__init__(spec.fun, _state_for(spec, self.transform_key))
+        super().__init__(spec.fun, state_for(spec, self.transform_key))
         self.spec = spec
         self.never = spec.has_aux or spec.holomorphic
 
     def try_call(self, args):
         """``value_and_grad(fun)(*args)`` (or ``grad``) by the staged path, or
         ``NOT_STAGED`` when it does not apply (decided before any user code runs)."""
-        checked = self._argnums(len(args))
+        checked = self.checked_argnums(len(args))
         if checked is None:
             return NOT_STAGED
         single, nums = checked
@@ -92,82 +93,96 @@ class StagedGrad(Stager):
         in the inner recording where the outer one knows their values (as eager ``grad``
         of a value eager ``vmap`` leaves unbatched would see them), abstract otherwise."""
         outer = get_current_trace()
-        checked = self._argnums(len(args))
+        checked = self.checked_argnums(len(args))
         if checked is None:
             return NOT_STAGED
         single, nums = checked
         found = self._nested_inputs(args, nums, outer)
         if found is None:
             return NOT_STAGED
-        leaves, treedef, others, inputs, in_avals = found
+        inputs, in_avals, concrete, n_diff, treedef, others = found
         state = self.state
         template = state.nested_template
-        if template is not None and not _same_avals(template.in_avals, in_avals):
-            template = None
+        if template is not None:
+            if template.in_avals == in_avals:
+                in_avals = template.in_avals   # (the object ``new_args`` recognises)
+            else:
+                template = None
         with new_trace(DifferentiatedProbe, template) as probe:
             tracers = probe.new_args(in_avals)
-            for t, x in zip(tracers, inputs):
-                value = outer.known_value(x, _UNKNOWN) if isinstance(x, Tracer) else x
-                if value is not _UNKNOWN:
-                    probe.make_concrete(t, value)
+            for k, value in concrete:
+                probe.make_concrete(tracers[k], value)
             call_args = list(args)
-            diff = tracers[:len(leaves)]
+            diff = tracers[:n_diff]
             for i, d in zip(nums, diff if treedef is None else tree_unflatten(treedef, diff)):
                 call_args[i] = d
-            for i, t in zip(others, tracers[len(leaves):]):
+            for i, t in zip(others, tracers[n_diff:]):
                 call_args[i] = t
             outs, _ = self._outputs(self.fun(*call_args))
             if template is not None and probe.replayed(outs):
                 params = template.program
             else:
                 closed = probe.to_jaxpr(tracers, outs)
-                transform = ValueAndGrad(self.name, len(leaves))
+                transform = ValueAndGrad(self.name, n_diff)
                 params = _call_params(transform, closed, in_avals)
                 template = state.nested_template = Template(closed.jaxpr, None, in_avals)
                 template.program = params
             consts = probe.consts
         # (straight to the outer probe, with the parameters of the last such call: the
         # same dict object, which its replay recognises without comparing jaxprs)
-        value, *grads = outer.process_primitive(transform_call_p, [*consts, *inputs], params)
+        value, *grads = outer.process_primitive(
+            transform_call_p, [*consts, *inputs] if consts else inputs, params)
         if treedef is not None:
             grads = tree_unflatten(treedef, grads)
         grads = grads[0] if single else tuple(grads)
         return (value, grads) if self.spec.with_value else grads
 
     def _nested_inputs(self, args, nums, outer):
-        """The inputs of a recording nested in ``outer``'s: the leaves of the
-        differentiated arguments ``nums`` (and their treedef, ``None`` when they are
-        leaves), then the outer recording's values among the other arguments (``x`` and
-        ``y`` of a loss batched over examples: read, not differentiated; as constants
-        they would take replay's slow path) and their positions, and the types of all.
-        ``None`` when a differentiated leaf is not a float array, scalar or value of
-        ``outer``."""
+        """The inputs of a recording nested in ``outer``'s, and how to make them: the
+        leaves of the differentiated arguments ``nums``, then the outer recording's values
+        among the other arguments (``x`` and ``y`` of a loss batched over examples: read,
+        not differentiated; as constants they would take replay's slow path); their types
+        (a tuple); ``(position, value)`` of those whose values the inner recording may
+        read (values of ``outer`` it knows, and NumPy values: concrete, as eager ``grad``
+        of a value eager ``vmap`` leaves unbatched sees them); the number of
+        differentiated leaves, their treedef (``None`` when the arguments are leaves) and
+        the positions of the other inputs among the arguments. ``None`` when a
+        differentiated leaf is not a float array, scalar or value of ``outer``."""
         leaves = [args[i] for i in nums]
         treedef = None
         for x in leaves:
             if not isinstance(x, Tracer) and type(x) not in LEAF_TYPES:
                 leaves, treedef = tree_flatten(leaves)
                 break
-        inputs, in_avals = [], []
-        for x in leaves:
+        in_avals, concrete = [], []
+        knows = bool(outer.known)   # (a vmap's probe has no concrete inputs: knows nothing)
+        for k, x in enumerate(leaves):
             if isinstance(x, Tracer):
                 if x._trace is not outer or x.aval.dtype.kind != "f":
                     return None
                 in_avals.append(x.aval)
+                if knows:
+                    value = outer.known_value(x, _UNKNOWN)
+                    if value is not _UNKNOWN:
+                        concrete.append((k, value))
             elif staged_float_leaf(x):
                 in_avals.append(_aval_of(x))
+                concrete.append((k, x))
             else:
                 return None
-            inputs.append(x)
         others = []
         for i, a in enumerate(args):
             if isinstance(a, Tracer) and a._trace is outer and i not in nums:
+                if knows:
+                    value = outer.known_value(a, _UNKNOWN)
+                    if value is not _UNKNOWN:
+                        concrete.append((len(in_avals), value))
                 others.append(i)
-                inputs.append(a)
+                leaves.append(a)
                 in_avals.append(a.aval)
-        return leaves, treedef, others, inputs, in_avals
+        return leaves, tuple(in_avals), concrete, len(in_avals) - len(others), treedef, others
 
-    def _argnums(self, nargs, fname="grad"):
+    def checked_argnums(self, nargs, fname="grad"):
         """``(single, argnums normalised)`` for ``nargs`` positional arguments (worked
         out once per arity), or ``None`` for argnums that do not fit: the interpreted
         path then raises."""
@@ -257,7 +272,7 @@ class StagedJacobian(StagedGrad):
         self.never = (spec.has_aux or spec.holomorphic or type(spec.argnums) is not int)
 
     def try_call(self, args):
-        checked = self._argnums(len(args), self.interpreted.__name__)
+        checked = self.checked_argnums(len(args), self.interpreted.__name__)
         if checked is None:
             return NOT_STAGED
         nums = checked[1]
@@ -473,11 +488,6 @@ def _aval_of(x):
 _AVALS: dict = {}
 
 
-def _same_avals(want, got) -> bool:
-    """Whether the types ``got`` are ``want`` (identical objects, the common case when
-    the outer recording replays, or equal)."""
-    return len(want) == len(got) and all(a is b or a == b for a, b in zip(want, got))
-
 # (code object, argnums, transformation) -> State. Keyed by the function's code, not the
 # function: ``grad(lambda x: ...)(x)`` written inline makes a new function at every step
 # but runs the same code, and a template is only ever a guess that replay verifies.
@@ -486,7 +496,7 @@ _states: dict = {}
 _MAX_STATES = 1024
 
 
-def _state_for(spec, transform_key) -> State:
+def state_for(spec, transform_key) -> State:
     fun = spec.fun
     while type(fun) is functools.partial:   # (``grad(partial(f, c))`` made at every step)
         fun = fun.func

@@ -82,48 +82,53 @@ class ProbeTrace(StagingTrace):
         return super().new_arg(aval)
 
     def process_primitive(self, prim, args, params):
-        # A result without derivative of concrete inputs is a NumPy value, as eager grad
-        # gives it: that of a piecewise constant primitive (``x > 0``, ``floor(x)``,
-        # ``stop_gradient(x)``) is not part of the program at all; an integer or boolean
-        # result of any primitive (``argsort(x)``, the indices of ``top_k``) is computed
-        # from the program recorded so far (``_known_results``).
+        # The fast path of replay: the template's next equation, reused as it is when its
+        # inputs are our tracers for the template's variables, constant arrays it saw, and
+        # scalars equal to its literals. Not at its ``special`` equations (their results
+        # may be values without derivative, see ``_process``), nor for the rest:
+        # ``_replay_or_record``.
+        replay = self._replay
+        if replay is not None:
+            pos = self._pos
+            if pos < replay.size and not replay.special[pos]:
+                eqn = replay.eqns[pos]
+                eprim, invars, outvars, eparams = eqn
+                if (eprim is prim and len(args) == len(invars)
+                        and (params is eparams or not (params or eparams)
+                             or (replay.plain[pos] and _same_plain(params, eparams)))):
+                    for x, v in zip(args, invars):
+                        if type(x) is StagingTracer:
+                            if x.ir_var is not v or x._trace is not self:
+                                break
+                        elif type(x) is np.ndarray and x.shape:   # (a constant array)
+                            if type(v) is Literal or not self._same_const(x, v):
+                                break
+                        elif type(v) is not Literal or not _same_scalar(x, v.val):
+                            break
+                    else:
+                        self._pos = pos + 1
+                        self.eqns.append(eqn)
+                        if prim.multiple_results:
+                            return [StagingTracer(self, v) for v in outvars]
+                        return StagingTracer(self, outvars[0])
+        return self._process(prim, args, params)
+
+    def _process(self, prim, args, params):
+        """An operation off replay's fast path. A result without derivative of concrete
+        inputs is a NumPy value, as eager grad gives it: that of a piecewise constant
+        primitive (``x > 0``, ``floor(x)``, ``stop_gradient(x)``) is not part of the
+        program at all; an integer or boolean result of any primitive (``argsort(x)``,
+        the indices of ``top_k``) is computed from the program recorded so far
+        (``_known_results``)."""
         known = self.known
         if known and prim in zero_derivative:
             out = self._evaluate_known(args, prim, params)
             if out is not _UNKNOWN:
                 return out
-        replay = self._replay
-        if replay is None:
+        if self._replay is None:
             out = StagingTrace.process_primitive(self, prim, args, params)
-            return self._known_results(out) if known else out
-        # The fast path of replay: the template's next equation, reused as it is when
-        # its inputs are our tracers for the template's variables, constant arrays it
-        # saw, and scalars equal to its literals (the rest: ``_replay_or_record``).
-        pos = self._pos
-        if pos < len(replay.eqns):
-            eqn = replay.eqns[pos]
-            eprim, invars, outvars, eparams = eqn
-            if (eprim is prim and len(args) == len(invars)
-                    and (params is eparams or not (params or eparams)
-                         or (replay.plain[pos] and _same_plain(params, eparams)))):
-                for x, v in zip(args, invars):
-                    if type(x) is StagingTracer:
-                        if x.ir_var is not v or x._trace is not self:
-                            break
-                    elif type(x) is np.ndarray and x.shape:   # (a constant array)
-                        if type(v) is Literal or not self._same_const(x, v):
-                            break
-                    elif type(v) is not Literal or not _same_scalar(x, v.val):
-                        break
-                else:
-                    self._pos = pos + 1
-                    self.eqns.append(eqn)
-                    if prim.multiple_results:
-                        out = [StagingTracer(self, v) for v in outvars]
-                        return self._known_results(out) if known else out
-                    out = StagingTracer(self, outvars[0])
-                    return self._known_or(out) if known and replay.integer[pos] else out
-        out = self._replay_or_record(prim, args, params)
+        else:
+            out = self._replay_or_record(prim, args, params)
         return self._known_results(out) if known else out
 
     def _known_results(self, out):
@@ -352,7 +357,8 @@ class Template:
     parameters equal by ``value_key``, constants of the same types."""
 
     __slots__ = ("jaxpr", "key", "in_avals", "out_tree", "invars", "constvars", "outvars",
-                 "eqns", "params", "plain", "integer", "_params_keys", "_literals", "program")
+                 "eqns", "size", "params", "plain", "special", "_params_keys", "_literals",
+                 "program")
 
     def __init__(self, jaxpr, key, in_avals, out_tree=None):
         self.jaxpr, self.key, self.in_avals = jaxpr, key, tuple(in_avals)
@@ -365,9 +371,12 @@ class Template:
         self.plain = [bool(e.params) and all(_is_plain(v) for v in e.params.values())
                       for e in jaxpr.eqns]
         self._params_keys = [params_key(e.params) for e in jaxpr.eqns]
-        # (equations with an integer or boolean result: no derivative, see ``_known_or``)
-        self.integer = [any(v.aval.dtype.kind not in _DIFFERENTIABLE_KINDS for v in e.outvars)
-                        for e in jaxpr.eqns]
+        self.size = len(jaxpr.eqns)
+        # (equations replay's fast path leaves to ``ProbeTrace._process``: those whose
+        # results may have no derivative, by their primitive or by their dtype)
+        self.special = [e.primitive in zero_derivative or any(
+            v.aval.dtype.kind not in _DIFFERENTIABLE_KINDS for v in e.outvars)
+            for e in jaxpr.eqns]
         self._literals = {}   # Literal -> value_key of its value
 
     def same_params(self, pos, params) -> bool:

@@ -29,14 +29,18 @@ import numpy as np
 
 from fad.api_util import FLOAT_TYPES, LEAF_TYPES, OUTPUT, check_leaves
 from fad.api_vmap import vmap as interpreted_vmap
+from fad.core.ir import Jaxpr
 from fad.core.keys import Unkeyable, value_key
 from fad.core.trace import Tracer
 from fad.interpreters.eval import eval_jaxpr
-from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State
-from fad.staged.recording import BatchedProbe
+from fad.staged.calls import ValueAndGrad, transform_call_p
+from fad.staged.grad import state_for
+from fad.staged.programs import (NOT_STAGED, TREES, Signature, Stager, State,
+                                 staged_float_leaf)
+from fad.staged.recording import BatchedProbe, DifferentiatedProbe
 from fad.tree_util import broadcast_prefix, tree_flatten, tree_structure, tree_unflatten
 
-__all__ = ["StagedVmap"]
+__all__ = ["StagedVmap", "StagedVmapOfGrad"]
 
 _LEAF = tree_structure(0)
 
@@ -80,7 +84,7 @@ class StagedVmap(Stager):
         elif len(in_axes) != len(args):
             return None
         found = self._axes_and_size(args, in_axes)
-        return None if found is None else Signature(args, *found, False, (), self.transform_key)
+        return None if found is None else self._leaf_signature(args, found, None, args)
 
     def _tree_signature(self, args, leaves, treedef):
         """``_signature`` for arguments with pytrees among them: their leaves are mapped
@@ -96,6 +100,11 @@ class StagedVmap(Stager):
         found = self._axes_and_size(leaves, leaf_axes)
         if found is None:
             return None
+        return self._leaf_signature(leaves, found, treedef, args)
+
+    def _leaf_signature(self, leaves, found, treedef, args):
+        """The ``Signature`` of the leaves ``leaves`` of the arguments ``args``, mapped along
+        the axes ``found`` gives (with the mapped size); ``None`` if it does not apply."""
         return Signature(leaves, *found, False, (), self.transform_key, treedef)
 
     def _axes_and_size(self, args, in_axes):
@@ -137,6 +146,92 @@ class StagedVmap(Stager):
         def recorded(*values):
             return tree_unflatten(tree, eval_jaxpr(jaxpr, values[:n_consts],
                                                    *values[n_consts:]))
+
+        recorded.__name__ = recorded.__qualname__ = self.name
+        in_axes = (None,) * n_consts + tuple([sig.axes[i] for i in sig.traced])
+        return interpreted_vmap(recorded, in_axes, self.out_axes)
+
+
+class StagedVmapOfGrad(StagedVmap):
+    """The fast path of ``vmap`` of a staged gradient function itself,
+    ``vmap(grad(loss), in_axes=(None, 0, 0))``: ``loss`` recorded by one probe, its
+    batched leaves abstract and its unbatched differentiated ones concrete, as eager
+    ``vmap(grad)`` lets Python see them. The general path (``StagedVmap``) records the
+    gradient function with a probe of its own, and gets a program of one
+    ``transform_call`` equation applying ``value_and_grad`` to that same recording of
+    ``loss`` (``StagedGrad.record_call``); ``_program`` builds that program from the
+    recording directly. Both paths run the same operations, so they give the same bits
+    (``tests/test_staged_equals_eager.py`` runs both spellings), and this one saves the
+    outer probe: half the Python work of a call. ``grad`` is the gradient's stager."""
+
+    probe_type = DifferentiatedProbe
+    _outputs = Stager._outputs   # (``loss``'s output, checked as ``grad`` checks it)
+
+    def __init__(self, grad, in_axes, out_axes, axis_size):
+        super().__init__(grad.fun, in_axes, out_axes, axis_size)
+        self.grad, self.with_value = grad, grad.spec.with_value
+        # (gradients mapped along one int axis, or none, each: else the general path)
+        self.never = (self.never or grad.never
+                      or not (out_axes is None or type(out_axes) is int))
+        if self.never:
+            return
+        self.transform_key = ("vmap of grad", self.with_value, self.transform_key)
+        try:   # (the state of one loss's code, as a gradient's: a new vmap(grad) per step replays)
+            self.state = state_for(grad.spec, (self.transform_key, value_key(in_axes),
+                                               axis_size))
+        except Unkeyable:
+            self.never = True
+
+    def try_call(self, args):
+        checked = self.grad.checked_argnums(len(args))
+        if checked is None:
+            return NOT_STAGED
+        single, nums = checked
+        sig, leaves, treedef = self._lookup(args, args)
+        if sig is None:
+            return NOT_STAGED
+        out = self(leaves, sig, treedef)
+        grads = out[1:] if self.with_value else out
+        if treedef is not None:   # (back in the structure of this call's arguments)
+            grads = tree_unflatten(tree_structure(tuple([args[i] for i in nums])), grads)
+        grads = grads[0] if single else tuple(grads)
+        return (out[0], grads) if self.with_value else grads
+
+    def _leaf_signature(self, leaves, found, treedef, args):
+        """The signature of ``StagedVmap``, whose differentiated leaves (concrete where
+        unbatched) are those of the arguments ``argnums`` names, floats all."""
+        single, nums = self.grad.checked_argnums(len(args))
+        if treedef is None:
+            diff = list(nums)
+        else:
+            starts, n = [], 0
+            for a in args:
+                starts.append(n)
+                n += tree_structure(a).num_leaves
+            diff = [k for i in nums
+                    for k in range(starts[i], starts[i] + tree_structure(args[i]).num_leaves)]
+        if not diff or not all(staged_float_leaf(leaves[k]) for k in diff):
+            return None
+        return Signature(leaves, *found, False, tuple(diff), self.transform_key, treedef)
+
+    def _program(self, closed, sig, tree):
+        """``vmap`` of the ``transform_call`` applying ``value_and_grad`` to the recording
+        ``closed``, as the general path records it: the differentiated inputs first, the
+        gradients (after the value, for ``value_and_grad``) a flat list."""
+        jaxpr, n_consts = closed.jaxpr, len(closed.consts)
+        position = {i: k for k, i in enumerate(sig.traced)}   # (leaf -> recording input)
+        diff = set(sig.nums)   # (in argnums' order, as the gradients come out)
+        order = ([position[i] for i in sig.nums]
+                 + [k for k, i in enumerate(sig.traced) if i not in diff])
+        params = {"transform": ValueAndGrad(self.name, len(diff)), "n_consts": n_consts,
+                  "jaxpr": Jaxpr(jaxpr.constvars, [jaxpr.invars[k] for k in order],
+                                 jaxpr.outvars, jaxpr.eqns), "out_avals": None}
+        start = 0 if self.with_value else 1
+
+        def recorded(*values):
+            traced = values[n_consts:]
+            return transform_call_p.impl(*values[:n_consts], *[traced[k] for k in order],
+                                         **params)[start:]
 
         recorded.__name__ = recorded.__qualname__ = self.name
         in_axes = (None,) * n_consts + tuple([sig.axes[i] for i in sig.traced])
