@@ -17,12 +17,18 @@ import numpy as np
 
 import fad
 import fad.numpy as fnp
+import fad.scipy.linalg as fsl
 
 try:
     import autograd
     import autograd.numpy as anp
 except ImportError:  # optional peer
     autograd = None
+
+try:
+    import scipy.linalg as sla
+except ImportError:  # the gp workload's reference needs SciPy
+    sla = None
 
 
 def _loop_size(fn):
@@ -186,6 +192,52 @@ def bench_mlp():
     row("  jit(grad(...)) of the same", t_jit, ref)
 
 
+# -- workload: Gaussian-process marginal likelihood (Cholesky) ---------------------------------
+
+def gp_nlml(theta, x, y):
+    """Negative log marginal likelihood of a GP with an RBF kernel; ``theta`` = (log
+    lengthscale, log signal variance, log noise variance)."""
+    n = x.shape[0]
+    d2 = (x[:, None] - x[None, :]) ** 2
+    k = fnp.exp(theta[1]) * fnp.exp(-0.5 * d2 * fnp.exp(-2 * theta[0]))
+    k = k + fnp.exp(theta[2]) * np.eye(n)
+    chol = fsl.cholesky(k, lower=True)
+    alpha = fsl.cho_solve((chol, True), y)
+    return 0.5 * y @ alpha + fnp.sum(fnp.log(fnp.diagonal(chol))) + 0.5 * n * np.log(2 * np.pi)
+
+
+def gp_numpy_grad(theta, x, y):
+    """Hand-written gradient: 0.5 tr((K^-1 - alpha alpha^T) dK/dtheta)."""
+    n = x.shape[0]
+    ell2, sf2, sn2 = np.exp(2 * theta[0]), np.exp(theta[1]), np.exp(theta[2])
+    d2 = (x[:, None] - x[None, :]) ** 2
+    k0 = sf2 * np.exp(-0.5 * d2 / ell2)
+    factor = sla.cho_factor(k0 + sn2 * np.eye(n), lower=True)
+    alpha = sla.cho_solve(factor, y)
+    w = sla.cho_solve(factor, np.eye(n)) - np.outer(alpha, alpha)
+    return 0.5 * np.array([np.sum(w * k0 * d2) / ell2, np.sum(w * k0), sn2 * np.trace(w)])
+
+
+def bench_gp():
+    if sla is None:
+        print("skipped: the reference needs SciPy")
+        return
+    rng = np.random.default_rng(0)
+    n = 500
+    x = np.sort(rng.uniform(-3, 3, n))
+    y = np.sin(2 * x) + 0.1 * rng.standard_normal(n)
+    theta = np.array([np.log(0.7), np.log(1.3), np.log(0.05)])
+    g = fad.grad(gp_nlml)
+    g_jit = fad.jit(g)
+    want = gp_numpy_grad(theta, x, y)
+    assert np.allclose(g(theta, x, y), want) and np.allclose(g_jit(theta, x, y), want)
+    ref, t, t_jit = best_times(lambda: gp_numpy_grad(theta, x, y), lambda: g(theta, x, y),
+                               lambda: g_jit(theta, x, y), repeat=5)
+    print(f"{'numpy/scipy gradient (reference)':<44s} {ref * 1e6:10.1f} us")
+    row("grad of a GP's NLML, n=500, Cholesky", t, ref)
+    row("  jit(grad(...)) of the same", t_jit, ref)
+
+
 # -- the runner -----------------------------------------------------------------------------
 
 def row(name, t, ref, peers=()):
@@ -343,7 +395,7 @@ def bench_eager():
 BENCHMARKS = {"eager": bench_eager, "chain": bench_chain, "mixed_chain": bench_mixed_chain,
               "poly": bench_poly,
               "per_example": bench_per_example, "per_example_mlp": bench_per_example_mlp,
-              "mlp": bench_mlp, "hessian": bench_hessian}
+              "mlp": bench_mlp, "hessian": bench_hessian, "gp": bench_gp}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:]

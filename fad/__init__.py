@@ -15,5 +15,6 @@ from fad.core.ir import ClosedJaxpr, Jaxpr  # noqa: F401
 from fad.core.abstract import ShapedArray  # noqa: F401
 from fad.core.dtypes import float0  # noqa: F401
 from fad import numpy  # noqa: F401,E402  - installs the array methods on tracers
+from fad import nn, ops, random, scipy  # noqa: F401,E402
 
 __version__ = "0.1.0"

@@ -145,7 +145,7 @@ def test_plain_numpy_code_is_traced():
     check_vmap(lambda a: np.cumsum(np.sort(a)[::-1]), (X,))
     check_grads(lambda a: np.einsum("ij,ij->", a, np.clip(a, -0.5, 0.5)), (X,), order=1)
     with pytest.raises(TypeError, match=r"cannot trace numpy\.\w+"):
-        fad.grad(lambda a: np.fft.fft(a).real.sum())(w)
+        fad.grad(lambda a: np.vander(a).sum())(w)
 
 
 _INDICES = [(1,), (slice(1, 3),), (Ellipsis, 2), (None, 1), (np.array([0, 2, 2]),),

@@ -133,9 +133,10 @@ def test_item14_list_argument_to_grad_says_it_is_a_list(path):
     arg = [np.float64(1.0), np.float64(2.0)] if path == "staged" else [1.0, 2.0]
     with pytest.raises(TracerArrayConversionError,
                        match=r"argument 0 is a Python list of 2 numbers.*pytree.*np\.array"):
-        mode(lambda: fad.grad(lambda x: fnp.sum(x))(arg))
-    # as a pytree used as one, it works; as an array too
+        mode(lambda: fad.grad(lambda x: np.sum(x))(arg))   # (NumPy's own sum: no tracers)
+    # as a pytree used as one, it works; as an array too; fad.numpy takes lists of tracers
     assert fad.grad(lambda x: x[0] * x[1])([1.0, 2.0]) == [2.0, 1.0]
+    assert fad.grad(lambda x: fnp.sum(x))([1.0, 2.0]) == [1.0, 1.0]
     np.testing.assert_array_equal(fad.grad(lambda x: fnp.sum(x))(np.array([1.0, 2.0])),
                                   [1.0, 1.0])
 

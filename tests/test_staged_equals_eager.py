@@ -46,14 +46,18 @@ _KINDS = {
     "f": ((3,), None), "s": ((), None), "u": ((2,), None), "m": ((1, 3), None),
     "i": ((3,), np.int64), "j": ((), np.int64), "k": ((2, 1), np.int64),
     "b": ((3,), np.bool_),
+    "w": ((3,), np.uint32), "z": ((2,), np.uint32),   # (random bits, keys)
+    "q": ((2, 2), None), "r": ((2, 1), None),          # (a square matrix, a column)
 }
 # The constants, for interior values, and for edge values (repeated indices, a start out
 # of range, which is clamped)
 _CONSTANTS = {
     "interior": {"i": np.array([2, 0, 1]), "j": np.array(1), "k": np.array([[2], [0]]),
-                 "b": np.array([True, False, True])},
+                 "b": np.array([True, False, True]), "w": np.array([7, 1, 2], np.uint32),
+                 "z": np.array([0, 42], np.uint32)},
     "edges": {"i": np.array([2, 2, 0]), "j": np.array(5), "k": np.array([[2], [2]]),
-              "b": np.array([False, False, True])},
+              "b": np.array([False, False, True]),
+              "w": np.array([0, 4294967295, 0], np.uint32), "z": np.array([0, 0], np.uint32)},
 }
 _VALUES = list(_CONSTANTS)
 _I64, _F32, _F64 = np.dtype(np.int64), np.dtype(np.float32), np.dtype(np.float64)
@@ -75,9 +79,15 @@ _PARAMS = [
     {"padding_config": ((1, 2, 0),)}, {"dtype": _F64, "shape": (3,), "dimension": 0},
     {"dimension_numbers": (((0,), (0,)), ((), ())), "preferred_element_type": None},
     {"slice_sizes": (2,)},
+    {"fft_type": "FFT", "fft_lengths": (3,)}, {"fft_type": "IFFT", "fft_lengths": (3,)},
+    {"fft_type": "RFFT", "fft_lengths": (3,)}, {"fft_type": "IRFFT", "fft_lengths": (4,)},
+    {"left_side": True, "lower": True, "transpose_a": False, "conjugate_a": False,
+     "unit_diagonal": False},
+    {"full_matrices": False}, {"full_matrices": False, "compute_uv": True},
+    {"lower": True}, {"compute_right_eigenvectors": True}, {"permutation_size": 3},
 ]
 _PATTERNS = ["", "f", "m", "b", "i", "ff", "fs", "fi", "fj", "fk", "ii", "fff", "bff",
-             "fku", "fuj"]
+             "fku", "fuj", "wwww", "zf", "q", "qr"]
 _CANDIDATES = [(pattern, params) for params in _PARAMS for pattern in _PATTERNS]
 
 
@@ -103,8 +113,11 @@ def _sample(kind, dtype, slot, values="interior"):
         real = np.linspace(0.2, 0.7, n) + 0.13 * slot
         imag = real[::-1] * 0.7
     else:
-        real, imag = np.array([-0.5, 0.0, 0.0])[:n], np.array([0.5, 0.0, 0.5])[:n]
+        real = np.array([-0.5, 0.0, 0.0, 0.25])[:n]
+        imag = np.array([0.5, 0.0, 0.5, 0.0])[:n]
     x = (real + 1j * imag if dtype.kind == "c" else real).reshape(shape).astype(dtype)
+    if kind == "q" and values == "interior":   # (positive definite, for cholesky)
+        x = x + 2 * np.eye(2, dtype=dtype)
     return x if shape or values == "interior" else x[()]
 
 
@@ -348,7 +361,7 @@ def test_the_walk_reaches_every_output_kind_and_dtype():
     # complex operands, primitives that take only constants)
     found = {(c[0].name, c[4]) for c in _CASES}
     assert {("sort", 0), ("sort", 1), ("top_k", 0), ("top_k", 1)} <= found
-    assert {c[5] for c in _CASES} == {"f", "c", "i", "b"}
+    assert {c[5] for c in _CASES} == {"f", "c", "i", "u", "b"}
     assert {c[3].name for c in _CASES} == {"float64", "float32", "complex128"}
     assert {"real", "imag", "abs", "sort"} <= {c[0].name for c in _CASES if c[3].kind == "c"}
     assert {"and", "shift_left", "iota"} <= {c[0].name for c in _CASES}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -80,13 +80,28 @@ class Jaxpr:
 class ClosedJaxpr:
     """A jaxpr together with the values of its constant variables."""
 
-    __slots__ = ("jaxpr", "consts")
+    __slots__ = ("jaxpr", "consts", "_derived", "__weakref__")
 
     def __init__(self, jaxpr: Jaxpr, consts):
         if len(jaxpr.constvars) != len(consts):
             raise ValueError(f"{len(jaxpr.constvars)} constvars but {len(consts)} consts")
         self.jaxpr = jaxpr
         self.consts = list(consts)
+        self._derived = None
+
+    def derived(self, key, make: Callable):
+        """``make()``, the program derived from this one that ``key`` names (its JVP for
+        these nonzero tangents, its batched form for these axes, its lowered code...),
+        made once and kept as long as this jaxpr: the rules of a higher-order primitive
+        (``jit``'s call, control flow) ask for the same derived programs at every call."""
+        derived = self._derived
+        if derived is None:
+            derived = self._derived = {}
+        try:
+            return derived[key]
+        except KeyError:
+            out = derived[key] = make()
+            return out
 
     in_avals = property(lambda self: self.jaxpr.in_avals)
     out_avals = property(lambda self: self.jaxpr.out_avals)
@@ -190,8 +205,9 @@ def typecheck_jaxpr(jaxpr: Jaxpr | ClosedJaxpr) -> None:
     """
     if isinstance(jaxpr, ClosedJaxpr):
         for v, c in zip(jaxpr.jaxpr.constvars, jaxpr.consts):
-            if not _same_type(v.aval, get_aval(c)):
-                raise JaxprTypeError(f"constant {v} has type {get_aval(c)}, not {v.aval}")
+            aval = c.aval if hasattr(c, "aval") and not isinstance(c, np.ndarray) else get_aval(c)
+            if not _same_type(v.aval, aval):
+                raise JaxprTypeError(f"constant {v} has type {aval}, not {v.aval}")
         jaxpr = jaxpr.jaxpr
     defined = set()
 
@@ -214,6 +230,11 @@ def typecheck_jaxpr(jaxpr: Jaxpr | ClosedJaxpr) -> None:
     for i, eqn in enumerate(jaxpr.eqns):
         where = f"equation {i} ({eqn.primitive.name})"
         in_avals = [read(a, where) for a in eqn.invars]
+        for name, sub in _sub_jaxprs(eqn.params):   # (a call's body, a loop's, branches)
+            try:
+                typecheck_jaxpr(sub)
+            except JaxprTypeError as e:
+                raise JaxprTypeError(f"{where}, in its parameter {name}: {e}") from e
         try:
             out = eqn.primitive.abstract_eval(*in_avals, **eqn.params)
         except Exception as e:
@@ -262,13 +283,43 @@ def _check_input(fname, which, want: ShapedArray, value):
 
 # -- small passes ---------------------------------------------------------------------------
 
+# primitive -> rule(used_outputs, eqn) -> (used_inputs, eqn'): the DCE of an equation
+# with a sub-program (a call drops the outputs no one reads and the inputs its body no
+# longer needs; a loop, its unused carried values). ``eqn'`` computes the used outputs
+# from the used inputs (its other outvars may be dropped or kept), or is ``None`` to drop
+# the equation. Primitives without a rule keep all their inputs.
+dce_rules: dict = {}
+
+
 def dce_jaxpr(jaxpr: Jaxpr) -> Jaxpr:
-    """Drop equations whose outputs nothing reads (all primitives are pure)."""
+    """Drop equations whose outputs nothing reads (all primitives are pure), and the
+    parts of higher-order equations no one reads (``dce_rules``)."""
     live = {v for v in jaxpr.outvars if isinstance(v, Var)}
     kept = []
     for eqn in reversed(jaxpr.eqns):
-        if any(v in live for v in eqn.outvars):
-            kept.append(eqn)
+        used = [v in live for v in eqn.outvars]
+        if not any(used):
+            continue
+        rule = dce_rules.get(eqn.primitive)
+        if rule is not None:
+            used_in, eqn = rule(used, eqn)
+            if eqn is None:
+                continue
+            live.update(v for v, u in zip(eqn.invars, used_in)
+                        if u and isinstance(v, Var))
+        else:
             live.update(v for v in eqn.invars if isinstance(v, Var))
+        kept.append(eqn)
     kept.reverse()
     return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, kept)
+
+
+def _sub_jaxprs(params):
+    """The (name, jaxpr) pairs among ``params``: closed or open jaxprs, alone or in a tuple
+    (the branches of a ``switch``)."""
+    for name, value in params.items():
+        if isinstance(value, (Jaxpr, ClosedJaxpr)):
+            yield name, value
+        elif type(value) is tuple and value and isinstance(value[0], (Jaxpr, ClosedJaxpr)):
+            for i, v in enumerate(value):
+                yield f"{name}[{i}]", v

@@ -16,6 +16,15 @@ from fad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, new_eqn
 from fad.core.trace import STAGED_VALUE_HELP, Trace, Tracer, eval_trace, new_trace
 
 
+# primitive -> rule(trace, args, params) -> outputs: how the partial evaluator (a
+# ``StagingTrace`` with ``fold_known``) processes an operation some of whose operands are
+# its tracers (unknown) and others values of the levels below (known), for the
+# higher-order primitives whose body splits: a call computes its known part now and
+# records the rest (``fad.lax.control_flow``). Without a rule the operation is recorded
+# whole, the known operands as constants.
+partial_eval_rules: dict = {}
+
+
 class StagingTracer(Tracer):
     # not "var": tracers have a .var() method (numpy.var). ``aval`` is the variable's, kept
     # as a slot: it is read for nearly every operation, and a property is a Python call.
@@ -85,6 +94,14 @@ class StagingTrace(Trace):
                 if foreign or self.parent is not eval_trace:
                     return self.parent.process_primitive(prim, args, params)
                 return prim.impl(*args, **params)
+            rule = partial_eval_rules.get(prim)
+            if rule is not None:
+                return rule(self, args, params)
+        return self.record(prim, args, params)
+
+    def record(self, prim, args, params):
+        """Record ``prim`` applied to ``args`` (our tracers, constants, literals): one
+        equation, typed by the primitive's shape rule; our tracers for its results."""
         invars = [x.ir_var if type(x) is StagingTracer and x._trace is self else self.atom(x)
                   for x in args]
         out_aval = prim.abstract_eval(*[v.aval for v in invars], **params)

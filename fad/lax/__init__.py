@@ -12,3 +12,5 @@ from fad.lax.misc import *  # noqa: F401,F403
 from fad.lax.indexing import *  # noqa: F401,F403
 from fad.lax.logaddexp import *  # noqa: F401,F403
 from fad.lax.ufuncs import *  # noqa: F401,F403
+from fad.lax.fft import *  # noqa: F401,F403
+from fad.lax.special_functions import *  # noqa: F401,F403

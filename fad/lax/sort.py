@@ -18,7 +18,7 @@ from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import is_undefined, transpose_rules
 from fad.lax.plumbing import batch_axis_at, normalize_axis
-from fad.lax.rules import linear_jvp
+from fad.lax.rules import defjvp_zero, linear_jvp
 
 # -- take_along_axis and its transpose ---------------------------------------------------------
 
@@ -246,4 +246,57 @@ top_k_p.def_abstract_eval(_top_k_rule)
 jvp_rules[top_k_p] = _top_k_jvp
 batch_rules[top_k_p] = _top_k_batch
 
-__all__ = ["sort", "argsort", "top_k", "sort_p", "top_k_p"]
+# -- searchsorted -------------------------------------------------------------------------------
+
+
+def searchsorted(sorted_arr, query, side: str = "left"):
+    """Where each entry of ``query`` would go in ``sorted_arr`` (ascending along its last
+    axis, NaNs last, complex numbers lexicographically) to keep it sorted: the int64
+    count of entries below it (``side="left"``) or not above it (``"right"``), as
+    ``numpy.searchsorted``. Both operands have one dtype and the same leading axes
+    (``sorted_arr`` ``(*batch, n)``, ``query`` ``(*batch, m)``): each batch element is
+    searched in its own row. Piecewise constant: its derivative is zero.
+
+    >>> searchsorted(np.array([1., 2., 3.]), np.array([2., 0.5]), side="right")
+    array([2, 0])
+    """
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    _searchsorted_rule(get_aval(sorted_arr), get_aval(query), side=side)
+    return searchsorted_p.bind(sorted_arr, query, side=side)
+
+
+# (``side`` has a default so that tests which build calls from operands alone find one)
+def _searchsorted_impl(sorted_arr, query, *, side="left"):
+    sorted_arr, query = np.asarray(sorted_arr), np.asarray(query)
+    out = np.empty(query.shape, np.int64)
+    for i in np.ndindex(query.shape[:-1]):
+        out[i] = np.searchsorted(sorted_arr[i], query[i], side)
+    return out
+
+
+def _searchsorted_rule(sorted_arr, query, *, side="left"):
+    if sorted_arr.dtype != query.dtype or sorted_arr.dtype.kind not in "biufc":
+        raise TypeError(f"searchsorted: operands must share one ordered dtype, got "
+                        f"{sorted_arr.dtype} and {query.dtype}")
+    if (sorted_arr.ndim == 0 or query.ndim != sorted_arr.ndim
+            or sorted_arr.shape[:-1] != query.shape[:-1]):
+        raise TypeError(f"searchsorted: operands of shapes {sorted_arr.shape} and "
+                        f"{query.shape} need the same leading (batch) axes and one last "
+                        "axis each")
+    return ShapedArray(query.shape, np.int64)
+
+
+def _searchsorted_batch(args, dims, *, side="left"):
+    size = next(get_aval(x).shape[d] for x, d in zip(args, dims) if d is not None)
+    args = [batch_axis_at(x, d, size) for x, d in zip(args, dims)]
+    return searchsorted_p.bind(*args, side=side), 0
+
+
+searchsorted_p = Primitive("searchsorted")
+searchsorted_p.def_impl(_searchsorted_impl)
+searchsorted_p.def_abstract_eval(_searchsorted_rule)
+defjvp_zero(searchsorted_p)
+batch_rules[searchsorted_p] = _searchsorted_batch
+
+__all__ = ["sort", "argsort", "top_k", "searchsorted", "sort_p", "top_k_p", "searchsorted_p"]

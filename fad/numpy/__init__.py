@@ -12,10 +12,27 @@ from fad.numpy._dtypes import *  # noqa: F401,F403
 from fad.numpy._ufuncs import *  # noqa: F401,F403
 from fad.numpy._elementwise import *  # noqa: F401,F403
 from fad.numpy._reductions import *  # noqa: F401,F403
+from fad.numpy._statistics import *  # noqa: F401,F403
 from fad.numpy._shape import *  # noqa: F401,F403
 from fad.numpy._creation import *  # noqa: F401,F403
 from fad.numpy._linalg import *  # noqa: F401,F403
 from fad.numpy._einsum import *  # noqa: F401,F403
 from fad.numpy._indexing import *  # noqa: F401,F403
 from fad.numpy._sorting import *  # noqa: F401,F403
+from fad.numpy._padding import *  # noqa: F401,F403
+from fad.numpy._signal import *  # noqa: F401,F403
+from fad.numpy._index_tricks import *  # noqa: F401,F403
+from fad.numpy._setops import *  # noqa: F401,F403
+from fad.numpy import fft  # noqa: F401,E402  - the fad.numpy.fft namespace
+from fad.numpy import linalg  # noqa: F401,E402  - the fad.numpy.linalg namespace
+from fad.numpy._polynomial import *  # noqa: F401,F403,E402  - (on fad.numpy.linalg)
+from fad.numpy import _elementwise, _linalg, _polynomial, _reductions, _statistics  # noqa: E402
+from fad.numpy._promote import accept_traced_sequences_in  # noqa: E402
+
+# Lists and tuples holding tracers wherever NumPy takes array-likes (``fnp.mean([a, b])``):
+# the ufuncs convert them themselves; the other modules' functions are wrapped (the
+# modules of shapes, creation, sorting... wrap their own).
+accept_traced_sequences_in(globals(), [name for module in (
+    _elementwise, _linalg, _polynomial, _reductions, _statistics) for name in module.__all__])
+del accept_traced_sequences_in
 from fad.numpy import _tracer_methods  # noqa: F401,E402  - operators and methods on tracers

@@ -9,8 +9,9 @@ from fad.core.trace import Tracer
 from fad.errors import ConcretizationTypeError
 from fad.numpy import _shape
 from fad.numpy import _ufuncs as uf
-from fad.numpy._promote import (any_traced, asarray as _asarray, cast, concrete_or_none,
-                                dtype_of, operand, result_type, shape_of)
+from fad.numpy._promote import (accept_traced_sequences_in, any_traced, asarray as _asarray,
+                                cast, concrete_or_none, dtype_of, operand, result_type,
+                                shape_of)
 
 
 
@@ -166,3 +167,4 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
 __all__ = ["zeros", "ones", "empty", "eye", "identity", "tri", "zeros_like", "ones_like",
            "empty_like", "full", "full_like", "arange", "linspace", "asarray", "array",
            "meshgrid"]
+accept_traced_sequences_in(globals())

@@ -2,11 +2,14 @@
 operand only are summed first, then operands are contracted left to right."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from fad import lax
 from fad.numpy import _linalg
-from fad.numpy._promote import any_traced, asarray, cast, promote, shape_of
+from fad.numpy._promote import (accept_traced_sequences_in, any_traced, asarray, cast,
+                                promote, shape_of)
 
 
 def _split_labels(term: str, ndim: int, n_ellipsis: int, where: str):
@@ -110,15 +113,58 @@ def _contract(a, la, b, lb, needed):
     return out, labels
 
 
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _sublist_term(sublist, where):
+    """One sublist of the interleaved form (ints in [0, 52) and ``...``) as subscripts;
+    NumPy's letters: 0-25 are ``A``-``Z``, 26-51 ``a``-``z``."""
+    term = []
+    for label in sublist:
+        if label is Ellipsis:
+            term.append("...")
+            continue
+        try:
+            term.append(_LETTERS[operator.index(label)] if label >= 0 else "?")
+        except (TypeError, IndexError):
+            raise ValueError(f"einsum: subscript {label!r} in {where} is not an integer "
+                             "in [0, 52) or Ellipsis") from None
+        if term[-1] == "?":
+            raise ValueError(f"einsum: subscript {label!r} in {where} is negative")
+    return "".join(term)
+
+
+def interleaved_subscripts(args):
+    """``(subscripts, operands)`` of the interleaved form ``einsum(op0, sublist0, op1,
+    sublist1, ..., [sublist_out])``."""
+    operands, terms = list(args[0::2]), [_sublist_term(s, f"operand {i}")
+                                          for i, s in enumerate(args[1::2])]
+    spec = ",".join(terms[:len(operands)])
+    if len(args) % 2:   # the last entry is the output's sublist
+        operands.pop()
+        spec = ",".join(terms) + "->" + _sublist_term(args[-1], "the output")
+    return spec, operands
+
+
 def einsum(subscripts, *operands, out=None, dtype=None, order="K", casting="safe",
            optimize=False):
-    """Like ``numpy.einsum`` with string subscripts (explicit or implicit output,
-    ellipses, repeated labels for diagonals, size-1 broadcasting)."""
-    if not any_traced(operands):
+    """Like ``numpy.einsum``: string subscripts (explicit or implicit output, ellipses,
+    repeated labels for diagonals, size-1 broadcasting) or the interleaved form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])``. ``optimize`` is accepted in every form
+    NumPy takes and does not change the result; traced operands are contracted left to
+    right.
+
+    >>> einsum(np.ones((2, 3)), [0, 1], np.ones(3), [1], [0])
+    array([3., 3.])
+    """
+    if not any_traced((subscripts, *operands)):
         return np.einsum(subscripts, *operands, out=out, dtype=dtype, order=order,
                          casting=casting, optimize=optimize)
+    if out is not None:
+        raise TypeError("fad.numpy.einsum cannot write into out= (fad arrays are "
+                        "immutable); drop out= and use the returned value")
     if not isinstance(subscripts, str):
-        raise TypeError("fad.numpy.einsum supports string subscripts only")
+        subscripts, operands = interleaved_subscripts((subscripts, *operands))
     operands = promote(*[asarray(o) for o in operands])
     if dtype is not None:
         operands = [cast(o, np.dtype(dtype)) for o in operands]
@@ -145,3 +191,4 @@ def einsum(subscripts, *operands, out=None, dtype=None, order="K", casting="safe
 
 
 __all__ = ["einsum"]
+accept_traced_sequences_in(globals())

@@ -6,10 +6,11 @@ import numpy as np
 
 from fad import lax
 from fad.core.trace import Tracer
+from fad.errors import ConcretizationTypeError
 from fad.numpy import _reductions
 from fad.numpy import _ufuncs as uf
-from fad.numpy._promote import (asarray, cast, dtype_of, operand, promote, promote_inexact,
-                                shape_of, weak_cast)
+from fad.numpy._promote import (asarray, cast, concrete_or_none, dtype_of, operand, promote,
+                                promote_inexact, shape_of, weak_cast)
 
 
 def where(condition, x=None, y=None, /):
@@ -167,5 +168,47 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return where(uf.equal(x, -np.inf), info.min if neginf is None else neginf, x)
 
 
+def iscomplex(x):
+    """Like ``numpy.iscomplex``: whether each element has a nonzero imaginary part (all
+    ``False`` for a real dtype)."""
+    if not isinstance(x, Tracer):
+        return np.iscomplex(x)
+    x = asarray(x)
+    if dtype_of(x).kind == "c":
+        return uf.not_equal(lax.imag(x), 0)
+    return lax.full(shape_of(x), False, np.dtype(bool))
+
+
+def isreal(x):
+    """Like ``numpy.isreal``: whether each element has a zero imaginary part."""
+    if not isinstance(x, Tracer):
+        return np.isreal(x)
+    return uf.equal(imag(asarray(x)), 0)
+
+
+def real_if_close(a, tol=100):
+    """Like ``numpy.real_if_close``: the real part of complex ``a`` if every imaginary part
+    is below ``tol`` machine epsilons (or ``tol`` itself if ``tol <= 1``), else ``a``.
+
+    The result's dtype depends on the values, so they must be known: eagerly and under
+    ``grad``/``jvp`` this works; under ``jit`` and ``vmap`` it raises
+    ``ConcretizationTypeError`` (use ``fad.numpy.real`` to choose the real part
+    explicitly)."""
+    if not isinstance(a, Tracer):
+        return np.real_if_close(a, tol)
+    a = asarray(a)
+    if dtype_of(a).kind != "c":
+        return a
+    if tol > 1:
+        tol = np.finfo(dtype_of(a)).eps * tol
+    small = concrete_or_none(_reductions.all(uf.less(uf.absolute(lax.imag(a)), tol)))
+    if small is None:
+        raise ConcretizationTypeError(
+            "fad.numpy.real_if_close: whether the result is real depends on the values, "
+            "which are abstract under jit/vmap; choose explicitly with fad.numpy.real(a) "
+            "(or keep a), or call it outside jit/vmap")
+    return lax.real(a) if small else a
+
+
 __all__ = ["where", "clip", "round", "around", "round_", "real", "imag", "angle", "sinc",
-           "fix", "isclose", "allclose", "nan_to_num"]
+           "fix", "isclose", "allclose", "nan_to_num", "iscomplex", "isreal", "real_if_close"]

@@ -22,8 +22,8 @@ from fad import lax
 from fad.core.trace import Tracer
 from fad.errors import ConcretizationTypeError
 from fad.numpy import _elementwise, _shape, _ufuncs
-from fad.numpy._promote import (asarray, normalize_axis, cast, concrete_or_none, dtype_of,
-                                ndim_of, shape_of)
+from fad.numpy._promote import (accept_traced_sequences_in, asarray, cast, concrete_or_none,
+                                dtype_of, ndim_of, normalize_axis, shape_of)
 
 _BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
               "integer or boolean arrays are valid indices")
@@ -600,3 +600,4 @@ def at(x):
 
 
 __all__ = ["take", "take_along_axis", "repeat", "roll", "at"]
+accept_traced_sequences_in(globals())

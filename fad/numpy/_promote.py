@@ -15,12 +15,14 @@ strong values); only Python's operators on tracers keep a weak result (``_ufuncs
 from __future__ import annotations
 
 import functools
+import types
 
 import numpy as np
 
 from fad.core import dtypes
 from fad.core.abstract import get_aval
 from fad.core.trace import Tracer
+from fad.errors import TracerArrayConversionError
 from fad.lax import concatenate, convert_element_type, expand_dims
 from fad.lax.plumbing import normalize_axis
 
@@ -43,6 +45,59 @@ def any_traced(seq) -> bool:
         if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and any_traced(a)):
             return True
     return False
+
+
+def _traced_sequence(x) -> bool:
+    return isinstance(x, (list, tuple)) and any_traced(x)
+
+
+def _sequences_as_arrays(values):
+    return [asarray(v) if _traced_sequence(v) else v for v in values]
+
+
+def traced_sequences_as_arrays(args):
+    """``args`` with each list or tuple holding tracers made an array (``asarray``), or
+    ``None`` if none holds one (then a ``TracerArrayConversionError`` was not theirs)."""
+    if not any(map(_traced_sequence, args)):
+        return None
+    return _sequences_as_arrays(args)
+
+
+def accepts_traced_sequences(fn):
+    """``fn``, also taking lists and tuples that hold tracers wherever it takes an
+    array-like (``sum([x, y])``, ``sort((x, 1.0))``), as NumPy takes nested sequences.
+
+    Most functions test ``isinstance(a, Tracer)`` to choose between NumPy and lax; a list
+    holding tracers then reaches NumPy, which fails converting a tracer
+    (``TracerArrayConversionError``). That failure is the signal: the call is repeated
+    with every such list made an array (``asarray``: stacked, promoted as NumPy promotes
+    array-likes). Functions that take sequences of arrays (``concatenate``, ``stack``)
+    handle them before NumPy sees them, so they never fail and are never retried; and a
+    call without such lists costs nothing more than the ``try``.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TracerArrayConversionError:
+            if not (any(map(_traced_sequence, args))
+                    or any(map(_traced_sequence, kwargs.values()))):
+                raise
+        converted = dict(zip(kwargs, _sequences_as_arrays(kwargs.values())))
+        return fn(*_sequences_as_arrays(args), **converted)
+    wrapper.accepts_traced_sequences = True
+    return wrapper
+
+
+def accept_traced_sequences_in(namespace: dict, names=None) -> None:
+    """Wrap the public functions of a ``fad.numpy`` module (``names``, by default its
+    ``__all__``) with ``accepts_traced_sequences``; a module calls it on ``globals()``
+    after its last definition."""
+    for name in namespace["__all__"] if names is None else names:
+        fn = namespace[name]
+        if isinstance(fn, types.FunctionType) and not getattr(fn, "accepts_traced_sequences",
+                                                             False):
+            namespace[name] = accepts_traced_sequences(fn)
 
 
 def operand(x):

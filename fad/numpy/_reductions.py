@@ -1,4 +1,7 @@
-"""Reductions with NumPy's ``axis``/``keepdims``/``dtype`` conventions."""
+"""Reductions with NumPy's ``axis``/``keepdims``/``dtype`` conventions, their NaN-ignoring
+forms (``nansum`` ... ``nanstd``, zero derivative at the NaNs, as in JAX), and NumPy's
+order of complex numbers (real part, then imaginary part) in ``max``/``min``/``argmax``/
+``argmin``."""
 from __future__ import annotations
 
 import builtins
@@ -8,9 +11,10 @@ import numpy as np
 
 from fad import lax
 from fad.core.trace import Tracer
+from fad.lax.sort import take_along_axis as _take_along_axis
 from fad.numpy import _ufuncs as uf
-from fad.numpy._promote import (asarray, canonical_axes, normalize_axis, cast, dtype_of,
-                                shape_of)
+from fad.numpy._promote import (asarray, canonical_axes, cast, concrete_or_none, dtype_of,
+                                normalize_axis, shape_of)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -80,7 +84,12 @@ def _extremum(np_fn, lax_fn, ufunc, name):
         axes = canonical_axes(axis, len(shape_of(a)))
         if initial is None:
             _check_nonempty(a, axes, name)
-        res = lax_fn(a, axes) if axes else a
+        if not axes:
+            res = a
+        elif dtype_of(a).kind == "c":
+            res = _complex_extremum(a, axes, name == "maximum")
+        else:
+            res = lax_fn(a, axes)
         if initial is not None:
             res = cast(ufunc(res, initial), dtype_of(a))
         return _keep(res, axes, keepdims)
@@ -183,15 +192,19 @@ def _arg_extremum(np_fn, lax_fn, name):
     def fn(a, axis=None, out=None, *, keepdims=False):
         if not isinstance(a, Tracer):
             return np_fn(a, axis=axis, out=out, keepdims=keepdims)
+        a = asarray(a)
         ndim = len(shape_of(a))
+        pick = lax_fn
+        if dtype_of(a).kind == "c":   # NumPy's order: real parts, then imaginary parts
+            pick = functools.partial(_complex_arg, largest=name == "argmax")
         if axis is None:
             _check_nonempty(a, tuple(range(ndim)), name)
-            res = lax_fn(lax.reshape(a, (_count(a, range(ndim)),)), 0, np.dtype(np.intp))
+            res = pick(lax.reshape(a, (_count(a, range(ndim)),)), 0, np.dtype(np.intp))
             return lax.reshape(res, (1,) * ndim) if keepdims else res
         axis = normalize_axis(axis, ndim)
         if shape_of(a)[axis] == 0:
             raise ValueError(f"attempt to get {name} of an empty sequence")
-        res = lax_fn(a, axis, np.dtype(np.intp))
+        res = pick(a, axis, np.dtype(np.intp))
         return _keep(res, (axis,), keepdims)
     fn.__name__ = fn.__qualname__ = np_fn.__name__
     fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``."
@@ -253,5 +266,207 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     return (avg, scl) if returned else avg
 
 
+# -- NumPy's order of complex numbers ----------------------------------------------------------
+# NumPy orders complex numbers by real part, then imaginary part, and an element with a NaN
+# in either part wins max and min (its first occurrence). lax's reductions are for real
+# numbers, so the winner's index is found from the parts, and the value is taken there:
+# the derivative flows to that one element.
+
+def _complex_arg(a, axis, index_dtype, largest):
+    """Index of the first maximum (``largest``) or minimum of complex ``a`` along ``axis``
+    in NumPy's order; of the first NaN if there is one."""
+    re, im = lax.real(a), lax.imag(a)
+    nan = lax.bitwise_or(lax.ne(re, re), lax.ne(im, im))
+    reduce, bound = (lax.reduce_max, -np.inf) if largest else (lax.reduce_min, np.inf)
+    shape, kept = shape_of(a), tuple(i for i in range(len(shape_of(a))) if i != axis)
+
+    def spread(r):   # a reduced value back along ``axis``
+        return lax.broadcast_in_dim(r, shape, kept)
+
+    on_re = lax.eq(re, spread(reduce(re, (axis,))))
+    im_there = lax.select_n(on_re, np.full(shape, bound, dtype_of(im)), im)
+    hit = lax.bitwise_and(on_re, lax.eq(im, spread(reduce(im_there, (axis,)))))
+    hit = lax.select_n(spread(lax.reduce_or(nan, (axis,))), hit, nan)
+    return lax.argmax(hit, axis, index_dtype)
+
+
+def _complex_extremum(a, axes, largest):
+    """``max`` (``largest``) or ``min`` of complex ``a`` over ``axes`` in NumPy's order."""
+    shape, n = shape_of(a), _count(a, axes)
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    if kept + axes != tuple(range(len(shape))):
+        a = lax.transpose(a, kept + axes)
+    a = lax.reshape(a, tuple(shape[i] for i in kept) + (n,))
+    last = len(kept)
+    where = _complex_arg(a, last, np.dtype(np.int64), largest)
+    picked = _take_along_axis(a, lax.expand_dims(where, (last,)), last)
+    return lax.reshape(picked, tuple(shape[i] for i in kept))
+
+
+# -- NaN-ignoring reductions ------------------------------------------------------------------
+# Each replaces the NaNs by the reduction's identity (a select, so the derivative there is
+# zero, as in JAX) and reduces; integer and bool arrays hold no NaN and reduce as they are.
+
+def _has_nans(a) -> bool:
+    return dtype_of(a).kind in "fc"
+
+
+def _nan_to(a, value):
+    """``a`` with its NaNs replaced by the scalar ``value``."""
+    return lax.select_n(uf.isnan(a), a, np.asarray(value, dtype_of(a))[()])
+
+
+def _nan_doc(fn, np_fn, more=""):
+    fn.__name__ = fn.__qualname__ = np_fn.__name__
+    fn.__doc__ = (f"Like ``numpy.{np_fn.__name__}``: NaNs are ignored; their derivative is "
+                  f"zero.{more}")
+    return fn
+
+
+def _nan_reduction(np_fn, reduction, identity):
+    def fn(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+        if not isinstance(a, Tracer):
+            return np_fn(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims,
+                         **({} if initial is None else {"initial": initial}),
+                         **({} if where is None else {"where": where}))
+        a = asarray(a)
+        if _has_nans(a):
+            a = _nan_to(a, identity)
+        return reduction(a, axis, dtype, out, keepdims, initial, where)
+    return _nan_doc(fn, np_fn)
+
+
+nansum = _nan_reduction(np.nansum, sum, 0)
+nanprod = _nan_reduction(np.nanprod, prod, 1)
+
+
+def _nan_cumulative(np_fn, cumulative, identity):
+    def fn(a, axis=None, dtype=None, out=None):
+        if not isinstance(a, Tracer):
+            return np_fn(a, axis=axis, dtype=dtype, out=out)
+        a = asarray(a)
+        return cumulative(_nan_to(a, identity) if _has_nans(a) else a, axis, dtype, out)
+    return _nan_doc(fn, np_fn)
+
+
+nancumsum = _nan_cumulative(np.nancumsum, cumsum, 0)
+nancumprod = _nan_cumulative(np.nancumprod, cumprod, 1)
+
+
+def _nan_extremum(np_fn, extremum, largest):
+    def fn(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        if not isinstance(a, Tracer):
+            return np_fn(a, axis=axis, out=out, keepdims=keepdims,
+                         **({} if initial is None else {"initial": initial}),
+                         **({} if where is None else {"where": where}))
+        a = asarray(a)
+        if not _has_nans(a):
+            return extremum(a, axis, out, keepdims, initial, where)
+        nan = uf.isnan(a)
+        bound = -np.inf if largest else np.inf
+        res = extremum(_nan_to(a, complex(bound, bound) if dtype_of(a).kind == "c" else bound),
+                       axis, out, keepdims, initial, where)
+        if initial is not None:   # (NumPy's fmax.reduce: the initial value stands)
+            return res
+        all_nan = all(nan, axis, keepdims=keepdims)
+        return lax.select_n(all_nan, res, np.asarray(np.nan, dtype_of(a))[()])
+    return _nan_doc(fn, np_fn, " An all-NaN slice gives NaN (NumPy also warns).")
+
+
+nanmax = _nan_extremum(np.nanmax, max, True)
+nanmin = _nan_extremum(np.nanmin, min, False)
+
+
+def _nan_arg_extremum(np_fn, arg, largest):
+    def fn(a, axis=None, out=None, *, keepdims=False):
+        if not isinstance(a, Tracer):
+            return np_fn(a, axis=axis, out=out, keepdims=keepdims)
+        a = asarray(a)
+        if not _has_nans(a):
+            return arg(a, axis, out, keepdims=keepdims)
+        bound = -np.inf if largest else np.inf
+        nan = uf.isnan(a)
+        res = arg(_nan_to(a, complex(bound, bound) if dtype_of(a).kind == "c" else bound),
+                  axis, out, keepdims=keepdims)
+        all_nan = all(nan, axis, keepdims=keepdims)
+        known = concrete_or_none(all_nan)
+        if known is not None and np.any(known):
+            raise ValueError("All-NaN slice encountered")
+        return lax.select_n(all_nan, res, np.asarray(-1, dtype_of(res))[()])
+    return _nan_doc(fn, np_fn, " An all-NaN slice raises ``ValueError`` as in NumPy where "
+                    "the values are known (eagerly, under ``grad``), and gives -1 (as in "
+                    "JAX) under ``jit`` and ``vmap``.")
+
+
+nanargmax = _nan_arg_extremum(np.nanargmax, argmax, True)
+nanargmin = _nan_arg_extremum(np.nanargmin, argmin, False)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    """Like ``numpy.nanmean``: the mean of the non-NaN values (NaN for an all-NaN slice);
+    the derivative at the NaNs is zero."""
+    if not isinstance(a, Tracer):
+        return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims,
+                          **({} if where is None else {"where": where}))
+    a = asarray(a)
+    if not _has_nans(a):
+        return mean(a, axis, dtype, out, keepdims, where=where)
+    _no_out_where("nanmean", out, where)
+    res_dtype = _accumulator_dtype(np.mean, dtype_of(a), None if dtype is None else np.dtype(dtype))
+    total = sum(_nan_to(a, 0), axis, res_dtype, keepdims=keepdims)
+    count = sum(uf.logical_not(uf.isnan(a)), axis, np.intp, keepdims=keepdims)
+    return cast(uf.true_divide(total, count), res_dtype)
+
+
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+           mean=None, correction=None):
+    """Like ``numpy.nanvar``: the variance of the non-NaN values, divided by ``count -
+    ddof`` (NaN where that is not positive); the derivative at the NaNs is zero."""
+    if not isinstance(a, Tracer):
+        kw = {} if correction is None else {"correction": correction}
+        return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                         **kw, **({} if where is None else {"where": where}))
+    a = asarray(a)
+    if not _has_nans(a):
+        return var(a, axis, dtype, out, ddof, keepdims, where=where, correction=correction)
+    _no_out_where("nanvar", out, where)
+    ddof = ddof if correction is None else correction
+    res_dtype = _accumulator_dtype(np.var, dtype_of(a), None if dtype is None else np.dtype(dtype))
+    x = cast(a, dtype_of(a) if dtype is None else np.result_type(dtype_of(a), dtype))
+    nan = uf.isnan(x)
+    count = sum(uf.logical_not(nan), axis, np.intp, keepdims=True)
+    centred = uf.subtract(x, uf.true_divide(sum(_nan_to(x, 0), axis, keepdims=True), count))
+    centred = _nan_to(centred, 0)
+    if dtype_of(centred).kind == "c":
+        sq = lax.add(lax.square(lax.real(centred)), lax.square(lax.imag(centred)))
+    else:
+        sq = lax.square(centred)
+    dof = uf.subtract(count if keepdims else _drop(count, axis), ddof)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = uf.true_divide(sum(sq, axis, keepdims=keepdims), dof)
+    res = lax.select_n(uf.less_equal(dof, 0), cast(res, res_dtype),
+                       np.asarray(np.nan, res_dtype)[()])
+    return res
+
+
+def _drop(kept, axis):
+    """A keepdims reduction's result without the reduced axes."""
+    axes = canonical_axes(axis, len(shape_of(kept)))
+    return lax.reshape(kept, tuple(d for i, d in enumerate(shape_of(kept)) if i not in axes))
+
+
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+           mean=None, correction=None):
+    """Like ``numpy.nanstd``: the square root of ``nanvar``."""
+    if not isinstance(a, Tracer):
+        kw = {} if correction is None else {"correction": correction}
+        return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                         **kw, **({} if where is None else {"where": where}))
+    return uf.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where,
+                          correction=correction))
+
+
 __all__ = ["sum", "prod", "max", "min", "amax", "amin", "all", "any", "mean", "var", "std",
-           "ptp", "argmax", "argmin", "cumsum", "cumprod", "average"]
+           "ptp", "argmax", "argmin", "cumsum", "cumprod", "average", "nansum", "nanprod",
+           "nancumsum", "nancumprod", "nanmax", "nanmin", "nanargmax", "nanargmin", "nanmean",
+           "nanvar", "nanstd"]

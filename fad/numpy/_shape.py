@@ -1,17 +1,24 @@
-"""Shape manipulation: reshape, transpose, stacking, splitting, tiling, flipping.
+"""Shape manipulation: reshape, transpose, stacking, splitting, tiling, flipping,
+rotating; inserting and deleting entries at static positions; ``diff``.
 
-(``repeat`` and ``roll``, which gather when traced, are with ``take`` in ``_indexing``.)"""
+(``repeat`` and ``roll``, which gather when traced, are with ``take`` in ``_indexing``.)
+``insert`` and ``delete`` let NumPy itself apply the call to an array of labels (the
+positions in the operands): the labels it returns are the static gather that builds the
+result, so every form of ``obj`` NumPy reads is read as NumPy reads it."""
 from __future__ import annotations
 
 import operator
 
 import numpy as np
+from numpy.exceptions import AxisError
 
 from fad import lax
 from fad.core.trace import Tracer
+from fad.errors import ConcretizationTypeError
 from fad.numpy import _ufuncs
-from fad.numpy._promote import (any_traced, asarray, canonical_axes, normalize_axis,
-                                dtype_of, ndim_of, promote, shape_of, stack_arrays)
+from fad.numpy._promote import (accept_traced_sequences_in, any_traced, asarray,
+                                canonical_axes, cast, concrete_or_none, dtype_of, ndim_of,
+                                normalize_axis, promote, shape_of, stack_arrays)
 
 
 def _size(shape):
@@ -316,15 +323,29 @@ def _split(ary, indices_or_sections, axis, even):
     return outs
 
 
+def _ndim_any(ary):
+    return ndim_of(ary) if isinstance(ary, Tracer) else np.ndim(ary)
+
+
 def hsplit(ary, indices_or_sections):
-    """Like ``numpy.hsplit``."""
-    return split(ary, indices_or_sections, 1 if np.ndim(ary) > 1 or (
-        isinstance(ary, Tracer) and ndim_of(ary) > 1) else 0)
+    """Like ``numpy.hsplit``: ``split`` along axis 1 (axis 0 of a 1-D array)."""
+    if _ndim_any(ary) == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(ary, indices_or_sections, 1 if _ndim_any(ary) > 1 else 0)
 
 
 def vsplit(ary, indices_or_sections):
-    """Like ``numpy.vsplit``."""
+    """Like ``numpy.vsplit``: ``split`` along axis 0 of an array of 2 or more dimensions."""
+    if _ndim_any(ary) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
     return split(ary, indices_or_sections, 0)
+
+
+def dsplit(ary, indices_or_sections):
+    """Like ``numpy.dsplit``: ``split`` along axis 2 of an array of 3 or more dimensions."""
+    if _ndim_any(ary) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, 2)
 
 
 # -- repetition, flipping, rolling ----------------------------------------------------------------
@@ -377,6 +398,10 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     if not any_traced([a, prepend, append]):
         return np.diff(a, n, axis, prepend, append)
     a = asarray(a)
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n!r}")
+    if ndim_of(a) == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
     axis = normalize_axis(axis, ndim_of(a))
     parts = [a]
     for extra, at_end in ((prepend, False), (append, True)):
@@ -392,6 +417,128 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
         m = shape_of(a)[axis]
         a = op(slice_axis(a, 1, m, axis), slice_axis(a, 0, max(m - 1, 0), axis))
     return a
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    """Like ``numpy.rot90``: rotate by ``k`` quarter turns from ``axes[0]`` towards
+    ``axes[1]``."""
+    if not isinstance(m, Tracer):
+        return np.rot90(m, k, axes)
+    m = asarray(m)
+    axes = tuple(axes)
+    ndim = ndim_of(m)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    if axes[0] == axes[1] or abs(axes[0] - axes[1]) == ndim:
+        raise ValueError("Axes must be different.")
+    if not all(-ndim <= ax < ndim for ax in axes):
+        raise ValueError(f"Axes={axes} out of range for array of ndim={ndim}.")
+    first, second = (ax % ndim for ax in axes)
+    k = operator.index(k) % 4
+    if k == 0:
+        return m
+    if k == 2:
+        return lax.rev(m, (first, second))
+    perm = list(range(ndim))
+    perm[first], perm[second] = second, first
+    if k == 1:   # flip along the second axis, then swap the two
+        return lax.transpose(lax.rev(m, (second,)), perm)
+    return lax.rev(lax.transpose(m, perm), (second,))
+
+
+def rollaxis(a, axis, start=0):
+    """Like ``numpy.rollaxis`` (``moveaxis`` is the clearer spelling)."""
+    if not isinstance(a, Tracer):
+        return np.rollaxis(a, axis, start)
+    a = asarray(a)
+    n = ndim_of(a)
+    axis = normalize_axis(axis, n)
+    start = operator.index(start)
+    if start < 0:
+        start += n
+    if not 0 <= start < n + 1:
+        raise AxisError(f"start={start - n if start < 0 else start} must be in the range "
+                        f"[{-n}, {n + 1})")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return a
+    order = [i for i in range(n) if i != axis]
+    order.insert(start, axis)
+    return lax.transpose(a, order)
+
+
+# -- inserting and deleting (static positions) --------------------------------------------------
+
+def _static_positions(obj, name):
+    """``obj`` (an int, slice, sequence or array of positions or a mask) without tracers:
+    where entries go or come from decides the output's shape."""
+    if isinstance(obj, slice) or not (isinstance(obj, Tracer) or (
+            isinstance(obj, (list, tuple)) and any_traced(obj))):
+        return obj
+    value = concrete_or_none(asarray(obj))
+    if value is None:
+        raise ConcretizationTypeError(
+            f"fad.numpy.{name} needs static positions (obj decides the output shape), got a "
+            "traced obj; pass Python ints, a slice or a NumPy array")
+    return np.asarray(value)
+
+
+def _gather_labels(sources, labels):
+    """The entries of the flattened ``sources`` (joined) at ``labels``, a static array of
+    positions in that join: the output of ``insert``/``delete`` computed by NumPy on the
+    labels themselves."""
+    flat = [reshape(s, (-1,)) for s in sources]
+    flat = lax.concatenate(flat, 0) if len(flat) > 1 else flat[0]
+    return lax.gather(flat, labels.astype(np.int64)[..., None], (0,))
+
+
+def insert(arr, obj, values, axis=None):
+    """Like ``numpy.insert`` (``obj`` static: an int, slice or sequence of positions);
+    ``values`` are cast to ``arr``'s dtype as NumPy casts them.
+
+    >>> insert(np.array([1., 2., 3.]), [1, 3], 0.5)
+    array([1. , 0.5, 2. , 3. , 0.5])
+    """
+    if not any_traced([arr, obj, values]):
+        return np.insert(arr, obj, values, axis)
+    arr = asarray(arr)
+    obj = _static_positions(obj, "insert")
+    values = cast(asarray(values), dtype_of(arr))
+    n, k = _size(shape_of(arr)), _size(shape_of(values))
+    labels = np.insert(np.arange(n).reshape(shape_of(arr)), obj,
+                       np.arange(n, n + k).reshape(shape_of(values)), axis)
+    return _gather_labels([arr, values], labels)
+
+
+def delete(arr, obj, axis=None):
+    """Like ``numpy.delete`` (``obj`` static: an int, slice, sequence of positions or a
+    boolean mask).
+
+    >>> delete(np.arange(5.0), slice(1, None, 2))
+    array([0., 2., 4.])
+    """
+    if not any_traced([arr, obj]):
+        return np.delete(arr, obj, axis)
+    arr = asarray(arr)
+    obj = _static_positions(obj, "delete")
+    labels = np.delete(np.arange(_size(shape_of(arr))).reshape(shape_of(arr)), obj, axis)
+    return _gather_labels([arr], labels)
+
+
+def append(arr, values, axis=None):
+    """Like ``numpy.append``: ``concatenate`` after flattening both when ``axis`` is None.
+
+    >>> append(np.array([1, 2]), [[3.5]])
+    array([1. , 2. , 3.5])
+    """
+    if not any_traced([arr, values]):
+        return np.append(arr, values, axis)
+    arr, values = asarray(arr), asarray(values)
+    if axis is None:
+        arr = arr if ndim_of(arr) == 1 else ravel(arr)
+        values, axis = ravel(values), ndim_of(arr) - 1
+    return concatenate((arr, values), axis)
 
 
 def shape(a):
@@ -415,5 +562,6 @@ __all__ = ["reshape", "ravel", "transpose", "permute_dims", "swapaxes", "moveaxi
            "expand_dims", "squeeze", "broadcast_to", "broadcast_arrays", "atleast_1d",
            "atleast_2d", "atleast_3d", "concatenate", "concat", "stack", "hstack", "vstack",
            "row_stack", "dstack", "column_stack", "array_split", "split", "hsplit", "vsplit",
-           "tile", "flip", "fliplr", "flipud", "diff", "shape", "ndim",
-           "size"]
+           "dsplit", "tile", "flip", "fliplr", "flipud", "rot90", "rollaxis", "insert",
+           "delete", "append", "diff", "shape", "ndim", "size"]
+accept_traced_sequences_in(globals())

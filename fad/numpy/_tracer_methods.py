@@ -208,12 +208,14 @@ def _numpy_to_fad():
         ours, theirs = getattr(fnp, name), getattr(np, name, None)
         if callable(ours) and callable(theirs) and not isinstance(theirs, (np.ufunc, type)):
             table[theirs] = ours
-    linalg = getattr(fnp, "linalg", None)
-    if linalg is not None:
-        for name in dir(linalg):
-            theirs = getattr(np.linalg, name, None)
-            if theirs is not None and callable(getattr(linalg, name)):
-                table[theirs] = getattr(linalg, name)
+    for sub in ("linalg", "fft"):   # (np.linalg.solve -> fad.numpy.linalg.solve, ...)
+        ours = getattr(fnp, sub, None)
+        if ours is None:
+            continue
+        for name in getattr(ours, "__all__", None) or dir(ours):
+            theirs = getattr(getattr(np, sub), name, None)
+            if theirs is not None and callable(getattr(ours, name)):
+                table[theirs] = getattr(ours, name)
     return table
 
 

@@ -18,8 +18,9 @@ import numpy as np
 from fad import lax
 from fad.core.dtypes import PYTHON_SCALAR_TYPES
 from fad.core.trace import Tracer
-from fad.numpy._promote import (cast, dtype_key, dtype_of, is_weak, operand,
-                                shape_of, ufunc_dtypes, weak_cast)
+from fad.errors import TracerArrayConversionError
+from fad.numpy._promote import (cast, dtype_key, dtype_of, is_weak, operand, shape_of,
+                                traced_sequences_as_arrays, ufunc_dtypes, weak_cast)
 
 
 def apply_ufunc(ufunc, impl, args, weak=False):
@@ -69,7 +70,13 @@ def _make(ufunc, impl, name=None):
                     if dt is not None:
                         return impl(x)
                 return apply_ufunc(ufunc, impl, (x,))
-            return ufunc(x)
+            try:
+                return ufunc(x)
+            except TracerArrayConversionError:   # (a list holding tracers: as an array)
+                converted = traced_sequences_as_arrays((x,))
+                if converted is None:
+                    raise
+                return fn(*converted)
     else:
         def fn(x, y, /):
             tx, ty = isinstance(x, Tracer), isinstance(y, Tracer)
@@ -88,7 +95,13 @@ def _make(ufunc, impl, name=None):
                         return impl(x if kx is dt else _as(x, tx, dt),
                                     y if ky is dt else _as(y, ty, dt))
                 return apply_ufunc(ufunc, impl, (x, y))
-            return ufunc(x, y)
+            try:
+                return ufunc(x, y)
+            except TracerArrayConversionError:   # (a list holding tracers: as an array)
+                converted = traced_sequences_as_arrays((x, y))
+                if converted is None:
+                    raise
+                return fn(*converted)
     fn.__name__ = fn.__qualname__ = name or ufunc.__name__
     fn.__doc__ = f"Like ``numpy.{fn.__name__}``; traceable and differentiable."
     fn.ufunc = ufunc

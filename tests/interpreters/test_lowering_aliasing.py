@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 import fad
+import fad.random
+import fad.lax.linalg
 from fad.test_util import all_primitives
 import fad.numpy as fnp
 from fad import lax
@@ -59,6 +61,12 @@ def _binds_without_parameters():
 
 # Programs reaching the primitives with parameters, identity-like parameters included
 # (bound directly where fad.lax would not bind them at all).
+def _spd(x):
+    """A 2x2 positive definite matrix made of ``x``'s first entries."""
+    m = x[:2, :2]
+    return m @ m.T + 2.0 * fnp.eye(2)
+
+
 _PROGRAMS = [
     ("reshape", lambda x: _bind("reshape", x, new_sizes=(2, 3)), _X),
     ("reshape", lambda x: x.reshape(3, 2), _X),
@@ -152,6 +160,24 @@ _PROGRAMS = [
     ("add_any", lambda x: fad.jacrev(lambda x: x[0] * x[1] + fnp.sin(x[0]))(x), _X),
     ("polygamma", lambda x: lax.polygamma(1, x), _X),
     ("stop_gradient", lambda x: fad.stop_gradient(x), _X),
+    ("fft", lambda x: fnp.fft.rfft(x), _X),
+    ("fft", lambda x: fnp.fft.ifft(fnp.fft.fft(x + 1j)), _X),
+    ("fft", lambda x: fnp.fft.irfftn(fnp.fft.rfftn(x)), _X),
+    ("threefry2x32", lambda x: fad.random.uniform(
+        fad.random.key((x[0, 0] * 0).astype(np.int64)), (2, 3)) + x, _X),
+    ("random_gamma", lambda x: fad.random.gamma(fad.random.key(0), x + 1.0), _X),
+    ("cholesky", lambda x: fad.lax.linalg.cholesky(_spd(x)), _X),
+    ("triangular_solve", lambda x: fad.lax.linalg.triangular_solve(
+        _spd(x), x[:2, :1], left_side=True, lower=True), _X),
+    ("solve", lambda x: fad.lax.linalg.solve(_spd(x), x[:2, :1]), _X),
+    ("lu", lambda x: fad.lax.linalg.lu(_spd(x))[0], _X),
+    ("lu_pivots_to_permutation",
+     lambda x: fad.lax.linalg.lu_pivots_to_permutation(
+         fad.lax.linalg.lu(_spd(x))[1], 2), _X),
+    ("qr", lambda x: fad.lax.linalg.qr(_spd(x))[0], _X),
+    ("eigh", lambda x: fad.lax.linalg.eigh(_spd(x))[1], _X),
+    ("svd", lambda x: fad.lax.linalg.svd(_spd(x))[1], _X),
+    ("eig", lambda x: fad.lax.linalg.eig(_spd(x))[0], _X),
 ]
 
 

@@ -72,6 +72,14 @@ UNARY_RECIPES = {   # functions whose other required arguments are not arrays
     "where": lambda f, x: f(_TRUE, x, 1.0),
     "linspace": lambda f, x: f(x, 1.0, 3),
     "empty_like": lambda f, x: fnp.ravel(f(x))[:0],   # (its values are undefined)
+    "insert": lambda f, x: f(x, 0, 1.5),
+    "interp": lambda f, x: f(x, [0.0, 1.0], [1.0, 3.0]),
+    "lexsort": lambda f, x: f([x]),
+    "unique": lambda f, x: f(x, return_counts=True, size=3),
+    "nonzero": lambda f, x: f(x, size=2),
+    "flatnonzero": lambda f, x: f(x, size=2),
+    "argwhere": lambda f, x: f(x, size=2),
+    "pad": lambda f, x: f(x, 1, "reflect"),
 }
 BINARY_RECIPES = {
     "where": lambda f, x, y: f(_TRUE, x, y),
@@ -81,13 +89,20 @@ BINARY_RECIPES = {
     "tensordot": lambda f, x, y: f(x, y, 0),
     "at": lambda f, x, y: f(x)[0].add(y),
     # the second argument is a shape, count, shift or index, not an operand
-    **dict.fromkeys(["full", "full_like", "broadcast_to", "repeat", "roll", "take", "tile"]),
+    **dict.fromkeys(["full", "full_like", "broadcast_to", "repeat", "roll", "take", "tile",
+                     "insert", "interp", "unique", "nonzero", "flatnonzero", "argwhere"]),
+    "pad": lambda f, x, y: f(x, 1, constant_values=y),
+    "lexsort": lambda f, x, y: f([x, y]),
+    # (q within [0, 1]: NumPy checks its range, which a traced q cannot be checked for)
+    "quantile": lambda f, x, y: f(x, y / 4), "nanquantile": lambda f, x, y: f(x, y / 4),
+    "polyfit": lambda f, x, y: f(np.arange(3.0) * x, np.arange(3.0) + y, 1),
 }
 SEQUENCE_PARAMS = {"tup", "arrays"}   # concatenate([x, y]), stack((x, y)), ...
 EXCLUDED = {
     # no array arguments: shapes, sizes and dtypes go in (creation, dtype queries)
     "arange", "empty", "eye", "identity", "ones", "tri", "zeros",
     "can_cast", "promote_types", "issubdtype",
+    "diag_indices", "tril_indices", "triu_indices",
     # whether a value is a scalar depends on its Python type, which a tracer does not
     # keep (a traced NumPy scalar is a 0-d array, as under JAX)
     "isscalar",
