@@ -392,10 +392,53 @@ def bench_eager():
         row(f"eager fad.numpy.{name} on a length-16 vector", t, ref)
 
 
+def bench_at():
+    """``.at`` on fad.numpy's results (NumPy arrays: fad/numpy/_numpy_at.py) must leave
+    NumPy's speed alone: fad.numpy's eager calls, and NumPy's own operations on the arrays
+    fad.numpy returns, cost what NumPy costs; the eager update itself is timed against
+    NumPy's in-place update of a copy."""
+    x = np.linspace(-1, 1, 16)
+    y = fnp.sin(fnp.zeros(16))          # (a fad.numpy result)
+    y_np = np.sin(np.zeros(16))
+    assert type(y) is np.ndarray
+    for name, f_np, f_fad in [
+            ("fad.numpy.sin, length 16", lambda: np.sin(x), lambda: fnp.sin(x)),
+            ("fad.numpy.add, length 16", lambda: np.add(x, x), lambda: fnp.add(x, x)),
+            ("fad.numpy.sum, length 16", lambda: np.sum(x), lambda: fnp.sum(x)),
+            ("fad.numpy.zeros(100)", lambda: np.zeros(100), lambda: fnp.zeros(100)),
+            ("numpy.sin of a fad.numpy result", lambda: np.sin(y_np), lambda: np.sin(y)),
+            ("y * 2.0 + y of a fad.numpy result", lambda: y_np * 2.0 + y_np,
+             lambda: y * 2.0 + y),
+            ("y.sum() of a fad.numpy result", lambda: y_np.sum(), lambda: y.sum())]:
+        ref, t = best_times(f_np, f_fad)
+        row(f"eager {name}", t, ref)
+    z, idx = np.zeros(100), np.array([1, 5, 5, 9])
+
+    def numpy_add_at():
+        out = z.copy()
+        np.add.at(out, idx, 1.0)
+        return out
+
+    def numpy_set():
+        out = z.copy()
+        out[3] = 2.0
+        return out
+
+    assert np.array_equal(z.at[idx].add(1.0), numpy_add_at())
+    ref, t = best_times(numpy_add_at, lambda: z.at[idx].add(1.0))
+    row("x.at[idx].add(v), n=100, 4 indices (eager)", t, ref)
+    ref, t = best_times(numpy_set, lambda: z.at[3].set(2.0))
+    row("x.at[3].set(v), n=100 (eager)", t, ref)
+    f_jit = fad.jit(lambda v: fnp.zeros(100).at[idx].add(v))
+    assert np.array_equal(f_jit(1.0), numpy_add_at())
+    ref, t = best_times(numpy_add_at, lambda: f_jit(1.0))
+    row("  jit(lambda v: zeros(100).at[idx].add(v))", t, ref)
+
+
 BENCHMARKS = {"eager": bench_eager, "chain": bench_chain, "mixed_chain": bench_mixed_chain,
               "poly": bench_poly,
               "per_example": bench_per_example, "per_example_mlp": bench_per_example_mlp,
-              "mlp": bench_mlp, "hessian": bench_hessian, "gp": bench_gp}
+              "mlp": bench_mlp, "hessian": bench_hessian, "gp": bench_gp, "at": bench_at}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:]

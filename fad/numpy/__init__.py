@@ -36,3 +36,4 @@ accept_traced_sequences_in(globals(), [name for module in (
     _elementwise, _linalg, _polynomial, _reductions, _statistics) for name in module.__all__])
 del accept_traced_sequences_in
 from fad.numpy import _tracer_methods  # noqa: F401,E402  - operators and methods on tracers
+from fad.numpy import _numpy_at  # noqa: F401,E402  - x.at[idx] on NumPy arrays and scalars

@@ -22,8 +22,9 @@ from fad import lax
 from fad.core.trace import Tracer
 from fad.errors import ConcretizationTypeError
 from fad.numpy import _elementwise, _shape, _ufuncs
-from fad.numpy._promote import (accept_traced_sequences_in, asarray, cast, concrete_or_none,
-                                dtype_of, ndim_of, normalize_axis, shape_of)
+from fad.numpy._promote import (accept_traced_sequences_in, any_traced, asarray, cast,
+                                concrete_or_none, dtype_of, ndim_of, normalize_axis,
+                                shape_of)
 
 _BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
               "integer or boolean arrays are valid indices")
@@ -106,6 +107,25 @@ def _parse(idx, shape):
             out.append((kind, val, dim))
             dim += 1
     return out
+
+
+def _numpy_indexes_alike(idx):
+    """Whether NumPy indexes with ``idx`` exactly as fad does when every index is in bounds
+    (then NumPy's indexing is the eager fast path of ``x.at[idx]``): integers, slices,
+    ``None``, ``...`` and integer or boolean (not 0-d) arrays, no tracer. (fad refuses a
+    Python bool and a 0-d mask, which NumPy takes; lists go the general way.)"""
+    for entry in (idx if type(idx) is tuple else (idx,)):
+        t = type(entry)
+        if t is np.ndarray:
+            kind = entry.dtype.kind
+            if not (kind in "iu" or kind == "b" and entry.ndim):
+                return False
+        elif t is bool or not isinstance(entry, _NUMPY_INDEX_TYPES):
+            return False
+    return True
+
+
+_NUMPY_INDEX_TYPES = (int, np.integer, slice, type(None), type(Ellipsis))
 
 
 # -- getitem ------------------------------------------------------------------------------------
@@ -296,9 +316,15 @@ def _fill_scalar(fill_value, dtype):
 
 def _get(x, idx, mode=None, fill_value=None):
     """``x[idx]`` with out-of-bounds indices handled by ``mode`` (see ``IndexUpdateHelper``)."""
+    policy = _policy(mode, _GET_POLICIES, "get")
     x = asarray(x)
+    if not isinstance(x, Tracer) and _numpy_indexes_alike(idx):
+        try:
+            return x[idx]
+        except IndexError:   # out of bounds: ``mode`` decides, below
+            pass
     entries = _parse(idx, shape_of(x))
-    index, uses_slot = _bounded_index(entries, shape_of(x), _policy(mode, _GET_POLICIES, "get"))
+    index, uses_slot = _bounded_index(entries, shape_of(x), policy)
     if uses_slot:
         x = _with_slots(x, entries, _fill_scalar(fill_value, dtype_of(x)))
     if isinstance(x, Tracer) or _has_tracer(index):
@@ -462,16 +488,21 @@ def _has_tracer(idx):
         isinstance(v, Tracer) for v in e)) for e in entries)
 
 
+def _numpy_update(x, idx, values, op):
+    """``_scatter_update`` by NumPy, nothing traced (``IndexError`` when out of bounds)."""
+    out = np.array(x, copy=True)
+    vals = np.asarray(values).astype(out.dtype, copy=False)
+    if op == "set":
+        out[idx] = vals
+    else:
+        _NUMPY_UPDATES[op].at(out, idx, vals)
+    return out
+
+
 def _scatter_update(x, idx, values, op):
     """``x`` with ``x[idx]`` combined with ``values`` by ``op``, every index in bounds."""
     if not isinstance(x, Tracer) and not isinstance(values, Tracer) and not _has_tracer(idx):
-        out = np.array(x, copy=True)
-        vals = np.asarray(values).astype(out.dtype, copy=False)
-        if op == "set":
-            out[idx] = vals
-        else:
-            _NUMPY_UPDATES[op].at(out, idx, vals)
-        return out
+        return _numpy_update(x, idx, values, op)
     x = asarray(x)
     shape, size = shape_of(x), int(np.prod(shape_of(x)))
     positions = getitem(np.arange(size).reshape(shape), idx) if _has_tracer(idx) else \
@@ -489,11 +520,19 @@ def _scatter_update(x, idx, values, op):
 def update(x, idx, values, op, mode=None):
     """``x`` with ``x[idx]`` combined with ``values`` by ``op`` (a new array); indices out
     of bounds are dropped or clipped by ``mode`` (see ``IndexUpdateHelper``)."""
+    policy = _policy(mode, _UPDATE_POLICIES, op)
     x = asarray(x)
+    if isinstance(values, (list, tuple)) and any_traced(values):
+        values = asarray(values)
+    if (not isinstance(x, Tracer) and not isinstance(values, Tracer)
+            and _numpy_indexes_alike(idx)):
+        try:
+            return _numpy_update(x, idx, values, op)
+        except IndexError:   # out of bounds: ``mode`` decides, below
+            pass
     shape = shape_of(x)
     entries = _parse(idx, shape)
-    index, uses_slot = _bounded_index(entries, shape,
-                                      _policy(mode, _UPDATE_POLICIES, op))
+    index, uses_slot = _bounded_index(entries, shape, policy)
     if not uses_slot:
         return _scatter_update(x, index, values, op)
     out = _scatter_update(_with_slots(x, entries, 0), index, values, op)
@@ -587,9 +626,10 @@ class IndexUpdateHelper:
 
 
 def at(x):
-    """``x.at`` for any array: ``fad.numpy.at(x)[idx].add(y)`` works on NumPy arrays too,
-    with the out-of-bounds ``mode`` of ``IndexUpdateHelper`` (updates out of bounds are
-    dropped by default, ``get`` clamps).
+    """``x.at`` for any array-like: ``fad.numpy.at(x)[idx].add(y)``, with the out-of-bounds
+    ``mode`` of ``IndexUpdateHelper`` (updates out of bounds are dropped by default, ``get``
+    clamps). NumPy arrays and scalars also have ``x.at`` itself once fad.numpy is imported
+    (``fad/numpy/_numpy_at.py``); ``at(x)`` takes lists too.
 
     >>> at(np.zeros(3))[3].set(1.0)            # out of bounds: dropped
     array([0., 0., 0.])
