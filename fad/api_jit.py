@@ -2,8 +2,11 @@
 
 Called with NumPy values (nothing being traced), a jitted function runs its cached,
 lowered program. Called inside another transformation (``grad``, ``vmap``, ``jvp``, an
-outer ``jit``), it evaluates its cached jaxpr with the current trace, which transforms
-it like any other program: ``jit`` composes with everything, in both directions.
+outer ``jit``), it binds one ``jit_p`` call carrying its cached jaxpr
+(``fad.lax.control_flow.call``), which each interpreter transforms as a whole — the
+JVP, batched, split and transposed programs of the body are made once and compiled — so
+``grad(jit(f))`` and ``vmap(jit(f))`` run compiled code: ``jit`` composes with
+everything, in both directions.
 """
 from __future__ import annotations
 
@@ -20,8 +23,8 @@ from fad.core import dtypes
 from fad.core.abstract import get_aval, native_byte_order
 from fad.core.ir import ClosedJaxpr
 from fad.core.trace import Tracer, eval_trace, get_current_trace
-from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.lowering import compact_constant, lower
+from fad.lax.control_flow import closed_call
 from fad.core.keys import value_key
 from fad.interpreters.staging import trace_to_jaxpr
 from fad.tree_util import tree_flatten, tree_leaves, tree_structure, tree_unflatten
@@ -140,6 +143,7 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
                     else tuple(static_argnames))
     static_nums, static_names = infer_static_args(fun, static_nums, static_names)
     cache = _LRUCache(CACHE_SIZE)
+    name = getattr(fun, "__name__", "function")
     # Arrays and scalars in, no static arguments, at the top level: the common call goes
     # by a cheaper key (types, shapes, dtypes) to the lowered program.
     fast_cache = _LRUCache(CACHE_SIZE)
@@ -191,8 +195,8 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
                 fast_cache.store(fast_key, (run.straight, out_tree, out_tree == _LEAF,
                                             int in fast_key))
             outs = run(*leaves)
-        else:
-            outs = eval_jaxpr(closed.jaxpr, closed.consts, *leaves)
+        else:   # inside another transformation: one call, which each trace handles whole
+            outs = closed_call(closed, leaves, name)
         return tree_unflatten(out_tree, outs)
 
     def clear_cache():

@@ -32,7 +32,9 @@ class ConcretizationTypeError(FadError, TypeError):
         fad.vmap(lambda x: fad.numpy.where(x > 0, x, -x))(xs)   # works
 
     Fixes: compute both sides and choose elementwise with ``fad.numpy.where`` (or
-    ``fad.lax.select_n``); under ``jit`` (and ``make_jaxpr``), ``static_argnums`` /
+    ``fad.lax.select_n``), or choose which function runs with
+    ``fad.lax.cond(pred, true_fun, false_fun, *operands)``; under ``jit`` (and
+    ``make_jaxpr``), ``static_argnums`` /
     ``static_argnames`` make an argument a compile-time constant; under ``vmap``, an
     argument that is the same for every example can be passed with ``in_axes=None``.
     Under ``grad``, ``jvp`` and ``vjp`` values are concrete, so Python control flow works.

@@ -302,11 +302,11 @@ def dce_jaxpr(jaxpr: Jaxpr) -> Jaxpr:
             continue
         rule = dce_rules.get(eqn.primitive)
         if rule is not None:
+            invars = eqn.invars   # (``used_in`` says which of these the new equation reads)
             used_in, eqn = rule(used, eqn)
             if eqn is None:
                 continue
-            live.update(v for v, u in zip(eqn.invars, used_in)
-                        if u and isinstance(v, Var))
+            live.update(v for v, u in zip(invars, used_in) if u and isinstance(v, Var))
         else:
             live.update(v for v in eqn.invars if isinstance(v, Var))
         kept.append(eqn)

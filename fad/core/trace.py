@@ -143,7 +143,9 @@ class Tracer:
             f"A concrete value was needed, but {self!r} is abstract: {reason}. Python "
             "control flow (`if`, `while`, bool(), int(), float()) cannot depend on it. "
             "For a data-dependent choice compute both sides and pick elementwise with "
-            f"fad.numpy.where(condition, x, y) (or fad.lax.select_n).{fix}")
+            "fad.numpy.where(condition, x, y) (or fad.lax.select_n), or run one of two "
+            "functions with fad.lax.cond(pred, true_fun, false_fun, *operands)."
+            f"{fix}")
 
     def _live_concrete_value(self):
         if not self._trace.valid:   # a leaked tracer: its value is no longer meaningful

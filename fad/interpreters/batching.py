@@ -18,6 +18,13 @@ from fad.core.trace import BATCHED_VALUE_HELP, Trace, Tracer, _current_trace
 # of ``args[i]`` or ``None`` when it is unbatched. For multiple results both are lists.
 batch_rules: dict = {}
 
+# ``batch_axis_at(x, bd, size=None, pos=0)``: ``x`` with its batch axis ``bd`` at ``pos``
+# (an unbatched ``x``, ``bd`` None, broadcast along a new axis of ``size``). It binds
+# primitives of fad.lax (``transpose``, ``broadcast_in_dim``), which sit above this layer:
+# ``fad.lax.plumbing`` installs it here, for the interpreters that move batch axes
+# themselves (``jaxpr_transforms.batch_jaxpr``).
+batch_axis_at = None
+
 not_mapped = None
 
 

@@ -17,6 +17,7 @@ from fad.core import dtypes
 from fad.core.abstract import ShapedArray, get_aval
 from fad.core.dtypes import INEXACT_SCALAR_TYPES, PYTHON_SCALAR_TYPES
 from fad.core.primitive import Primitive
+from fad.interpreters import batching
 from fad.interpreters.batching import batch_rules
 
 
@@ -450,6 +451,9 @@ def batch_axis_at(x, bd, size=None, pos=0):
         dims = tuple(i + (i >= pos) for i in range(len(shape)))
         return broadcast_in_dim(x, shape[:pos] + (size,) + shape[pos:], dims)
     return x if bd == pos else moveaxis(x, bd, pos)
+
+
+batching.batch_axis_at = batch_axis_at   # (for the interpreters: see fad.interpreters.batching)
 
 
 # -- reduce_sum (and the reductions' shape and batching rules) --------------------------------

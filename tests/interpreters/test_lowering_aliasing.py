@@ -166,6 +166,7 @@ _PROGRAMS = [
     ("threefry2x32", lambda x: fad.random.uniform(
         fad.random.key((x[0, 0] * 0).astype(np.int64)), (2, 3)) + x, _X),
     ("random_gamma", lambda x: fad.random.gamma(fad.random.key(0), x + 1.0), _X),
+    ("jit", lambda x: fad.jit(lambda y: y.reshape(6))(x), _X),
     ("cholesky", lambda x: fad.lax.linalg.cholesky(_spd(x)), _X),
     ("triangular_solve", lambda x: fad.lax.linalg.triangular_solve(
         _spd(x), x[:2, :1], left_side=True, lower=True), _X),
@@ -178,6 +179,10 @@ _PROGRAMS = [
     ("eigh", lambda x: fad.lax.linalg.eigh(_spd(x))[1], _X),
     ("svd", lambda x: fad.lax.linalg.svd(_spd(x))[1], _X),
     ("eig", lambda x: fad.lax.linalg.eig(_spd(x))[0], _X),
+    ("jit", lambda x: fad.jit(lambda y: y)(x), _X),
+    ("cond", lambda x: lax.cond(x[0, 0] > 0, lambda y: y, lambda y: y * 2.0, x), _X),
+    ("cond", lambda x: lax.cond(x[0, 0] > 0, lambda y: y.reshape(6), lambda y: (2 * y).ravel(), x),
+     _X),
 ]
 
 

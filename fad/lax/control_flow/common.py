@@ -1,0 +1,72 @@
+"""What the higher-order primitives share: tracing a Python function of pytrees to a
+closed jaxpr, making the arrays of enclosing transformations it closes over explicit
+operands, and the compiled program of a body."""
+from __future__ import annotations
+
+from fad.core.abstract import get_aval
+from fad.core.ir import ClosedJaxpr, Jaxpr, Var
+from fad.core.trace import Tracer
+from fad.interpreters.lowering import lower
+from fad.interpreters.staging import trace_to_jaxpr
+from fad.tree_util import tree_flatten, tree_unflatten
+
+__all__ = ["trace_body", "lift_tracer_consts", "lowered", "aval_of"]
+
+
+def aval_of(x):
+    """The type of ``x``: a tracer's, or that of a NumPy or Python value."""
+    return x.aval if isinstance(x, Tracer) else get_aval(x)
+
+
+def trace_body(fun, in_tree, in_avals, what: str):
+    """``fun`` (a function of the pytree ``in_tree``'s structure) staged for leaves of
+    types ``in_avals``: ``(closed jaxpr of flat leaves, output treedef)``. ``what``
+    names the function in the error for outputs that are not arrays."""
+    store = {}
+
+    def flat(*leaves):
+        out = fun(*tree_unflatten(in_tree, leaves))
+        out_leaves, store["tree"] = tree_flatten(out)
+        for x in out_leaves:
+            if not isinstance(x, Tracer):
+                try:
+                    get_aval(x)
+                except TypeError:
+                    raise TypeError(f"{what} returned a {type(x).__name__} among its outputs; "
+                                    "it must return arrays or scalars (or pytrees of them)"
+                                    ) from None
+        return out_leaves
+
+    closed = trace_to_jaxpr(flat, list(in_avals))
+    return closed, store["tree"]
+
+
+def lift_tracer_consts(closeds):
+    """The jaxprs ``closeds`` taking, before their own inputs, the tracers any of them
+    closes over (values of enclosing transformations, which each trace must see as
+    operands), and those tracers. Their NumPy constants stay theirs."""
+    lifted = []
+    for c in closeds:
+        for x in c.consts:
+            if isinstance(x, Tracer) and not any(x is y for y in lifted):
+                lifted.append(x)
+    if not lifted:
+        return list(closeds), []
+    out = []
+    for c in closeds:
+        jaxpr = c.jaxpr
+        mine = {id(x): v for v, x in zip(jaxpr.constvars, c.consts) if isinstance(x, Tracer)}
+        invars = [mine.get(id(x)) or _unused_var(x) for x in lifted]
+        kept = [(v, x) for v, x in zip(jaxpr.constvars, c.consts) if not isinstance(x, Tracer)]
+        body = Jaxpr([v for v, _ in kept], [*invars, *jaxpr.invars], jaxpr.outvars, jaxpr.eqns)
+        out.append(ClosedJaxpr(body, [x for _, x in kept]))
+    return out, lifted
+
+
+def _unused_var(x):
+    return Var(x.aval)   # (an input this jaxpr ignores: another one closes over ``x``)
+
+
+def lowered(closed: ClosedJaxpr):
+    """The body's compiled program (flat arguments in, flat list out), made once."""
+    return closed.derived("lowered", lambda: lower(closed).straight)
