@@ -263,6 +263,26 @@ def bench_chain():
         print(f"{'  ' + pname:<44s} {pt * 1e6:10.1f} us  {pt / ref:6.1f}x numpy")
 
 
+def bench_jit_call():
+    """A jitted function inside other transformations: one ``jit`` call (issue 12), whose
+    JVP, batched, split and transposed bodies are made once and compiled."""
+    x = np.linspace(-1, 1, 16)
+    xs = np.stack([x] * 8)
+    chain = fad.jit(chain_fad)
+    g, v = fad.grad(lambda x: chain(x) * 2.0), fad.vmap(chain)
+    assert np.allclose(g(x), 2 * chain_numpy_grad(x))
+    ref, ref_v = best_times(lambda: chain_numpy_grad(x), lambda: [chain_fad(r) for r in xs])
+    t, t_v = best_times(lambda: g(x), lambda: v(xs))
+    with fad.disable_staging():
+        ti, ti_v = best_times(lambda: g(x), lambda: v(xs), repeat=5)
+    print(f"{'numpy forward+backward (reference)':<44s} {ref * 1e6:10.1f} us")
+    row("grad(2 * jit(chain)(x)), staged", t, ref)
+    row("  the same interpreted (disable_staging)", ti, ref)
+    print(f"{'fad.numpy chain, Python loop of 8 (reference)':<44s} {ref_v * 1e6:10.1f} us")
+    row("vmap(jit(chain)) over 8, staged", t_v, ref_v)
+    row("  the same interpreted (disable_staging)", ti_v, ref_v)
+
+
 def bench_mixed_chain():
     x = np.linspace(-1, 1, 16)
     g_fad = fad.grad(mixed_chain_fad)
@@ -438,7 +458,8 @@ def bench_at():
 BENCHMARKS = {"eager": bench_eager, "chain": bench_chain, "mixed_chain": bench_mixed_chain,
               "poly": bench_poly,
               "per_example": bench_per_example, "per_example_mlp": bench_per_example_mlp,
-              "mlp": bench_mlp, "hessian": bench_hessian, "gp": bench_gp, "at": bench_at}
+              "mlp": bench_mlp, "hessian": bench_hessian, "gp": bench_gp, "at": bench_at,
+              "jit_call": bench_jit_call}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:]

@@ -133,6 +133,8 @@ def _jit_partial_eval(trace, args, params):
     computed."""
     jaxpr, name = params["jaxpr"], params["name"]
     unknowns = tuple(type(x) is StagingTracer and x._trace is trace for x in args)
+    if all(unknowns):   # (nothing to compute now: the call as it is, its parameters shared)
+        return trace.record(jit_p, args, params)
     known, unknown, out_unknowns, num_res = _split(jaxpr, unknowns)
     known_outs = trace.parent.process_primitive(
         jit_p, [x for x, u in zip(args, unknowns) if not u], call_params(known, name))

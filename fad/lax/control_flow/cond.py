@@ -273,6 +273,8 @@ def _cond_partial_eval(trace, args, params):
     if type(index) is StagingTracer and index._trace is trace:   # (unknown index: all of it)
         return trace.record(cond_p, args, params)
     unknowns = tuple(type(x) is StagingTracer and x._trace is trace for x in ops)
+    if all(unknowns):   # (nothing to compute now)
+        return trace.record(cond_p, args, params)
     key = ("cond_split", unknowns)
     knowns, unknown_branches, out_unknowns, all_res = branches[0].derived(
         (key, branches), lambda: _split_branches(branches, unknowns))
