@@ -181,6 +181,8 @@ _PROGRAMS = [
     ("eig", lambda x: fad.lax.linalg.eig(_spd(x))[0], _X),
     ("jit", lambda x: fad.jit(lambda y: y)(x), _X),
     ("cond", lambda x: lax.cond(x[0, 0] > 0, lambda y: y, lambda y: y * 2.0, x), _X),
+    ("scan", lambda x: lax.scan(lambda c, r: (c + r, c), x[0], x)[1], _X),
+    ("scan", lambda x: lax.scan(lambda c, r: (c, r.reshape(3)), x[0], x)[0], _X),
     ("cond", lambda x: lax.cond(x[0, 0] > 0, lambda y: y.reshape(6), lambda y: (2 * y).ravel(), x),
      _X),
 ]
