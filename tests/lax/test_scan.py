@@ -1,6 +1,7 @@
 """Issue 12, part 2: ``scan`` (and ``map``, ``fori_loop``) equal their unrolled Python
 versions under every transformation; staging traces one step; errors name both types."""
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -166,3 +167,22 @@ def test_random_lengths_equal_the_unrolled_loop(n, scale, reverse):
     f, g = loss(lambda *a: rnn(*a, reverse)), loss(lambda *a: unrolled(*a, reverse))
     close(fad.jit(f)(W, H0, xs), g(W, H0, xs))
     close(fad.grad(f, (0, 1, 2))(W, H0, xs), fad.grad(g, (0, 1, 2))(W, H0, xs))
+
+
+def test_memory_of_grad_grows_linearly_with_the_steps():
+    """The reverse pass keeps one step's residuals per step (tracemalloc's peak)."""
+    w = np.float64(0.9)
+
+    def peak(n):
+        xs = np.linspace(0, 1, n * 64).reshape(n, 64)
+        f = lambda w: fnp.sum(lax.scan(lambda h, x: (fnp.tanh(w * h + x), None),   # noqa: E731
+                                       np.zeros(64), xs)[0])
+        with fad.disable_staging():
+            fad.grad(f)(w)   # (warm: shape rules, derived programs)
+            tracemalloc.start()
+            fad.grad(f)(w)
+            _, top = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        return top - xs.nbytes
+    small, large = peak(500), peak(4000)
+    assert 4 < large / small < 12   # 8x the steps: about 8x the memory, not more
