@@ -185,6 +185,10 @@ _PROGRAMS = [
     ("scan", lambda x: lax.scan(lambda c, r: (c, r.reshape(3)), x[0], x)[0], _X),
     ("cond", lambda x: lax.cond(x[0, 0] > 0, lambda y: y.reshape(6), lambda y: (2 * y).ravel(), x),
      _X),
+    ("while", lambda x: lax.while_loop(lambda c: c[0][0, 0] > 10.0, lambda c: (c[0].reshape(2, 3),
+                                                                               c[1]), (x, x)), _X),
+    ("while", lambda x: lax.while_loop(lambda c: c[1] < 2, lambda c: (c[0].reshape(2, 3),
+                                                                      c[1] + 1), (x, 0))[0], _X),
 ]
 
 

@@ -119,8 +119,12 @@ def test_errors_name_both_types():
         lax.scan(lambda c, x: (c, x), H0, (XS, XS[:2]))
     with pytest.raises(ValueError, match="length="):
         lax.scan(lambda c, x: (c, x), H0, None)
-    with pytest.raises(TypeError, match="traced bounds"):
-        fad.jit(lambda n: lax.fori_loop(0, n, lambda i, v: v, 1.0))(3)
+    # (traced bounds: a while_loop, forward-differentiable only)
+    np.testing.assert_allclose(fad.jit(lambda n: lax.fori_loop(0, n, lambda i, v: v * 2.0,
+                                                               1.0))(3), 8.0)
+    with pytest.raises(ValueError, match="while_loop"):
+        fad.grad(lambda v: fad.jit(lambda n, v: lax.fori_loop(0, n, lambda i, w: w * v,
+                                                              1.0))(3, v))(2.0)
 
 
 def test_staging_traces_one_step():

@@ -100,13 +100,12 @@ def _trace_body(body_fun, in_tree, tree, leaves):
         leaves, avals = promoted, [aval_of(x) for x in promoted]
         body, _ = trace_body(body_fun, in_tree, avals, "while_loop: body_fun")
         outs = [v.aval for v in body.jaxpr.outvars]
-    _check_carry(tree, avals, outs)
+    _check_carry(tree, avals, outs, promote=False)
     return body, leaves
 
 
 def _promoted(x, aval, out):
-    if aval.dtype == out.dtype or aval.shape != out.shape or not aval.weak_type or not (
-            np.can_cast(aval.dtype, out.dtype, "same_kind")):
+    if aval.dtype == out.dtype or not _promotes(aval, out):
         return x
     if isinstance(x, Tracer):
         return convert_element_type(x, out.dtype)
@@ -126,11 +125,20 @@ def _leaf_paths(treedef) -> list:
     return paths
 
 
-def _check_carry(tree, in_avals, out_avals):
+def _promotes(aval, out) -> bool:
+    """Whether a carry of type ``aval`` that the body returns as ``out`` may start as
+    ``out``: a weakly typed one (a Python scalar) of a dtype that promotes to ``out``'s."""
+    return (aval.weak_type and aval.shape == out.shape
+            and np.can_cast(aval.dtype, out.dtype, "same_kind"))
+
+
+def _check_carry(tree, in_avals, out_avals, promote):
     """A ``TypeError`` naming the leaf and both types where ``body_fun`` changes the type
-    of the carry (weak types aside: a Python scalar's type is its dtype's)."""
-    for path, a, b in zip(_leaf_paths(tree), in_avals, out_avals):
-        if a.shape != b.shape or a.dtype != b.dtype:
+    of the carry (weak types aside: a Python scalar's type is its dtype's); with
+    ``promote``, a weakly typed leaf may become a dtype it promotes to."""
+    for i, (a, b) in enumerate(zip(in_avals, out_avals)):
+        if (a.shape != b.shape or a.dtype != b.dtype) and not (promote and _promotes(a, b)):
+            path = _leaf_paths(tree)[i]
             raise TypeError(
                 f"while_loop: body_fun changes the type of the carry at init_val{path}: it "
                 f"enters as {a.str_short()} and body_fun returns {b.str_short()}; the carry "
@@ -138,9 +146,9 @@ def _check_carry(tree, in_avals, out_avals):
                 "returns, e.g. np.float64(0.0) rather than 0, or cast in the body)")
 
 
-def _check_predicate(avals, tree):
+def _check_predicate(avals, tree=None):
     if len(avals) != 1 or avals[0].shape or avals[0].dtype.kind != "b":
-        got = ", ".join(a.str_short() for a in avals) or str(tree)
+        got = ", ".join(a.str_short() for a in avals) or f"no array ({tree})"
         raise TypeError(f"while_loop: cond_fun must return a boolean scalar, got {got}; "
                         "compare to make one (x > 0), or reduce an array (fnp.any(x))")
 
@@ -160,10 +168,7 @@ def _python_while(cond_fun, body_fun, val, leaves, tree):
             raise TypeError(f"while_loop: body_fun returns a carry of structure {out_tree}, "
                             f"but init_val has structure {tree}; the carry must keep its "
                             "structure")
-        out_avals = [aval_of(x) for x in out_leaves]
-        _check_carry(tree, [a if a.dtype == o.dtype or not a.weak_type
-                            or not np.can_cast(a.dtype, o.dtype, "same_kind") else o
-                            for a, o in zip(in_avals, out_avals)], out_avals)
+        _check_carry(tree, in_avals, [aval_of(x) for x in out_leaves], promote=True)
 
 
 # -- evaluation, types, lowering --------------------------------------------------------------
@@ -199,7 +204,7 @@ def _while_abstract_eval(*avals, cond_jaxpr, body_jaxpr, cond_nconsts, body_ncon
                                           for a, w in zip(takes, want)):
             raise TypeError(f"while: {name} takes ({', '.join(w.str_short() for w in want)}), "
                             f"got ({', '.join(a.str_short() for a in takes)})")
-    _check_predicate(cond_jaxpr.out_avals, "nothing")
+    _check_predicate(cond_jaxpr.out_avals)
     outs = body_jaxpr.out_avals
     if len(outs) != len(carry) or any(a.shape != o.shape or a.dtype != o.dtype
                                       for a, o in zip(carry, outs)):
@@ -267,7 +272,7 @@ def _jvp_carry_nonzero(body, consts_nz, carry_nz):
     carry_nz = tuple(carry_nz)
     while True:
         nz = (*consts_nz, *carry_nz)
-        _, out_nz = body.derived(("jvp", nz), lambda: jvp_jaxpr(body, nz))
+        _, out_nz = body.derived(("jvp", nz), lambda nz=nz: jvp_jaxpr(body, nz))
         grown = tuple(a or b for a, b in zip(carry_nz, out_nz))
         if grown == carry_nz:
             return carry_nz
@@ -280,13 +285,11 @@ def _jvp_loop(cond, body, nc, nb, consts_nz, carry_nz):
     predicate ``cond`` ignoring the tangents."""
     nz = (*consts_nz, *carry_nz)
     jvp, _ = jvp_jaxpr(body, nz, list(carry_nz))
-    invars = jvp.jaxpr.invars
-    n_carry, n_ct = len(carry_nz), sum(consts_nz)
-    primal_consts, carry = invars[:nb], invars[nb:nb + n_carry]
-    const_tangents, carry_tangents = invars[nb + n_carry:nb + n_carry + n_ct], \
-        invars[nb + n_carry + n_ct:]
-    jvp = _with_inputs(jvp, [*primal_consts, *const_tangents, *carry, *carry_tangents])
-    ignored = [Var(tangent_aval(a)) for a, n in zip(body.out_avals, carry_nz) if n]
+    invars = jvp.jaxpr.invars   # (constants, carry, constants' tangents, carried tangents)
+    k, n_ct = nb + len(carry_nz), sum(consts_nz)
+    jvp = _with_inputs(jvp, [*invars[:nb], *invars[k:k + n_ct], *invars[nb:k],
+                             *invars[k + n_ct:]])
+    ignored = [Var(tangent_aval(a)) for a, n in zip(body.in_avals[nb:], carry_nz) if n]
     cond = _with_inputs(cond, [*cond.jaxpr.invars, *ignored])
     return _params(cond, jvp, nc, nb + n_ct)
 
@@ -402,14 +405,15 @@ batch_rules[while_p] = _while_batch
 
 def _split_loop(cond, body, nc, nb, unknowns):
     """Which carried values are unknown for the unknown operands ``unknowns`` (a
-    fixpoint, as for the tangents), and the parameters of the loop computing the known
-    ones from the known operands; ``None`` for those when the predicate is unknown or
-    every carried value is (then the whole loop is unknown)."""
+    fixpoint, as for the tangents), which operands the loop computing the known ones
+    takes (the known constants and the known carried values' initial values), and its
+    parameters; ``None`` for those when the predicate is unknown or every carried value
+    is (then the whole loop is unknown)."""
     cond_uk, body_uk, carry_uk = _split3(list(unknowns), nc, nb)
     while True:
         uk = (*body_uk, *carry_uk)
         _, _, out_uk, _ = body.derived(("partial_eval", uk),
-                                       lambda: partial_eval_jaxpr(body, uk))
+                                       lambda uk=uk: partial_eval_jaxpr(body, uk))
         grown = [a or b for a, b in zip(carry_uk, out_uk)]
         if grown == carry_uk:
             break
@@ -417,10 +421,12 @@ def _split_loop(cond, body, nc, nb, unknowns):
     uk = (*cond_uk, *carry_uk)
     _, _, pred_uk, _ = cond.derived(("partial_eval", uk), lambda: partial_eval_jaxpr(cond, uk))
     if pred_uk[0] or all(carry_uk):
-        return [True] * len(carry_uk), None
+        return [True] * len(carry_uk), None, None
     known_cond = _known_part(cond, uk, [False])
     known_body = _known_part(body, (*body_uk, *carry_uk), carry_uk)
-    return carry_uk, _params(known_cond, known_body, cond_uk.count(False), body_uk.count(False))
+    known_operands = [not u for u in (*cond_uk, *body_uk, *carry_uk)]
+    return carry_uk, known_operands, _params(known_cond, known_body, cond_uk.count(False),
+                                             body_uk.count(False))
 
 
 def _split(params, unknowns):
@@ -435,11 +441,11 @@ def _while_partial_eval(trace, args, params):
     ones recorded (by the whole loop, which recomputes the known ones: its trip count
     depends on them)."""
     unknowns = tuple(type(x) is StagingTracer and x._trace is trace for x in args)
-    carry_uk, known_params = _split(params, unknowns)
+    carry_uk, known_operands, known_params = _split(params, unknowns)
     if known_params is None:
         return trace.record(while_p, args, params)
     known = trace.parent.process_primitive(
-        while_p, [x for x, u in zip(args, unknowns) if not u], known_params)
+        while_p, [x for x, k in zip(args, known_operands) if k], known_params)
     if not any(carry_uk):
         return known
     whole, known = trace.record(while_p, args, params), iter(known)
@@ -449,10 +455,10 @@ def _while_partial_eval(trace, args, params):
 def _while_partial_eval_jaxpr(eqn, unknowns_in):
     """The same split of a ``while_p`` equation of a jaxpr (``partial_eval_jaxpr``): the
     unknown equation is the whole loop, reading the known operands as they are."""
-    carry_uk, known_params = _split(eqn.params, tuple(unknowns_in))
+    carry_uk, known_operands, known_params = _split(eqn.params, tuple(unknowns_in))
     if known_params is None:
         return None, eqn, carry_uk, []
-    known_eqn = new_eqn((while_p, [v for v, u in zip(eqn.invars, unknowns_in) if not u],
+    known_eqn = new_eqn((while_p, [v for v, k in zip(eqn.invars, known_operands) if k],
                          [v for v, u in zip(eqn.outvars, carry_uk) if not u], known_params))
     unknown_eqn = None
     if any(carry_uk):   # (its known results are the known equation's: fresh names here)

@@ -39,6 +39,7 @@ from fad.interpreters.lowering import lowering_rules
 from fad.interpreters.staging import StagingTracer, partial_eval_rules, trace_to_jaxpr
 from fad.interpreters.transpose import UndefinedPrimal, transpose_rules
 from fad.lax.control_flow.common import aval_of, lift_tracer_consts, lowered, trace_body
+from fad.lax.control_flow.loops import while_loop
 from fad.lax.plumbing import batch_axis_at
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
@@ -89,12 +90,17 @@ def map(f, xs):
 
 def fori_loop(lower, upper, body_fun, init_val):
     """``body_fun(i, val)`` for ``i`` from ``lower`` to ``upper`` (JAX's ``fori_loop``).
-    With Python-int (static) bounds it is a ``scan`` over the indices, so it is
-    differentiable in both modes; bounds that are traced values need ``while_loop``."""
+    With static bounds (Python or NumPy ints) it is a ``scan`` over the indices, so it is
+    differentiable in both modes; with traced bounds it is a ``while_loop`` (forward mode
+    only: its trip count is not known when the program is staged)."""
     if isinstance(lower, Tracer) or isinstance(upper, Tracer):
-        raise TypeError("fori_loop: traced bounds make the trip count dynamic; pass Python "
-                        "ints (or NumPy integers) as lower and upper, or use "
-                        "fad.lax.while_loop (not reverse-differentiable)")
+        def cond(state):
+            return state[0] < state[1]
+
+        def body(state):
+            i, n, val = state
+            return i + 1, n, body_fun(i, val)
+        return while_loop(cond, body, (lower, upper, init_val))[2]
     lower, upper = int(lower), int(upper)
     steps = max(upper - lower, 0)
     indices = np.arange(lower, lower + steps, dtype=np.int64)
