@@ -396,7 +396,11 @@ def _int_param(v, dtype):
     if isinstance(v, Tracer):
         if v.aval.dtype.kind not in "iu":
             v = v.astype(np.int64)
-        return v.astype(dtype)
+        # clipped in its own dtype (to the part of dtype's range it can hold), then
+        # converted: a cast alone would wrap (-3 as uint8 is 253)
+        have = np.iinfo(v.aval.dtype)
+        lo, hi = max(info.min, have.min), min(info.max, have.max)
+        return fnp.clip(v, v.aval.dtype.type(lo), v.aval.dtype.type(hi)).astype(dtype)
     if isinstance(v, (int, np.integer)):
         return np.asarray(min(max(int(v), info.min), info.max), dtype)
     v = np.asarray(v)

@@ -310,3 +310,21 @@ def test_errors_name_the_cause():
         R.multivariate_normal(K0, np.zeros(2), np.eye(3))
     with pytest.raises(TypeError, match="an int or an array"):
         R.permutation(K0, np.float64(3.0))
+
+
+@pytest.mark.parametrize("dtype,lo,hi", [
+    (np.uint8, np.int64(-3), np.int64(7)), (np.int8, np.int64(-300), np.int64(5)),
+    (np.int8, np.int64(-2), np.int64(1000)), (np.uint16, np.float64(-2.5), np.float64(4.7)),
+    (np.int64, np.uint64(2 ** 64 - 9), np.uint64(2 ** 64 - 1)),
+    (np.uint64, np.int64(-5), np.int64(3))])
+def test_randint_traced_bounds_clip(dtype, lo, hi):
+    """Traced bounds are clipped to the dtype's range, as eager ones are (a cast would wrap:
+    -3 as uint8 is 253)."""
+    f = lambda k, a, b: R.randint(k, (64,), a, b, dtype)  # noqa: E731
+    eager, traced = f(R.key(5), lo, hi), fad.jit(f)(R.key(5), lo, hi)
+    np.testing.assert_array_equal(traced, eager)
+    assert traced.dtype == np.dtype(dtype)
+    info = np.iinfo(dtype)
+    lo_c = min(max(int(lo), info.min), info.max)
+    hi_c = min(max(int(hi), info.min), info.max)
+    assert np.all(traced >= lo_c) and (hi_c <= lo_c or np.all(traced < hi_c))

@@ -64,6 +64,18 @@ from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, IDENTITY, INT_KINDS, NEGATE, 
                            elementwise, elementwise_rule, unbroadcast)
 
 
+def _real_kernel(name, kernel):
+    """``kernel`` (a real-only NumPy kernel, which would drop an imaginary part), refusing
+    complex operands eagerly as the shape rule refuses them traced."""
+    def impl(x, **params):
+        if np.iscomplexobj(x):
+            raise TypeError(f"{name} does not accept operands of dtype {np.asarray(x).dtype}:"
+                            " it is defined for real floating-point operands only")
+        return kernel(x, **params)
+    impl.__name__ = getattr(kernel, "__name__", name)
+    return impl
+
+
 def _np_rsqrt(x):
     return 1 / np.sqrt(x)
 
@@ -105,10 +117,12 @@ cbrt_p = elementwise("cbrt", np.cbrt, REAL_FLOAT_KINDS)
 logistic_p = elementwise("logistic", _np_logistic, FLOAT_KINDS)
 # (compiled programs know whether the operand is real)
 lowering_rules[logistic_p] = lambda x: _np_logistic_real if x.dtype.kind == "f" else None
-erf_p = elementwise("erf", special_kernels.erf, REAL_FLOAT_KINDS)
-erfc_p = elementwise("erfc", special_kernels.erfc, REAL_FLOAT_KINDS)
-lgamma_p = elementwise("lgamma", special_kernels.lgamma, REAL_FLOAT_KINDS)
-digamma_p = elementwise("digamma", special_kernels.digamma, REAL_FLOAT_KINDS)
+erf_p = elementwise("erf", _real_kernel("erf", special_kernels.erf), REAL_FLOAT_KINDS)
+erfc_p = elementwise("erfc", _real_kernel("erfc", special_kernels.erfc), REAL_FLOAT_KINDS)
+lgamma_p = elementwise("lgamma", _real_kernel("lgamma", special_kernels.lgamma),
+                       REAL_FLOAT_KINDS)
+digamma_p = elementwise("digamma", _real_kernel("digamma", special_kernels.digamma),
+                        REAL_FLOAT_KINDS)
 square_p = elementwise("square", np.square, NUMBER_KINDS)
 sign_p = elementwise("sign", np.sign, NUMBER_KINDS)
 floor_p = elementwise("floor", np.floor, REAL_FLOAT_KINDS)
@@ -318,8 +332,8 @@ def polygamma(m: int, x):
     return polygamma_p.bind(x, m=int(m))
 
 
-polygamma_p = elementwise("polygamma", lambda x, *, m: special_kernels.polygamma(m, x),
-                          REAL_FLOAT_KINDS)
+polygamma_p = elementwise("polygamma", _real_kernel(
+    "polygamma", lambda x, *, m: special_kernels.polygamma(m, x)), REAL_FLOAT_KINDS)
 defderiv(digamma_p, lambda ans, x: polygamma(1, x))
 defderiv(polygamma_p, lambda ans, x, *, m: polygamma(m + 1, x))
 

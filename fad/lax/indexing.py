@@ -422,8 +422,8 @@ def _scatter_primitive(name, ufunc, kinds):
 scatter_p = _scatter_primitive("scatter", None, "biufc")
 scatter_add_p = _scatter_primitive("scatter_add", np.add, "iufc")
 scatter_mul_p = _scatter_primitive("scatter_mul", np.multiply, "iufc")
-scatter_min_p = _scatter_primitive("scatter_min", np.minimum, "biuf")
-scatter_max_p = _scatter_primitive("scatter_max", np.maximum, "biuf")
+scatter_min_p = _scatter_primitive("scatter_min", np.minimum, "biufc")
+scatter_max_p = _scatter_primitive("scatter_max", np.maximum, "biufc")
 
 
 def _scatter_api(prim, doc):

@@ -1,6 +1,6 @@
 """Special functions NumPy lacks, as primitives: ``erf_inv``, ``ndtri`` (the inverse of
 the standard normal CDF), ``bessel_i0e`` and ``bessel_i1e`` (exponentially scaled
-modified Bessel functions), ``xlogy`` and ``xlog1py``.
+modified Bessel functions), ``xlogy`` and ``xlog1py`` (these two real or complex).
 
 Their NumPy kernels are here too (NumPy is fad's only dependency), computing in float64:
 
@@ -27,7 +27,7 @@ from fad.core.abstract import get_aval
 from fad.lax import special_kernels
 from fad.lax.elementwise import (add, bitwise_and, div, eq, exp, log, log1p, mul, select_n,
                                  sign, square, sub)
-from fad.lax.plumbing import REAL_FLOAT_KINDS, _binary, _unary, elementwise
+from fad.lax.plumbing import FLOAT_KINDS, REAL_FLOAT_KINDS, _binary, _unary, elementwise
 from fad.lax.rules import defderiv
 
 # -- kernels -------------------------------------------------------------------------------------
@@ -41,6 +41,9 @@ def _as_float64(fn):
     as NumPy scalars)."""
     def kernel(x):
         x = np.asarray(x)
+        if x.dtype.kind == "c":   # (astype would drop the imaginary part)
+            raise TypeError(f"{fn.__name__.lstrip('_')} does not accept operands of dtype "
+                            f"{x.dtype}: it is defined for real floating-point operands only")
         with np.errstate(all="ignore"):
             out = np.asarray(fn(x.astype(np.float64)), np.float64).astype(x.dtype)
         return out[()] if out.ndim == 0 else out
@@ -147,8 +150,8 @@ erf_inv_p = elementwise("erf_inv", _as_float64(_erf_inv), REAL_FLOAT_KINDS)
 ndtri_p = elementwise("ndtri", _as_float64(_ndtri), REAL_FLOAT_KINDS)
 bessel_i0e_p = elementwise("bessel_i0e", _as_float64(_bessel_ie(0)), REAL_FLOAT_KINDS)
 bessel_i1e_p = elementwise("bessel_i1e", _as_float64(_bessel_ie(1)), REAL_FLOAT_KINDS)
-xlogy_p = elementwise("xlogy", _xlogy_impl(np.log), REAL_FLOAT_KINDS)
-xlog1py_p = elementwise("xlog1py", _xlogy_impl(np.log1p), REAL_FLOAT_KINDS)
+xlogy_p = elementwise("xlogy", _xlogy_impl(np.log), FLOAT_KINDS)
+xlog1py_p = elementwise("xlog1py", _xlogy_impl(np.log1p), FLOAT_KINDS)
 
 erf_inv = _unary(erf_inv_p)
 ndtri = _unary(ndtri_p)

@@ -44,4 +44,5 @@ def isrealobj(x):
     return not iscomplexobj(x)
 
 
-__all__ = [n for n in dir() if not n.startswith("_") and n not in ("annotations", "Tracer")]
+# (not the modules this one imports: ``fad.numpy.np`` would be NumPy itself)
+__all__ = [n for n in dir() if not n.startswith("_") and n not in ("annotations", "Tracer", "np")]

@@ -13,7 +13,8 @@ from fad import lax
 from fad.numpy import _shape
 from fad.numpy import _ufuncs as uf
 from fad.numpy import linalg
-from fad.numpy._promote import accept_traced_sequences_in, asarray, dtype_of, is_traced, shape_of
+from fad.numpy._promote import (accept_traced_sequences_in, asarray, cast, dtype_of, is_traced,
+                                shape_of)
 
 
 def polyval(p, x):
@@ -68,8 +69,9 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
         if shape_of(w)[0] != shape_of(y)[0]:
             raise TypeError("expected w and y to have the same length")
         column = lax.expand_dims(w, (1,))
-        lhs = uf.multiply(lhs, column)
-        rhs = uf.multiply(rhs, column if len(shape_of(rhs)) == 2 else w)
+        # NumPy weights in place (``lhs *= w``): each operand keeps its dtype
+        lhs = _in_place(uf.multiply, lhs, column)
+        rhs = _in_place(uf.multiply, rhs, column if len(shape_of(rhs)) == 2 else w)
     scale = uf.sqrt(lax.reduce_sum(uf.multiply(lhs, lhs), (0,)))
     lhs = uf.true_divide(lhs, scale)
     c, resids, rank, s = linalg.lstsq(lhs, rhs, rcond)
@@ -93,8 +95,21 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     return c
 
 
+def _in_place(op, a, b):
+    """``a op= b`` as NumPy does it: the result cast back to ``a``'s dtype (a cast NumPy
+    refuses, complex into real, is a ``TypeError``)."""
+    out = op(a, b)
+    if not np.can_cast(dtype_of(out), dtype_of(a), "same_kind"):
+        raise TypeError(f"fad.numpy.polyfit: cannot weight {dtype_of(a)} values in place "
+                        f"with {dtype_of(b)} weights (NumPy's casting rule 'same_kind')")
+    return cast(out, dtype_of(a))
+
+
 def _vander(x, order):
-    """``numpy.vander(x, order)``: the columns ``x**(order-1), ..., x, 1``."""
+    """``numpy.vander(x, order)``: the columns ``x**(order-1), ..., x, 1``, in NumPy's
+    dtype for them (``x``'s promoted with int64: float32 data gives float64 columns,
+    hence polyfit's float64 coefficients)."""
+    x = cast(x, np.promote_types(dtype_of(x), np.int64))
     columns = [lax.full(shape_of(x), 1, dtype_of(x))]
     for _ in range(order - 1):
         columns.append(uf.multiply(columns[-1], x))

@@ -30,14 +30,25 @@ def _no_order(order, name):
                          "fad does not trace")
 
 
+def _stable_by_default(kind, stable):
+    """The ``kind`` NumPy is asked for on arrays: NumPy's default (``kind=None``,
+    introsort, or a SIMD sort on some CPUs) orders equal keys in a way that depends on
+    the machine, and a traced sort cannot reproduce it, so fad's default is the stable
+    sort, eager and traced alike (equal keys in their original order: an order NumPy's
+    default may also give). An explicit ``kind`` or ``stable`` is passed on."""
+    return "stable" if kind is None and stable is None else kind
+
+
 def sort(a, axis=-1, kind=None, order=None, *, stable=None):
-    """Like ``numpy.sort`` (always stable; ``axis=None`` sorts the flattened array).
+    """Like ``numpy.sort``; always stable, eager too (``kind`` other than ``"stable"``
+    is honoured only eagerly, where it can only differ in the order of equal values
+    such as ``0.0`` and ``-0.0``); ``axis=None`` sorts the flattened array.
 
     >>> sort(np.array([1 + 2j, 1 - 1j, 0 + 5j]))
     array([0.+5.j, 1.-1.j, 1.+2.j])
     """
     if not isinstance(a, Tracer):
-        return np.sort(a, axis, kind, order, stable=stable)
+        return np.sort(a, axis, _stable_by_default(kind, stable), order, stable=stable)
     _no_order(order, "sort")
     if axis is None:
         a, axis = ravel(a), 0
@@ -47,9 +58,15 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
 
 
 def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
-    """Like ``numpy.argsort``: the indices that sort ``a`` (stable)."""
+    """Like ``numpy.argsort``: the indices that sort ``a``, stable by default, eager too
+    (NumPy's default order of equal keys depends on the machine; see ``sort``), so eager
+    and traced results agree; traced, every ``kind`` is the stable sort.
+
+    >>> argsort(np.array([1, 0, -2, -2]))
+    array([2, 3, 1, 0])
+    """
     if not isinstance(a, Tracer):
-        return np.argsort(a, axis, kind, order, stable=stable)
+        return np.argsort(a, axis, _stable_by_default(kind, stable), order, stable=stable)
     _no_order(order, "argsort")
     if axis is None or not shape_of(a):   # (NumPy sorts a 0-d array as a 1-element one)
         a, axis = ravel(a), 0

@@ -266,6 +266,27 @@ def _logical(op):
     return lambda x, y: op(_truthy(x), _truthy(y))
 
 
+def _ordered(op, strict):
+    """The comparison ``op`` (``lax.lt``...), extended to complex operands in NumPy's
+    order: by real parts (``strict``, the strict form of ``op``, and neither imaginary
+    part NaN), then, where the real parts are equal, by imaginary parts."""
+    def impl(x, y):
+        if _kind(x) != "c":
+            return op(x, y)
+        rx, ry, ix, iy = lax.real(x), lax.real(y), lax.imag(x), lax.imag(y)
+        by_real = lax.bitwise_and(strict(rx, ry),
+                                  lax.bitwise_not(lax.bitwise_or(_isnan(ix), _isnan(iy))))
+        return lax.bitwise_or(by_real, lax.bitwise_and(lax.eq(rx, ry), op(ix, iy)))
+    return impl
+
+
+def _rint(x):
+    """Round half to even; complex numbers part by part, as ``numpy.rint`` does."""
+    if _kind(x) == "c":
+        return lax.complex(lax.round(lax.real(x)), lax.round(lax.imag(x)))
+    return lax.round(x) if _kind(x) == "f" else x
+
+
 _IMPLS = {
     np.exp: lax.exp, np.exp2: lax.exp2, np.expm1: lax.expm1, np.log: lax.log,
     np.log1p: lax.log1p, np.log2: lax.log2, np.log10: lax.log10,
@@ -277,7 +298,7 @@ _IMPLS = {
     np.positive: _identity, np.reciprocal: _reciprocal,
     np.conjugate: lambda x: lax.conj(x) if _kind(x) == "c" else x,
     np.floor: _int_only(lax.floor), np.ceil: _int_only(lax.ceil),
-    np.trunc: _int_only(_trunc), np.rint: _int_only(lax.round),
+    np.trunc: _int_only(_trunc), np.rint: _rint,
     np.deg2rad: _scaling(np.deg2rad), np.rad2deg: _scaling(np.rad2deg),
     np.isfinite: _isfinite, np.isnan: _isnan, np.isinf: _isinf, np.signbit: _signbit,
     np.logical_not: lambda x: lax.eq(x, const(x, 0)) if _kind(x) != "b" else lax.bitwise_not(x),
@@ -290,8 +311,9 @@ _IMPLS = {
     np.arctan2: lax.atan2, np.hypot: lax.hypot, np.copysign: lax.copysign,
     np.nextafter: lax.nextafter, np.heaviside: lax.heaviside,
     np.logaddexp: lax.logaddexp, np.logaddexp2: lax.logaddexp2,
-    np.equal: lax.eq, np.not_equal: lax.ne, np.less: lax.lt, np.less_equal: lax.le,
-    np.greater: lax.gt, np.greater_equal: lax.ge,
+    np.equal: lax.eq, np.not_equal: lax.ne, np.less: _ordered(lax.lt, lax.lt),
+    np.less_equal: _ordered(lax.le, lax.lt), np.greater: _ordered(lax.gt, lax.gt),
+    np.greater_equal: _ordered(lax.ge, lax.gt),
     np.logical_and: _logical(lax.bitwise_and), np.logical_or: _logical(lax.bitwise_or),
     np.logical_xor: _logical(lax.bitwise_xor),
     np.bitwise_and: lax.bitwise_and, np.bitwise_or: lax.bitwise_or,

@@ -172,7 +172,8 @@ def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False
         return fnp.take_along_axis(l, fnp.expand_dims(inverse, -1), axis=-2), u
     if p_indices:
         return inverse.astype(np.int32), l, u
-    p = (fnp.expand_dims(inverse, -1) == np.arange(m)).astype(a.dtype)
+    # (real, of a's precision, as SciPy's: a permutation matrix has no imaginary part)
+    p = (fnp.expand_dims(inverse, -1) == np.arange(m)).astype(fla._real_dtype(a.dtype))
     return p, l, u
 
 
@@ -236,8 +237,11 @@ def inv(a, overwrite_a=False, check_finite=True):
 
 @_eager("det")
 def det(a, overwrite_a=False, check_finite=True):
-    """Like ``scipy.linalg.det``."""
-    return fla.det(a)
+    """Like ``scipy.linalg.det``: float64 or complex128, whatever the precision of ``a``
+    (SciPy computes single-precision determinants in double precision, which keeps them
+    from overflowing)."""
+    (a,) = fla._prepare(a)
+    return fla.det(a.astype(np.complex128 if a.dtype.kind == "c" else np.float64))
 
 
 # -- eigh, svd, qr -------------------------------------------------------------------------------

@@ -13,6 +13,19 @@ from fad.errors import ConcretizationTypeError
 from fad.numpy._promote import asarray, concrete_or_none, operand, promote_inexact
 
 
+_SQRT_HALF = float(np.sqrt(0.5))
+
+
+def _real_only(name, x):
+    """``x``, refused (``TypeError``) if complex: fad's ``name`` is real only, and must not
+    drop the imaginary part (SciPy's accepts complex numbers)."""
+    if fnp.iscomplexobj(x):
+        raise TypeError(f"fad.scipy.special.{name}: complex arguments are not supported "
+                        f"(got {fnp.result_type(x)}): fad computes it for real arguments "
+                        f"only; pass a real array (or scipy.special.{name} for complex ones)")
+    return x
+
+
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     """``log(sum(b * exp(a), axis))`` computed stably (the maximum is factored out).
 
@@ -33,11 +46,23 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     s = fnp.sum(e, axis=axis, keepdims=keepdims)
     amax = amax if keepdims else fnp.squeeze(amax, axis=axis) if axis is not None else \
         fnp.reshape(amax, ())
-    if return_sign:
+    if return_sign:   # sum = exp(amax) s: log|sum| and sum / |sum| (complex for complex a)
         sign = fnp.sign(s)
-        return fnp.add(fnp.log(fnp.absolute(s)), amax), sign
+        if fnp.iscomplexobj(amax):
+            sign = fnp.multiply(_unit(s), fnp.exp(fnp.multiply(1j, fnp.imag(amax))))
+            amax = fnp.real(amax)
+        with np.errstate(divide="ignore"):   # (a zero sum: -inf, as in SciPy)
+            return fnp.add(fnp.log(fnp.absolute(s)), amax), sign
     with np.errstate(divide="ignore"):
         return fnp.add(fnp.log(s), amax)
+
+
+def _unit(z):
+    """``z / |z|`` (0 at 0) for complex ``z``: ``sign(z)``, written out so that it has its
+    derivative (``sign``'s is 0, which is right only for real numbers)."""
+    r = fnp.absolute(z)
+    zero = fnp.equal(r, 0)
+    return fnp.where(zero, 0, fnp.true_divide(z, fnp.where(zero, 1, r)))
 
 
 def softmax(x, axis=None):
@@ -55,23 +80,27 @@ def log_softmax(x, axis=None):
     return fnp.subtract(shifted, fnp.log(fnp.sum(fnp.exp(shifted), axis=axis, keepdims=True)))
 
 
+_REAL_ONLY = " Real arguments only: complex ones are a ``TypeError`` (SciPy accepts them)."
+
+
 def _real_float(name, lax_fn, doc=""):
+    """``scipy.special.name`` as the real-only ``lax_fn`` (``expit`` takes complex too)."""
     def fn(x):
         (x,) = promote_inexact(asarray(x))
-        return lax_fn(x)
+        return lax_fn(x if lax_fn is lax.logistic else _real_only(name, x))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Like ``scipy.special.{name}``.{doc}"
     return fn
 
 
 expit = _real_float("expit", lax.logistic)
-erf = _real_float("erf", lax.erf)
-erfc = _real_float("erfc", lax.erfc)
+erf = _real_float("erf", lax.erf, _REAL_ONLY)
+erfc = _real_float("erfc", lax.erfc, _REAL_ONLY)
 erfinv = _real_float("erfinv", lax.erf_inv, " ``erf(erfinv(y)) == y``; +-inf at +-1.")
 ndtri = _real_float("ndtri", lax.ndtri, " The inverse of ``ndtr``, accurate down to the "
                     "smallest probabilities.")
 gammaln = _real_float("gammaln", lax.lgamma, " ``log|gamma(x)|``.")
-digamma = psi = _real_float("digamma", lax.digamma)
+digamma = psi = _real_float("digamma", lax.digamma, _REAL_ONLY)
 i0e = _real_float("i0e", lax.bessel_i0e, " ``exp(-|x|) i0(x)``.")
 i1e = _real_float("i1e", lax.bessel_i1e, " ``exp(-|x|) i1(x)``.")
 
@@ -79,7 +108,8 @@ i1e = _real_float("i1e", lax.bessel_i1e, " ``exp(-|x|) i1(x)``.")
 def erfcinv(y):
     """Like ``scipy.special.erfcinv``: ``erfc(erfcinv(y)) == y`` for ``0 <= y <= 2``."""
     (y,) = promote_inexact(asarray(y))
-    return fnp.multiply(fnp.negative(lax.ndtri(fnp.multiply(y, 0.5))), 1 / np.sqrt(2.0))
+    # (Python floats: they adopt y's dtype, so float32 stays float32 as in SciPy)
+    return fnp.multiply(fnp.negative(lax.ndtri(fnp.multiply(y, 0.5))), _SQRT_HALF)
 
 
 def i0(x):
@@ -126,14 +156,12 @@ def betaln(a, b):
     return fnp.subtract(fnp.add(lax.lgamma(a), lax.lgamma(b)), lax.lgamma(fnp.add(a, b)))
 
 
-_SQRT_HALF = float(np.sqrt(0.5))
-
-
 def ndtr(x):
     """Like ``scipy.special.ndtr``: the standard normal CDF, from ``erf`` near 0 and
-    ``erfc`` in the tails (full relative precision in the lower tail)."""
+    ``erfc`` in the tails (full relative precision in the lower tail). Real arguments only
+    (complex ones are a ``TypeError``)."""
     (x,) = promote_inexact(asarray(x))
-    t = fnp.multiply(x, _SQRT_HALF)
+    t = fnp.multiply(_real_only("ndtr", x), _SQRT_HALF)
     near = fnp.less(fnp.absolute(t), _SQRT_HALF)
     centre = fnp.add(0.5, fnp.multiply(0.5, lax.erf(t)))
     tail = fnp.multiply(0.5, lax.erfc(fnp.absolute(t)))
@@ -143,8 +171,10 @@ def ndtr(x):
 def log_ndtr(x):
     """Like ``scipy.special.log_ndtr``: ``log(ndtr(x))``, accurate in both tails
     (``log1p(-ndtr(-x))`` above 0, an asymptotic series far below), with finite
-    derivatives everywhere (each formula gets inputs clamped to its own range)."""
+    derivatives everywhere (each formula gets inputs clamped to its own range). Real
+    arguments only (complex ones are a ``TypeError``)."""
     (x,) = promote_inexact(asarray(x))
+    _real_only("log_ndtr", x)
     low = -10.0 if fnp.result_type(x) == np.float32 else -20.0
     zero = np.zeros((), fnp.result_type(x))[()]
     x_up = fnp.maximum(x, zero)

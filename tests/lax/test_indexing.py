@@ -315,8 +315,8 @@ def test_gather_scatter_errors():
         lax.scatter_add(x, np.zeros((2, 1), int), np.zeros((2, 3)), (0,))
     with pytest.raises(TypeError, match="scatter: the updates' dtype float32"):
         lax.scatter(x, np.zeros((2, 1), int), np.zeros((2, 4), np.float32), (0,))
-    with pytest.raises(TypeError, match="scatter_max does not accept operands of dtype"):
-        lax.scatter_max(x + 0j, np.zeros((1, 1), int), np.zeros((1, 4), complex), (0,))
+    with pytest.raises(TypeError, match="scatter_add does not accept operands of dtype"):
+        lax.scatter_add(x > 0, np.zeros((1, 1), int), np.zeros((1, 4), bool), (0,))
     with pytest.raises(ValueError, match="scatter_mul: updates must have shape"):
         fad.make_jaxpr(lambda x, u: lax.scatter_mul(x, np.zeros((1, 1), int), u, (1,)))(
             x, np.zeros((1, 4)))
@@ -330,8 +330,23 @@ def test_complex_operands():
                     (lambda x, u: lax.scatter_add(x, idx, u, (0,)), (z, z)),
                     (lambda x, u: lax.scatter(x, idx, u, (0,)), (z, z)),
                     (lambda x, u: lax.scatter_mul(x, idx, u, (0,)), (z, z)),
+                    (lambda x, u: lax.scatter_min(x, idx, u, (0,)), (z, z + 0.5)),
+                    (lambda x, u: lax.scatter_max(x, idx, u, (0,)), (z, z - 0.5)),
                     (lambda x, v: lax.pad(x, v, [(1, -1, 1), (0, 2, 0)]), (z, np.complex128(2j))),
                     (lambda x, u: lax.dynamic_update_slice(x, u, (1, 2)), (z, z[:2, :1])),
                     (lambda x: lax.concatenate([x, lax.rev(x, (0,))], 1), (z,))]:
         check_jaxpr(f, args)
         check_grads(f, args, order=2)
+
+
+def test_scatter_min_max_complex_order_lexicographically():
+    """scatter_min/max of complex operands (x.at[i].min/max) order as np.minimum.at does:
+    real parts first, then imaginary parts."""
+    x = np.array([1 + 1j, 2 - 1j, 0.5 + 3j, 1 + 0j])
+    idx = np.array([[0], [1], [1], [3]])
+    u = np.array([1 + 2j, 2 - 2j, 1.5 + 9j, 1 - 1j])
+    for prim, ufunc in ((lax.scatter_min, np.minimum), (lax.scatter_max, np.maximum)):
+        want = x.copy()
+        ufunc.at(want, idx[:, 0], u)
+        np.testing.assert_array_equal(prim(x, idx, u, (0,)), want)
+        np.testing.assert_array_equal(fad.jit(lambda a, b: prim(a, idx, b, (0,)))(x, u), want)

@@ -75,3 +75,21 @@ def test_polyfit_errors():
         fad.jit(lambda x, y: fnp.polyfit(x, y, 1))(X, Y[:3])
     with pytest.raises(TypeError, match="1D vector"):
         fad.jit(lambda x, y: fnp.polyfit(x, y, 1))(Y2, Y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.int32])
+def test_polyfit_single_precision_gives_double_like_numpy(dtype):
+    """NumPy's Vandermonde matrix promotes x with int64: float32 data fits in float64."""
+    x = (np.arange(6) - 2).astype(dtype)
+    y = np.stack([np.linspace(-1, 2, 6), np.cos(np.arange(6))], 1).astype(dtype)
+    w = np.linspace(0.5, 1, 6).astype(np.float32)
+    for kw in ({}, dict(w=w), dict(full=True), dict(cov=True)):
+        want = np.polyfit(x, y, 2, **kw)
+        for got in (fnp.polyfit(x, y, 2, **kw), fad.jit(lambda a, b: fnp.polyfit(a, b, 2,
+                                                                                   **kw))(x, y)):
+            want_l = want if isinstance(want, tuple) else (want,)
+            got_l = got if isinstance(got, tuple) else (got,)
+            for g, e in zip(got_l, want_l):
+                g, e = np.asarray(g), np.asarray(e)
+                assert g.dtype == e.dtype and g.shape == e.shape
+                np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)

@@ -224,3 +224,25 @@ def test_bincount_traced_and_errors():
         fad.jit(fnp.bincount)(x)
     with pytest.raises(TypeError, match="safe"):
         fad.jit(lambda x: fnp.bincount(x, length=3))(np.array([0.5]))
+
+
+def test_argsort_default_is_stable_eager_and_traced():
+    """NumPy's default (kind=None) argsort orders ties by machine-dependent rules that a
+    traced sort cannot reproduce: fad's default is the stable order, eager and traced."""
+    a = np.array([1, 0, -2, -2, 0, 1, -2])
+    want = np.argsort(a, kind="stable")
+    for f in (fnp.argsort, fad.jit(fnp.argsort)):
+        np.testing.assert_array_equal(f(a), want)
+    b = np.array([[3.0, 1.0, 1.0], [0.0, -0.0, 0.0]])
+    for axis in (0, 1, None):
+        want = np.argsort(b, axis=axis, kind="stable")
+        np.testing.assert_array_equal(fnp.argsort(b, axis=axis), want)
+        np.testing.assert_array_equal(fad.jit(lambda x: fnp.argsort(x, axis=axis))(b), want)
+    # sort: -0.0 and 0.0 are ties; the stable order keeps them as given, eager and traced
+    z = np.array([0.0, -0.0, 0.0, -0.0] * 5)
+    assert np.array_equal(np.signbit(fnp.sort(z)), np.signbit(z))
+    assert np.array_equal(np.signbit(fad.jit(fnp.sort)(z)), np.signbit(z))
+    # an explicit kind or stable= goes to NumPy as given
+    np.testing.assert_array_equal(fnp.argsort(a, stable=True), np.argsort(a, stable=True))
+    np.testing.assert_array_equal(fnp.argsort(a, kind="quicksort"),
+                                  np.argsort(a, kind="quicksort"))

@@ -253,3 +253,37 @@ def test_eager_fast_path_is_cheap():
     setup = "import numpy as np, fad.numpy as fnp; a = np.linspace(0, 1, 64)"
     assert _ratio("fnp.sin(a)", "np.sin(a)", setup) < 1.5
     assert _ratio("fnp.multiply(a, a)", "np.multiply(a, a)", setup) < 1.5
+
+
+_NAN = np.nan
+# pairs that exercise NumPy's complex order: real parts first, imaginary parts on a tie;
+# a NaN imaginary part makes the real comparison false
+_COMPLEX_LHS = np.array([1 + _NAN * 1j, 1 + 0j, _NAN + 0j, 1 + 1j, 1 + 1j, 2 + _NAN * 1j,
+                         3 + 1j, 0j, -1 - 5j])
+_COMPLEX_RHS = np.array([2 + 0j, 1 + _NAN * 1j, 1 + 0j, 1 + 1j, 1 + 2j, 1 + 0j, 2 + 5j,
+                         -0.0 + 0j, -1 - 4j])
+
+
+@pytest.mark.parametrize("name", ["less", "less_equal", "greater", "greater_equal"])
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+def test_complex_comparisons_order_lexicographically_under_jit(name, dtype):
+    f, ref = getattr(fnp, name), getattr(np, name)
+    x, y = _COMPLEX_LHS.astype(dtype), _COMPLEX_RHS.astype(dtype)
+    with np.errstate(invalid="ignore"):
+        for a, b in ((x, y), (y, x), (x, 1.0), (x[3], y)):
+            want = ref(a, b)
+            got = fad.jit(f)(a, b)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(fad.vmap(f)(x, y), ref(x, y))
+    # the operators on tracers too
+    np.testing.assert_array_equal(fad.jit(lambda a, b: a < b)(x, y), x < y)
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+def test_rint_complex_rounds_both_parts_under_jit(dtype):
+    z = np.array([1.4 + 2.6j, 2.5 - 0.5j, -1.5 + 3.5j, 0.5 + 1.5j], dtype)
+    for got in (fnp.rint(z), fad.jit(fnp.rint)(z), fad.vmap(fnp.rint)(z)):
+        assert got.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(got, np.rint(z))
+    check_grads(lambda z: fnp.rint(z) * z, (np.array([1.3 + 2.8j, -0.2 - 1.1j]),), order=1)

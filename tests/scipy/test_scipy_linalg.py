@@ -166,3 +166,27 @@ def test_errors():
         fad.jit(lambda a: fsl.eigh(a, subset_by_value=(0, 1)))(np.eye(2))
     with pytest.raises(NotImplementedError, match="pivoting"):
         fad.jit(lambda a: fsl.qr(a, pivoting=True))(np.eye(2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.float64, np.int64])
+def test_det_is_double_precision_eager_and_traced(dtype):
+    """SciPy's det is float64 (complex128) whatever the precision of a; traced too."""
+    a = (np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0]]) * 3).astype(dtype)
+    want = scipy.linalg.det(a)
+    for got in (fsl.det(a), fad.jit(fsl.det)(a), fad.vmap(fsl.det)(np.stack([a, a]))[0]):
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+    if dtype == np.float32:   # the derivative keeps a's dtype
+        g = fad.grad(lambda m: fsl.det(m))(a)
+        assert g.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+def test_lu_complex_permutation_is_real(dtype):
+    rng = np.random.default_rng(2)
+    a = (rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))).astype(dtype)
+    want = scipy.linalg.lu(a)
+    for got in (fsl.lu(a), fad.jit(fsl.lu)(a)):
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

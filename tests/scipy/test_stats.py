@@ -165,3 +165,22 @@ def test_multivariate_normal_singular_and_derivatives():
                                                                                  -MEAN]),))
     assert np.all(np.isfinite(fad.grad(lambda x: stats.multivariate_normal.logpdf(
         x, MEAN, singular, allow_singular=True).sum())(pts)))
+
+
+@pytest.mark.parametrize("dist,fn,args", [
+    ("norm", "logpdf", ()), ("norm", "pdf", ()), ("norm", "cdf", ()), ("norm", "logsf", ()),
+    ("norm", "ppf", ()), ("t", "logpdf", (3.0,)), ("gamma", "logpdf", (2.0,)),
+    ("beta", "logpdf", (2.0, 3.0))])
+def test_stats_default_loc_scale_keep_float32(dist, fn, args):
+    """The Python-int defaults loc=0, scale=1 adopt the arguments' dtype (NEP 50), so
+    float32 arguments give float32 results eagerly and under jit."""
+    x = np.array([0.2, 0.45, 0.7], np.float32)
+    params = tuple(np.float32(p) for p in args)
+    f = getattr(getattr(stats, dist), fn)
+    want = getattr(getattr(sst, dist), fn)(x.astype(np.float64), *args)
+    for got in (f(x, *params), fad.jit(f)(x, *params)):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # Python scalars alone still compute in float64
+    assert np.asarray(stats.norm.logpdf(0.5)).dtype == np.float64
+    assert np.asarray(stats.norm.logpdf(np.array([1, 2]))).dtype == np.float64

@@ -46,11 +46,6 @@ def np_case(name, args=("x",), kw=None, ref=None, fn=None, call=None, tag=None, 
                 **opts)
 
 
-BUG_COMPLEX_ORDER = ("bug: traced less/less_equal/greater/greater_equal reject complex "
-                     "operands (TypeError 'lt does not accept operands of dtype "
-                     "complex128'); NumPy 2 orders complex numbers lexicographically")
-BUG_COMPLEX_RINT = ("bug: traced rint rejects complex operands (TypeError 'round does not "
-                    "accept operands of dtype complex128'); numpy.rint rounds both parts")
 BUG_NEXTAFTER = ("bug?: d/dx nextafter(x, y) is 0 in fad, 1 by finite differences "
                  "(nextafter(x, y) is x moved by one ulp)")
 BUG_COMPLEX_SIGN = ("bug?: the derivative of sign at complex z is 0 (JAX's convention), but "
@@ -71,8 +66,7 @@ _UNARY = [
     ("conj", "x"), ("conjugate", "x"),
     ("deg2rad", "x"), ("rad2deg", "x"), ("degrees", "x"), ("radians", "x"),
     ("floor", "x"), ("ceil", "x"), ("trunc", "x"),
-    ("rint", "x", dict(xfail=dict.fromkeys(("value", "grad", "vmap", "jit"),
-                                           BUG_COMPLEX_RINT))),
+    ("rint", "x"),
     ("fix", "x"),
     ("sinc", "away"), ("real", "x"), ("imag", "x"), ("angle", "away"),
     ("round", "x"), ("around", "x"), ("round_", "x", dict(ref=np.round)),
@@ -110,9 +104,7 @@ CASES.append(np_case("invert", ("bool",), id="numpy.invert[bool]", diff=(),
 for name, kinds, *extra in _BINARY:
     CASES.append(np_case(name, kinds, **(extra[0] if extra else {})))
 for name in _BINARY_BOOL:
-    bug = dict.fromkeys(("value", "vmap", "jit"), BUG_COMPLEX_ORDER) if name.startswith(
-        ("less", "greater")) else {}
-    CASES.append(np_case(name, ("x", "x"), diff=(), nodiff=NOT_DIFF_BOOL, xfail=bug))
+    CASES.append(np_case(name, ("x", "x"), diff=(), nodiff=NOT_DIFF_BOOL))
 for name in _BINARY_INT:
     CASES.append(np_case(name, ("int", "int"), dtypes=(np.dtype(np.int64),), diff=(),
                          nodiff=NOT_DIFF_INT))

@@ -17,27 +17,6 @@ UNARY = (((2, 3),), ((),), ((4,),))
 BINARY = (((2, 3), (2, 3)), ((2, 3), (3,)), ((), (4,)))
 RED = (((2, 3),), ((4,),), ((2, 1, 3),))
 
-BUG_ERFCINV_F32 = ("bug: erfcinv of float32 is float64 (eager and traced); "
-                   "scipy.special.erfcinv (and fad's erfinv) keep float32")
-BUG_STATS_DEFAULTS = ("bug: a distribution's default loc=0 / scale=1 (Python ints, made "
-                      "int64 arrays) promote float32 arguments to float64: "
-                      "fad.scipy.stats.norm.logpdf(float32 x) is float64, against the "
-                      "docstring's 'float32 arguments give float32 results' (JAX: float32)")
-BUG_LSE_COMPLEX_SIGN = ("bug: logsumexp(a, b=b, return_sign=True) of complex a returns a "
-                        "complex log and another unit 'sign'; SciPy returns the real log "
-                        "of |sum| and the complex sign (same product, other split: values, "
-                        "dtypes and the derivative's types differ)")
-BUG_SPECIAL_COMPLEX_DROPPED = (
-    "bug: eagerly, this fad.scipy.special function of a complex array silently drops the "
-    "imaginary part (a ComplexWarning and a wrong value: erf(0.5+0.3j) gives 0.5205, SciPy "
-    "0.5616+0.2676j); under jit it raises TypeError")
-BUG_SPECIAL_COMPLEX_JIT = ("bug: right (SciPy's value) eagerly on complex arrays, but a "
-                           "TypeError under jit ('xlogy does not accept operands of dtype "
-                           "complex128')")
-BUG_DET_F32 = ("bug: fad.scipy.linalg.det of a float32 matrix is float32 under jit, but "
-               "float64 eagerly (SciPy's dtype): jit differs from eager")
-BUG_LU_COMPLEX_P = ("bug: traced fad.scipy.linalg.lu of a complex matrix gives a complex "
-                    "permutation matrix P; SciPy's (and eager fad's) P is float64")
 
 
 def sp_case(name, args=("x",), call=None, tag=None, **opts):
@@ -79,7 +58,7 @@ def la_case(name, args=("sq",), call=None, tag=None, **opts):
 
 CASES = [
     sp_case("erf"), sp_case("erfc"), sp_case("erfinv", ("unit",)),
-    sp_case("erfcinv", ("prob",), xfail={"value": BUG_ERFCINV_F32}),
+    sp_case("erfcinv", ("prob",)),
     sp_case("expit"), sp_case("logit", ("prob",)),
     sp_case("log_expit"), sp_case("ndtr"), sp_case("log_ndtr"), sp_case("ndtri", ("prob",)),
     sp_case("gammaln", ("pos",)), sp_case("digamma", ("pos",)), sp_case("psi", ("pos",)),
@@ -103,8 +82,7 @@ CASES = [
     sp_case("logsumexp", ("x", "x"), call=lambda f: lambda a, b: f(a, axis=0, b=b,
                                                                    return_sign=True),
             tag="complex,b,return_sign", shapes=(((2, 3), (2, 3)), ((4,), (4,))),
-            dtypes=(np.dtype(np.complex128), np.dtype(np.complex64)),
-            xfail=dict.fromkeys(("value", "grad"), BUG_LSE_COMPLEX_SIGN)),
+            dtypes=(np.dtype(np.complex128), np.dtype(np.complex64))),
     sp_case("softmax", shapes=RED),
     sp_case("softmax", call=lambda f: lambda a: f(a, axis=0), tag="axis=0", shapes=RED),
     sp_case("log_softmax", shapes=RED),
@@ -116,20 +94,16 @@ for fn in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"):
     CASES.append(st_case("norm", fn, ("x", "x", "pos"), _XLS))
 for fn in ("ppf", "isf"):
     CASES.append(st_case("norm", fn, ("prob", "x", "pos"), _XLS))
-CASES += [st_case("norm", "logpdf", ("x",), UNARY, tag="loc,scale defaults",
-                  xfail={"value": BUG_STATS_DEFAULTS}),
-          st_case("norm", "cdf", ("x",), UNARY, tag="loc,scale defaults",
-                  xfail={"value": BUG_STATS_DEFAULTS})]
-_DEFAULTS = {"value": BUG_STATS_DEFAULTS}
+CASES += [st_case("norm", "logpdf", ("x",), UNARY, tag="loc,scale defaults"),
+          st_case("norm", "cdf", ("x",), UNARY, tag="loc,scale defaults")]
 for fn in ("logpdf", "pdf"):
     CASES += [
-        st_case("beta", fn, ("prob", "gt1", "gt1"), _XLS, xfail=_DEFAULTS),
+        st_case("beta", fn, ("prob", "gt1", "gt1"), _XLS),
         st_case("beta", fn, ("prob", "gt1", "gt1", "tiny", "gt1"),
                 (((4,), (), (), (), ()), ((2, 3), (3,), (2, 1), (), (3,))), tag="loc,scale"),
-        st_case("gamma", fn, ("pos", "pos"), (((4,), ()), ((2, 3), (3,))), xfail=_DEFAULTS),
-        st_case("t", fn, ("x", "gt1"), (((4,), ()), ((2, 3), (3,))), xfail=_DEFAULTS),
-        st_case("t", fn, ("x", "gt1", "x", "pos"), (((4,), (), (), ()),), tag="loc,scale",
-                xfail={"value": BUG_STATS_DEFAULTS + " (t's logpdf calls norm.logpdf(z))"}),
+        st_case("gamma", fn, ("pos", "pos"), (((4,), ()), ((2, 3), (3,)))),
+        st_case("t", fn, ("x", "gt1"), (((4,), ()), ((2, 3), (3,)))),
+        st_case("t", fn, ("x", "gt1", "x", "pos"), (((4,), (), (), ()),), tag="loc,scale"),
         st_case("dirichlet", fn, ("simplex", "gt1"), (((3,), (3,)), ((3, 2), (3,))),
                 dtypes=(F64,), diff=(1,)),
         st_case("multivariate_normal", fn, ("x", "x", "spd"),
@@ -151,7 +125,7 @@ CASES += [
     la_case("cho_solve", ("spd", "x"),
             call=lambda f: lambda a, b: f((fsla if f is fsla.cho_solve else sla).cho_factor(a),
                                           b)),
-    la_case("det", xfail=dict.fromkeys(("value", "jit"), BUG_DET_F32)), la_case("inv"),
+    la_case("det"), la_case("inv"),
     la_case("solve", ("sq", "x")),
     la_case("solve", ("spd", "x"), call=lambda f: lambda a, b: f(a, b, assume_a="pos"),
             tag="assume_a=pos"),
@@ -159,7 +133,7 @@ CASES += [
             tag="lower"),
     la_case("solve_triangular", ("triu", "x"), call=lambda f: lambda a, b: f(a, b, trans=1),
             tag="trans=1"),
-    la_case("lu", ("sq",), xfail=dict.fromkeys(("value", "grad", "jit"), BUG_LU_COMPLEX_P)),
+    la_case("lu", ("sq",)),
     la_case("lu", ("x",), call=lambda f: lambda a: f(a, permute_l=True), tag="permute_l",
             shapes=(((3, 3),), ((2, 3),), ((3, 2),))),
     la_case("lu_factor", ("sq",), grad_fn=lambda a: fsla.lu_factor(a)[0]),
@@ -187,10 +161,7 @@ CASES += [
 
 # fad.scipy.special functions of real arguments whose SciPy counterpart takes complex
 # ones too: fad must give SciPy's value or refuse (TypeError), the same eagerly and under
-# jit (tests/surface/test_surface.py::test_special_complex_is_right_or_refused).
-COMPLEX_SPECIAL = {
-    "erf": BUG_SPECIAL_COMPLEX_DROPPED, "erfc": BUG_SPECIAL_COMPLEX_DROPPED,
-    "ndtr": BUG_SPECIAL_COMPLEX_DROPPED, "log_ndtr": BUG_SPECIAL_COMPLEX_DROPPED,
-    "digamma": BUG_SPECIAL_COMPLEX_DROPPED, "psi": BUG_SPECIAL_COMPLEX_DROPPED,
-    "xlogy": BUG_SPECIAL_COMPLEX_JIT, "xlog1py": BUG_SPECIAL_COMPLEX_JIT,
-}
+# jit (tests/surface/test_surface.py::test_special_complex_is_right_or_refused). This
+# maps such a function to the bug that makes it fail (none at present: erf, erfc, ndtr,
+# log_ndtr, digamma and psi refuse complex arguments; xlogy and xlog1py take them).
+COMPLEX_SPECIAL: dict[str, str] = {}

@@ -15,14 +15,6 @@ PAIR = (((2, 3), (2, 3)), ((1, 4), (1, 4)), ((3, 1), (3, 1)))
 VEC = (((4,),), ((5,),), ((1,),))
 INT = "integer result"
 NO_ARRAY = "no array argument"
-BUG_ARGSORT_TIES = ("bug: eager argsort (kind=None) is NumPy's default sort, which is not "
-                    "stable on ties here, while traced argsort is: "
-                    "jit(argsort)([1, 0, -2, -2]) is [2 3 1 0], argsort(...) [3 2 1 0]")
-BUG_POLYFIT_F32 = ("bug: traced polyfit of float32 data returns float32 coefficients; "
-                   "numpy.polyfit (and fad's eager path) return float64")
-BUG_AT_MINMAX_COMPLEX = ("bug: x.at[idx].min/.max reject complex x (TypeError 'scatter_min "
-                         "does not accept operands of dtype complex128'); np.minimum.at and "
-                         "fad.numpy.minimum order complex numbers lexicographically")
 
 
 def both(name, tag, call, args=("x",), **opts):
@@ -211,8 +203,7 @@ CASES = [
     np_case("argsort", shapes=S23 + VEC, dtypes=ANY, diff=(), nodiff=INT),
     formula("argsort", "ties", lambda: fnp.argsort(np.array([1, 0, -2, -2])),
             lambda: np.argsort(np.array([1, 0, -2, -2]), kind="stable"), (),
-            shapes=((),), diff=(), nodiff=INT, vmap=NO_ARRAY,
-            xfail={"value": BUG_ARGSORT_TIES}),
+            shapes=((),), diff=(), nodiff=INT, vmap=NO_ARRAY),
     np_case("argsort", kw=dict(axis=None, stable=True), shapes=S23 + VEC, dtypes=ANY,
             diff=(), nodiff=INT),
     both("lexsort", "(a,b)", lambda f: lambda a, b: f((a, b)), ("int", "x"),
@@ -300,8 +291,7 @@ CASES = [
     np_case("correlate", ("x", "x"), kw=dict(mode="full"), shapes=(((5,), (3,)),)),
     np_case("polyval", ("x", "x"), shapes=(((3,), (4,)), ((1,), ()), ((4,), (2, 2)))),
     both("polyfit", "deg=2", lambda f: lambda x, y: f(x, y, 2), ("sorted", "x"),
-         shapes=(((5,), (5,)), ((6,), (6, 2))), dtypes=ANY, rtol=1e-7, atol=1e-7,
-         xfail=dict.fromkeys(("value", "jit"), BUG_POLYFIT_F32)),
+         shapes=(((5,), (5,)), ((6,), (6, 2))), dtypes=ANY, rtol=1e-7, atol=1e-7),
     # -- functional updates: x.at[idx]
     formula("at", "[1].set", lambda x, y: fnp.at(x)[1].set(y),
             lambda x, y: _np_at(x, 1, y, "set"), ("x", "x"),
@@ -314,12 +304,10 @@ CASES = [
             shapes=(((3,), (2,), (2,)),)),
     formula("at", "[::2].min", lambda x, y: fnp.at(x)[::2].min(y),
             lambda x, y: _np_at(x, slice(None, None, 2), y, "minimum"), ("x", "x"),
-            shapes=(((4,), (2,)), ((3, 2), ())),
-            xfail=dict.fromkeys(("value", "grad", "vmap", "jit"), BUG_AT_MINMAX_COMPLEX)),
+            shapes=(((4,), (2,)), ((3, 2), ()))),
     formula("at", "[idx].max", lambda x, i, y: fnp.at(x)[i].max(y),
             lambda x, i, y: _np_at(x, i, y, "maximum"), ("x", "idx3", "x"),
-            shapes=(((3,), (2,), (2,)),),
-            xfail=dict.fromkeys(("value", "grad", "vmap", "jit"), BUG_AT_MINMAX_COMPLEX)),
+            shapes=(((3,), (2,), (2,)),)),
     formula("at", "[idx].get", lambda x, i: fnp.at(x)[i].get(), lambda x, i: x[i],
             ("x", "idx2"), shapes=(((3,), (4,)), ((2, 3), (2, 2)))),
 ]

@@ -94,12 +94,6 @@ def _probs(rng):
     return (p / p.sum(),)
 
 
-BUG_RANDINT_CLIP = ("bug: traced randint bounds are not clipped to the dtype's range but "
-                    "wrapped: jit(lambda k, a, b: randint(k, (3,), a, b, np.uint8))(key(5), "
-                    "np.int64(-3), np.int64(7)) is [253 253 253]; eagerly minval is clipped "
-                    "to 0 (the docstring) and the draws lie in [0, 7)")
-
-
 def _randint_moments(dt, lo, hi):
     info = np.iinfo(dt)     # (bounds are clipped to the dtype's range)
     lo, hi = np.clip(lo, info.min, info.max), np.clip(hi, info.min, info.max)
@@ -181,8 +175,7 @@ CASES = [
           small=lambda k, dt, lo, hi: R.randint(k, (3,) + np.shape(lo), lo, hi, dt),
           params=lambda rng: (rng.integers(-5, 0, 2), rng.integers(1, 9, 2)),
           moments=_randint_moments, support=lambda x, lo, hi: (x >= lo) & (x < hi),
-          dtypes=(INT64, np.dtype(np.int32), np.dtype(np.uint8)), kurtosis=1.8,
-          xfail={"jit": BUG_RANDINT_CLIP}),
+          dtypes=(INT64, np.dtype(np.int32), np.dtype(np.uint8)), kurtosis=1.8),
     rcase("bits", sample=lambda k, dt: R.bits(k, (N,), dt).astype(float),
           small=lambda k, dt: R.bits(k, (3,), dt),
           dtypes=tuple(np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64)),

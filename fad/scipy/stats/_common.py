@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 import fad.numpy as fnp
-from fad.numpy._promote import asarray, promote_inexact
+from fad.numpy._promote import operand, promote_inexact
 
 
 def inexact(*args):
     """The arguments as arrays of one inexact dtype (integers become float64; float32
-    stays float32, as in JAX, where SciPy computes in float64)."""
-    return promote_inexact(*(asarray(a) for a in args))
+    stays float32, as in JAX, where SciPy computes in float64). Python scalars (the
+    default ``loc=0``, ``scale=1``) adopt the arrays' dtype, as in NumPy's arithmetic,
+    so that they do not make float32 arguments float64."""
+    return promote_inexact(*(operand(a) for a in args))
 
 
 def constant(value, like):
