@@ -180,8 +180,17 @@ _PROGRAMS = [
     ("svd", lambda x: fad.lax.linalg.svd(_spd(x))[1], _X),
     ("eig", lambda x: fad.lax.linalg.eig(_spd(x))[0], _X),
     ("jit", lambda x: fad.jit(lambda y: y)(x), _X),
+    ("custom_jvp_call", lambda x: (lambda f: (f.defjvp(lambda p, t: (f(*p), t[0].ravel())), f)[1])(
+        fad.custom_jvp(lambda y: y.reshape(6)))(x), _X),
+    ("custom_jvp_call", lambda x: (lambda f: (f.defjvp(lambda p, t: (f(*p), t[0])), f)[1])(
+        fad.custom_jvp(lambda y: y))(x), _X),
+    ("custom_vjp_call", lambda x: (lambda f: (f.defvjp(lambda y: (f(y), None),
+                                                       lambda r, g: (g,)), f)[1])(
+        fad.custom_vjp(lambda y: y))(x), _X),
     ("cond", lambda x: lax.cond(x[0, 0] > 0, lambda y: y, lambda y: y * 2.0, x), _X),
     ("scan", lambda x: lax.scan(lambda c, r: (c + r, c), x[0], x)[1], _X),
+    ("remat", lambda x: fad.checkpoint(lambda y: y.reshape(6))(x), _X),
+    ("remat", lambda x: fad.checkpoint(lambda y: y)(x), _X),
     ("scan", lambda x: lax.scan(lambda c, r: (c, r.reshape(3)), x[0], x)[0], _X),
     ("cond", lambda x: lax.cond(x[0, 0] > 0, lambda y: y.reshape(6), lambda y: (2 * y).ravel(), x),
      _X),

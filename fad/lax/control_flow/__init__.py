@@ -7,3 +7,5 @@ from fad.lax.control_flow.call import *  # noqa: F401,F403
 from fad.lax.control_flow.cond import *  # noqa: F401,F403
 from fad.lax.control_flow.scan import *  # noqa: F401,F403
 from fad.lax.control_flow.loops import *  # noqa: F401,F403
+from fad.lax.control_flow.remat import *  # noqa: F401,F403
+from fad.lax.control_flow.custom import *  # noqa: F401,F403
