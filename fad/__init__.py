@@ -10,6 +10,7 @@ from fad.api import (eval_jaxpr, grad, hessian, jacfwd, jacobian, jacrev, jvp,
                      vjp, vmap)
 from fad.api_jacobians import hvp
 from fad.api_jit import disable_jit, jit  # noqa: F401
+from fad.core.config import config  # noqa: F401
 from fad.custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
 from fad.checkpoint import checkpoint, checkpoint_policies, remat, saved_residuals  # noqa: F401,E501
 from fad.staged import disable_staging  # noqa: F401

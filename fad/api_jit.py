@@ -23,7 +23,10 @@ from fad.core import dtypes
 from fad.core.abstract import get_aval, native_byte_order
 from fad.core.ir import ClosedJaxpr
 from fad.core.trace import Tracer, eval_trace, get_current_trace
-from fad.interpreters.lowering import compact_constant, lower
+from fad.api_jit_inspect import Lowered, log_trace
+from fad.interpreters.lowering import compact_constant
+from fad.interpreters.lowering import lower as lower_jaxpr
+from fad.interpreters.source_info import noting_sources
 from fad.lax.control_flow import closed_call
 from fad.core.keys import value_key
 from fad.interpreters.staging import trace_to_jaxpr
@@ -164,24 +167,13 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
                     raise _int_overflow_error(args, {}, (), ())
                 outs = run(*args)
                 return outs[0] if single else tree_unflatten(out_tree, outs)
-        nargs = len(args)
-        nums = tuple(sorted({n % nargs for n in static_nums if -nargs <= n < nargs}))
-        static = tuple((i, _static_key(args[i], f"argument {i}")) for i in nums)
-        static_kw = tuple(sorted((k, _static_key(v, f"keyword argument {k!r}"))
-                                 for k, v in kwargs.items() if k in static_names))
-        dyn_args = [a for i, a in enumerate(args) if i not in nums]
-        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
-        leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
-        leaves = [native_byte_order(x) for x in leaves]   # (big-endian arrays from files)
-        if _has_big_int(leaves):
-            raise _int_overflow_error(args, kwargs, nums, static_names)
-        avals = tuple(get_aval(x) for x in leaves)
-        key = (in_tree, avals, static, static_kw)
+        key, leaves, nums = _signature(args, kwargs, static_nums, static_names)
         entry = cache.get(key)
         if entry is not None:
             cache.move_to_end(key)
         else:
-            entry = _trace(fun, args, kwargs, nums, static_names, in_tree, avals)
+            log_trace(name, fun, args, kwargs, key, next(reversed(cache), None))
+            entry = _trace(fun, args, kwargs, nums, static_names, key[0], key[1])
             if not any(isinstance(c, Tracer) for c in entry[0].consts):
                 cache.store(key, entry)  # a program closing over tracers is used once
         closed, out_tree, run = entry
@@ -204,9 +196,40 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
         cache.clear()
         fast_cache.clear()
 
+    def lower(*args, **kwargs) -> Lowered:
+        """The program this function runs for ``args``, to read (``as_text()``,
+        ``as_python()``: the generated code, each line commented with the source line
+        it came from) or to call (``compile()``). It is traced again, noting the source
+        lines (the cached program, traced without them, is not used)."""
+        key, _, nums = _signature(args, kwargs, static_nums, static_names)
+        with noting_sources() as notes:
+            closed, out_tree, _ = _trace(fun, args, kwargs, nums, static_names, key[0],
+                                         key[1], lowered=False)
+        return Lowered(name, closed, lower_jaxpr(closed, notes), key[0], out_tree)
+
     jitted._cache, jitted._fast_cache = cache, fast_cache
     jitted.clear_cache = clear_cache
+    jitted.lower = lower
     return jitted
+
+
+def _signature(args, kwargs, static_nums, static_names):
+    """The cache key of a call (the pytree structure of the dynamic arguments, their
+    types, the static arguments' values), the dynamic arguments' leaves (in native
+    byte order) and the positions of the static arguments."""
+    nargs = len(args)
+    nums = tuple(sorted({n % nargs for n in static_nums if -nargs <= n < nargs}))
+    static = tuple((i, _static_key(args[i], f"argument {i}")) for i in nums)
+    static_kw = tuple(sorted((k, _static_key(v, f"keyword argument {k!r}"))
+                             for k, v in kwargs.items() if k in static_names))
+    dyn_args = [a for i, a in enumerate(args) if i not in nums]
+    dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
+    leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
+    leaves = [native_byte_order(x) for x in leaves]   # (big-endian arrays from files)
+    if _has_big_int(leaves):
+        raise _int_overflow_error(args, kwargs, nums, static_names)
+    avals = tuple(get_aval(x) for x in leaves)
+    return (in_tree, avals, static, static_kw), leaves, nums
 
 
 def infer_static_args(fun, nums, names, api: str = "jit"):
@@ -245,7 +268,9 @@ def infer_static_args(fun, nums, names, api: str = "jit"):
     return tuple(sorted(nums)), tuple(sorted(names))
 
 
-def _trace(fun, args, kwargs, nums, static_names, in_tree, avals):
+def _trace(fun, args, kwargs, nums, static_names, in_tree, avals, lowered=True):
+    """``(closed jaxpr, output tree, its lowered program)`` (the program ``None``
+    unless ``lowered``)."""
     store = {}
 
     def flat_fun(*leaves):
@@ -257,7 +282,7 @@ def _trace(fun, args, kwargs, nums, static_names, in_tree, avals):
         return out_leaves
 
     closed = _snapshot_consts(trace_to_jaxpr(flat_fun, list(avals)))
-    return closed, store["tree"], lower(closed)
+    return closed, store["tree"], lower_jaxpr(closed) if lowered else None
 
 
 def _snapshot_consts(closed: ClosedJaxpr) -> ClosedJaxpr:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
-import sys
 import types
 from typing import Callable
 
@@ -26,6 +24,7 @@ from fad.api_util import check_callable
 from fad.core.abstract import get_aval
 from fad.core.trace import Tracer, eval_trace, get_current_trace, new_trace
 from fad.interpreters.partial_eval import linearize_flat
+from fad.interpreters.source_info import noting_sources
 from fad.interpreters.staging import StagingTrace, StagingTracer
 from fad.lax.control_flow import remat as _remat
 from fad.lax.control_flow.common import aval_of, trace_body
@@ -109,39 +108,6 @@ remat = checkpoint
 
 # -- saved_residuals --------------------------------------------------------------------------
 
-_FAD_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _user_frame() -> str:
-    """``file:line (function)`` of the innermost frame outside the fad package."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_FAD_DIR):
-        frame = frame.f_back
-    if frame is None:
-        return "an unknown line"
-    code = frame.f_code
-    return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} ({code.co_name})"
-
-
-class _SourceTrace(StagingTrace):
-    """A staging trace that notes, for each variable it defines, the primitive and the
-    user's source line that made it (only ``saved_residuals`` uses it: walking the stack
-    at every equation costs too much elsewhere)."""
-
-    __slots__ = ("sources",)
-
-    def __init__(self, parent):
-        super().__init__(parent)
-        self.sources = {}
-
-    def record(self, prim, args, params):
-        start = len(self.eqns)
-        out = StagingTrace.record(self, prim, args, params)
-        where = _user_frame()
-        for eqn in self.eqns[start:]:
-            for i, v in enumerate(eqn.outvars):
-                self.sources[v] = (eqn, i, where)
-        return out
 
 
 def saved_residuals(fun: Callable, *args, **kwargs) -> list:
@@ -165,24 +131,25 @@ def saved_residuals(fun: Callable, *args, **kwargs) -> list:
         out_leaves, _ = tree_flatten(fun(*tree_unflatten(in_tree, list(leaves)), **kwargs))
         return out_leaves
 
-    with new_trace(_SourceTrace) as trace:
+    with noting_sources() as notes, new_trace(StagingTrace) as trace:
         in_tracers = [trace.new_arg(get_aval(x)) for x in flat_args]
         _, lin = linearize_flat(flat_fun, in_tracers)
         arg_of = {t.ir_var: name for t, name in zip(in_tracers, names)}
+        made_by = {v: (eqn, i) for eqn in trace.eqns for i, v in enumerate(eqn.outvars)}
         out = []
         for c in lin.jaxpr.consts:
             aval = aval_of(c)
-            out.append((aval.shape, aval.dtype, _describe(c, trace, arg_of)))
+            out.append((aval.shape, aval.dtype, _describe(c, trace, arg_of, made_by, notes)))
     return out
 
 
-def _describe(c, trace, arg_of) -> str:
+def _describe(c, trace, arg_of, made_by, notes) -> str:
     if not (type(c) is StagingTracer and c._trace is trace):
         return "a constant" if not isinstance(c, Tracer) else "a value of an enclosing trace"
     v = c.ir_var
     if v in arg_of:
         return f"from the argument {arg_of[v]}"
-    eqn, i, where = trace.sources[v]
+    (eqn, i), where = made_by[v], notes[v]
     if eqn.primitive is _remat.remat_p:
         inner = _defining_primitive(eqn.params["jaxpr"].jaxpr, i)
         return f"{inner} saved by checkpoint at {where}"

@@ -33,12 +33,13 @@ are); the others, most results of most programs, are returned as they are.
 """
 from __future__ import annotations
 
+import keyword
 import math
 from collections import Counter
 
 import numpy as np
 
-from fad.core.abstract import native_byte_order
+from fad.core.abstract import get_aval, native_byte_order
 from fad.core.fresh import fresh_outputs
 from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr
 
@@ -120,8 +121,12 @@ def instruction_impl(eqn):
     return impl, params
 
 
-def lower(closed: ClosedJaxpr):
-    """A function running ``closed`` on NumPy values (flat list in, flat list out)."""
+def lower(closed: ClosedJaxpr, sources: dict | None = None):
+    """A function running ``closed`` on NumPy values (flat list in, flat list out).
+
+    ``sources`` (from ``source_info.noting_sources``), if given, maps result variables
+    to the user's source lines; each generated line is then commented with its own
+    (``jit(f).lower(x).as_python()``)."""
     jaxpr = dce_jaxpr(closed.jaxpr)
     slots = {}
     fixed = []  # values known before the call: constants, then literals
@@ -185,7 +190,8 @@ def lower(closed: ClosedJaxpr):
         impl, params = instruction_impl(eqn)
         multiple = eqn.primitive.multiple_results
         program.append((impl, in_slots, tuple(out_slots) if multiple else out_slots[0],
-                        params))
+                        params, eqn.primitive.name,
+                        sources.get(eqn.outvars[0]) if sources else None))
         if key is not None:
             computed[key] = out_slots
     out_slots = [a if type(a) is int else slots[a] for a in literal_outs]
@@ -230,26 +236,32 @@ def _straight_line(program, fixed, n_args, returns, sources, sizes):
     large temporaries deleted after their last use (a smaller working set).
 
     Slots: ``fixed`` values are globals ``v0 ...`` of the function, the arguments and
-    temporaries its locals; the impls and parameters are globals ``f<i>``, ``p<i>``."""
+    temporaries its locals. A NumPy function is called by its NumPy name (``np.sin``),
+    other impls by their primitive's name; parameters that are Python literals are
+    written inline, the others passed from globals ``p<i>``."""
     namespace = {f"v{i}": x for i, x in enumerate(fixed)}
     n_fixed = len(fixed)
     last_use = {}
-    for i, (_, ins, _, _) in enumerate(program):
+    for i, (_, ins, *_) in enumerate(program):
         for slot in ins:
             last_use[slot] = i
     for slot in [*(j for _, j in returns), *range(n_fixed, n_fixed + n_args)]:
         last_use[slot] = len(program)   # (arguments: fresh_outputs may read them)
     args = ", ".join(f"v{n_fixed + i}" for i in range(n_args))
-    lines = [f"def run({args}):"]
-    for i, (impl, ins, outs, params) in enumerate(program):
-        namespace[f"f{i}"] = impl
-        call = f"f{i}({', '.join(f'v{j}' for j in ins)}"
-        if params:
-            namespace[f"p{i}"] = params
-            call += f"{', ' if ins else ''}**p{i}"
+    lines = [f"def run({args}):", *_constants_comment(fixed)]
+    names = _FunctionNames(namespace)
+    for i, (impl, ins, outs, params, prim_name, where) in enumerate(program):
+        call = f"{names.of(impl, prim_name)}({', '.join(f'v{j}' for j in ins)}"
+        inline, other = _split_params(params)
+        if inline:
+            call += (", " if ins else "") + ", ".join(f"{k}={v!r}" for k, v in inline.items())
+        if other:
+            namespace[f"p{i}"] = other
+            call += f"{', ' if ins or inline else ''}**p{i}"
         target = (", ".join(f"v{j}" for j in outs) + ("," if len(outs) == 1 else "")
                   if type(outs) is tuple else f"v{outs}")
-        lines.append(f"    {target} = {call})")
+        line = f"    {target} = {call})"
+        lines.append(f"{line:<44}  # {where}" if where and where != "fad" else line)
         dead = [j for j in ins if j >= n_fixed and last_use[j] == i and sizes[j] >= _BIG]
         if dead:
             lines.append(f"    del {', '.join(f'v{j}' for j in sorted(set(dead)))}")
@@ -283,3 +295,73 @@ def _return_lines(returns, sources, n_fixed) -> list:
                for how, j in returns]
     lines.append(f"    return [{', '.join(results)}]")
     return lines
+
+
+def _constants_comment(fixed) -> list:
+    """Comment lines saying what the globals ``v0 ...`` (constants, literals, folded
+    values) hold: a scalar's value, an array's type."""
+    if not fixed:
+        return []
+    shown = []
+    for i, x in enumerate(fixed[:12]):
+        try:
+            aval = get_aval(x)
+        except TypeError:   # (not an array: say what it is)
+            shown.append(f"v{i}: {type(x).__name__}")
+            continue
+        if isinstance(x, (np.ndarray, np.generic)) and not aval.shape:
+            shown.append(f"v{i} = {x.item()!r}:{aval.str_short()}")
+        elif isinstance(x, (int, float, complex, bool)):
+            shown.append(f"v{i} = {x!r}:{aval.str_short()}")
+        else:   # (an array, or a value of an enclosing trace)
+            shown.append(f"v{i}: {aval.str_short()}")
+    more = f", ... v{len(fixed) - 1}" if len(fixed) > 12 else ""
+    return [f"    # constants: {', '.join(shown)}{more}"]
+
+
+class _FunctionNames:
+    """The names the generated code calls the impls by: ``np.<name>`` for NumPy's own
+    functions, else the primitive's name (``name_2``, ... for a second impl of one
+    primitive, e.g. a lowering rule's specialisation)."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+        namespace["np"] = np
+        self.named = {}   # id(impl) -> name
+
+    def of(self, impl, prim_name: str) -> str:
+        name = self.named.get(id(impl))
+        if name is not None:
+            return name
+        numpy_name = getattr(impl, "__name__", None)
+        if numpy_name and getattr(np, numpy_name, None) is impl:
+            name = f"np.{numpy_name}"
+        else:
+            base = "".join(c if c.isalnum() else "_" for c in prim_name)
+            if keyword.iskeyword(base) or not base.isidentifier():
+                base += "_"   # (``while``)
+            name, k = base, 1
+            while name in self.namespace:
+                k += 1
+                name = f"{base}_{k}"
+            self.namespace[name] = impl
+        self.named[id(impl)] = name
+        return name
+
+
+_LITERAL_TYPES = (bool, int, str, type(None))
+
+
+def _is_python_literal(value) -> bool:
+    """Whether ``repr(value)`` is Python source that evaluates to ``value``."""
+    if type(value) in _LITERAL_TYPES:
+        return True
+    if type(value) is float:
+        return math.isfinite(value)
+    return type(value) is tuple and all(_is_python_literal(x) for x in value)
+
+
+def _split_params(params: dict):
+    """``params`` as (written inline, passed from a global)."""
+    inline = {k: v for k, v in params.items() if _is_python_literal(v) and k.isidentifier()}
+    return inline, {k: v for k, v in params.items() if k not in inline}

@@ -14,6 +14,7 @@ from fad.core.abstract import _SCALAR_AVALS, ShapedArray, get_aval
 from fad.core.dtypes import SCALAR_TYPES, numpy_value_of_type
 from fad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, new_eqn
 from fad.core.trace import STAGED_VALUE_HELP, Trace, Tracer, eval_trace, new_trace
+from fad.interpreters.source_info import new_eqn_list
 
 
 # primitive -> rule(trace, args, params) -> outputs: how the partial evaluator (a
@@ -48,7 +49,7 @@ class StagingTrace(Trace):
         super().__init__(parent)
         self.fold_known = fold_known
         self.const_eval = fold_known and parent.const_eval   # else constants are recorded
-        self.eqns: list[JaxprEqn] = []
+        self.eqns: list[JaxprEqn] = new_eqn_list()   # (noting source lines, if asked)
         self.invars: list[Var] = []
         self.constvars: dict[int, Var] = {}   # id(value) -> Var
         self.consts: list = []               # keeps the values (and so their ids) alive
