@@ -18,6 +18,12 @@ from fad.core.ir import ClosedJaxpr, Jaxpr  # noqa: F401
 from fad.core.abstract import ShapedArray  # noqa: F401
 from fad.core.dtypes import float0  # noqa: F401
 from fad import numpy  # noqa: F401,E402  - installs the array methods on tracers
-from fad import nn, ops, random, scipy  # noqa: F401,E402
+from fad import debug, nn, ops, random, scipy  # noqa: F401,E402
+
+from fad.interpreters import debug_checks as _debug_checks  # noqa: E402
+from fad.staged import _follow_checks  # noqa: E402
+_debug_checks.sync_with_config()   # (FAD_DEBUG_NANS=1 in the environment)
+_follow_checks()
+del _debug_checks, _follow_checks
 
 __version__ = "0.1.0"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import weakref
 from collections import OrderedDict
 from contextvars import ContextVar
 from typing import Callable
@@ -20,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from fad.core import dtypes
+from fad.core.config import config
 from fad.core.abstract import get_aval, native_byte_order
 from fad.core.ir import ClosedJaxpr
 from fad.core.trace import Tracer, eval_trace, get_current_trace
@@ -74,6 +76,8 @@ def disable_jit():
 class _LRUCache(OrderedDict):
     """A dict of at most ``size`` entries that forgets the least recently used one (a hit
     is marked used with ``move_to_end``)."""
+
+    __hash__ = object.__hash__   # (by identity: kept in a WeakSet of every cache)
 
     def __init__(self, size: int):
         super().__init__()
@@ -207,6 +211,8 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
                                          key[1], lowered=False)
         return Lowered(name, closed, lower_jaxpr(closed, notes), key[0], out_tree)
 
+    _all_caches.add(cache)
+    _all_caches.add(fast_cache)
     jitted._cache, jitted._fast_cache = cache, fast_cache
     jitted.clear_cache = clear_cache
     jitted.lower = lower
@@ -230,6 +236,20 @@ def _signature(args, kwargs, static_nums, static_names):
         raise _int_overflow_error(args, kwargs, nums, static_names)
     avals = tuple(get_aval(x) for x in leaves)
     return (in_tree, avals, static, static_kw), leaves, nums
+
+
+# Every jitted function's caches, emptied when a debug check is switched on or off (its
+# programs are compiled with or without the checks).
+_all_caches: weakref.WeakSet = weakref.WeakSet()
+
+
+def _clear_all_caches() -> None:
+    for cache in list(_all_caches):
+        cache.clear()
+
+
+config.watch("debug_nans", _clear_all_caches)
+config.watch("debug_infs", _clear_all_caches)
 
 
 def infer_static_args(fun, nums, names, api: str = "jit"):

@@ -39,7 +39,9 @@ def test_as_python_comments_each_line_with_the_users_line():
     assert lines[1].startswith("    # constants: v0: f64[3,3]")
     here = os.path.basename(__file__)
     body = [ln for ln in lines[2:] if not ln.lstrip().startswith("return")]
-    assert body and all(f"# {here}:" in ln and "(model)" in ln for ln in body)
+    assert body and all(f"{here}:" in ln and "(model)" in ln for ln in body)
+    backward = [ln for ln in body if "# backward pass of " in ln]
+    assert backward and body[-len(backward):] == backward   # (forward, then backward)
     # one NumPy call per line, named as NumPy names it
     assert any("np.sin(" in ln for ln in body) and any("np.dot(" in ln for ln in body)
     # the forward pass comes first, then the backward pass: the line numbers of the

@@ -51,6 +51,10 @@ _EXCLUDED = {
     "custom_vjp_call": "a call carrying a program and a user's fwd/bwd rules (traced on "
                        "demand): tests/test_custom_derivatives.py::"
                        "test_staged_grad_three_times_equals_interpreted compares them",
+    "debug_callback": "no results, an effect (fad.debug.print): tests/test_debug.py::"
+                      "test_print_shows_the_primal_values_once_per_call checks that the "
+                      "staged and compiled gradients print what the interpreted one does, "
+                      "at every call",
     "custom_lin": "the linear part of a custom_vjp call, made only by differentiating one "
                   "(evaluating it is the forward-mode error): tests/test_custom_derivatives.py "
                   "covers it under grad, vjp, vmap and jit",

@@ -23,6 +23,13 @@ OPTIONS = {
         False, "log, when a jitted function is traced again, which part of its call "
         "signature changed since the last call: an argument's shape or dtype, a static "
         "argument's value, the pytree structure"),
+    "debug_nans": (
+        False, "raise FloatingPointError at the first primitive that produces a NaN from "
+        "operands without one, naming it and the user's source line: eagerly, under jit "
+        "and in backward passes (slow: every result is checked, gradients are "
+        "interpreted rather than staged)"),
+    "debug_infs": (
+        False, "the same for infinities produced from finite operands"),
 }
 
 
@@ -45,6 +52,12 @@ class Config:
     def __init__(self):
         for name, (default, _) in OPTIONS.items():
             object.__setattr__(self, name, _env_flag(name, default))
+        object.__setattr__(self, "_watchers", {})
+
+    def watch(self, name: str, callback) -> None:
+        """Call ``callback()`` after each ``update`` of option ``name`` (for the parts of
+        fad that act on a change: the debug checks, the compiled-program caches)."""
+        self._watchers.setdefault(name, []).append(callback)
 
     def update(self, name: str, value) -> None:
         """Set option ``name`` to ``value`` (a bool)."""
@@ -55,6 +68,8 @@ class Config:
             raise TypeError(f"fad.config.update({name!r}, ...) takes True or False, got "
                             f"{value!r}")
         object.__setattr__(self, name, bool(value))
+        for callback in self._watchers.get(name, ()):
+            callback()
 
     def __setattr__(self, name, value):
         raise AttributeError(f"set fad's options with fad.config.update({name!r}, value)")

@@ -292,13 +292,13 @@ dce_rules: dict = {}
 
 
 def dce_jaxpr(jaxpr: Jaxpr) -> Jaxpr:
-    """Drop equations whose outputs nothing reads (all primitives are pure), and the
+    """Drop equations whose outputs nothing reads (unless they have effects), and the
     parts of higher-order equations no one reads (``dce_rules``)."""
     live = {v for v in jaxpr.outvars if isinstance(v, Var)}
     kept = []
     for eqn in reversed(jaxpr.eqns):
         used = [v in live for v in eqn.outvars]
-        if not any(used):
+        if not any(used) and not has_effects(eqn):
             continue
         rule = dce_rules.get(eqn.primitive)
         if rule is not None:
@@ -312,6 +312,18 @@ def dce_jaxpr(jaxpr: Jaxpr) -> Jaxpr:
         kept.append(eqn)
     kept.reverse()
     return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, kept)
+
+
+def has_effects(eqn) -> bool:
+    """Whether running ``eqn`` does something besides computing its results: its
+    primitive is ``effectful``, or one equation of a jaxpr it runs is."""
+    if eqn.primitive.effectful:
+        return True
+    for _, sub in _sub_jaxprs(eqn.params):
+        body = sub.jaxpr if isinstance(sub, ClosedJaxpr) else sub
+        if any(has_effects(e) for e in body.eqns):
+            return True
+    return False
 
 
 def _sub_jaxprs(params):

@@ -7,17 +7,29 @@ Arrays go to ``bind`` positionally, static parameters by keyword.
 """
 from __future__ import annotations
 
+import weakref
+
 from fad.core.trace import Tracer, eval_trace, get_current_trace, raise_escaped
+
+# Every primitive defined (for the debug checks, which wrap every implementation).
+registry: weakref.WeakSet = weakref.WeakSet()
 
 
 class Primitive:
-    __slots__ = ("name", "multiple_results", "impl", "abstract_eval")
+    """A named operation. ``effectful`` marks one run for what it does besides its
+    results (``fad.debug.print``): dead-code elimination, constant folding and common
+    subexpressions leave its equations alone."""
 
-    def __init__(self, name: str, multiple_results: bool = False):
+    __slots__ = ("name", "multiple_results", "impl", "abstract_eval", "effectful",
+                 "__weakref__")
+
+    def __init__(self, name: str, multiple_results: bool = False, effectful: bool = False):
         self.name = name
         self.multiple_results = multiple_results
+        self.effectful = effectful
         self.impl = self._missing_impl
         self.abstract_eval = self._missing_abstract_eval
+        registry.add(self)
 
     def bind(self, *args, **params):
         trace = get_current_trace()

@@ -41,7 +41,9 @@ import numpy as np
 
 from fad.core.abstract import get_aval, native_byte_order
 from fad.core.fresh import fresh_outputs
-from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr
+from fad.interpreters.debug_checks import checking_instruction, checks_on
+from fad.interpreters.source_info import noted_sources, source_of
+from fad.core.ir import ClosedJaxpr, Literal, dce_jaxpr, has_effects
 
 # primitive -> rule(*operand avals, **params) returning a NumPy function of the operands
 # alone, specialised to those types and parameters, or None (then the impl runs). For
@@ -128,6 +130,9 @@ def lower(closed: ClosedJaxpr, sources: dict | None = None):
     to the user's source lines; each generated line is then commented with its own
     (``jit(f).lower(x).as_python()``)."""
     jaxpr = dce_jaxpr(closed.jaxpr)
+    checked = checks_on()   # (debug_nans, debug_infs: each instruction checks its results)
+    if checked and sources is None:
+        sources = noted_sources()
     slots = {}
     fixed = []  # values known before the call: constants, then literals
 
@@ -147,7 +152,7 @@ def lower(closed: ClosedJaxpr, sources: dict | None = None):
     for eqn in jaxpr.eqns:
         # an int is a slot known now (a constant, a literal or a folded value)
         ins = [slot_of(a) if type(a) is Literal else slots.get(a, a) for a in eqn.invars]
-        if all(type(a) is int for a in ins) and _no_larger_than_operands(
+        if all(type(a) is int for a in ins) and not has_effects(eqn) and _no_larger_than_operands(
                 eqn, [fixed[i] for i in ins]):   # all known, and not growing: fold it
             out = eqn.primitive.impl(*[fixed[i] for i in ins], **eqn.params)
             for v, val in zip(eqn.outvars, out if eqn.primitive.multiple_results else [out]):
@@ -172,7 +177,8 @@ def lower(closed: ClosedJaxpr, sources: dict | None = None):
     computed = {}  # (primitive, input slots, params) -> output slots: compute each once
     for eqn, ins in zip(eqns, pending):
         in_slots = tuple(a if type(a) is int else slots[a] for a in ins)
-        key = _instruction_key(eqn.primitive, in_slots, eqn.params)
+        key = None if has_effects(eqn) else _instruction_key(eqn.primitive, in_slots,
+                                                             eqn.params)
         if key is not None:
             if key in computed:   # the same operation on the same values: reuse it
                 for v, slot in zip(eqn.outvars, computed[key]):
@@ -188,10 +194,12 @@ def lower(closed: ClosedJaxpr, sources: dict | None = None):
             operands_memory = frozenset().union(*[shares.get(j, (j,)) for j in in_slots])
             shares.update((slot, operands_memory) for slot in out_slots)
         impl, params = instruction_impl(eqn)
+        if checked:
+            impl = checking_instruction(eqn.primitive, impl, source_of(sources, eqn))
         multiple = eqn.primitive.multiple_results
         program.append((impl, in_slots, tuple(out_slots) if multiple else out_slots[0],
                         params, eqn.primitive.name,
-                        sources.get(eqn.outvars[0]) if sources else None))
+                        source_of(sources, eqn) if sources else None))
         if key is not None:
             computed[key] = out_slots
     out_slots = [a if type(a) is int else slots[a] for a in literal_outs]
@@ -260,7 +268,7 @@ def _straight_line(program, fixed, n_args, returns, sources, sizes):
             call += f"{', ' if ins or inline else ''}**p{i}"
         target = (", ".join(f"v{j}" for j in outs) + ("," if len(outs) == 1 else "")
                   if type(outs) is tuple else f"v{outs}")
-        line = f"    {target} = {call})"
+        line = f"    {target} = {call})" if target else f"    {call})"   # (no results)
         lines.append(f"{line:<44}  # {where}" if where and where != "fad" else line)
         dead = [j for j in ins if j >= n_fixed and last_use[j] == i and sizes[j] >= _BIG]
         if dead:

@@ -13,6 +13,8 @@ helpers hand them in (an interpreter does not import the primitives).
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from fad.core.ad_util import add_any_p
@@ -76,6 +78,12 @@ def run_staged(pe, fn, *args):
         _current_trace.reset(token)
 
 
+# ``debug_checks.check_coefficient`` while ``debug_nans``/``debug_infs`` is on, else None:
+# the coefficients folded here with NumPy are computed by it and checked as the
+# primitives computing them would be.
+coefficient_check = None
+
+
 def scale(pe, mul_p, t, coef):
     """The tangent ``t * coef`` for a known coefficient (an operand's partial derivative).
 
@@ -100,7 +108,9 @@ def scale(pe, mul_p, t, coef):
          and coef.aval.shape in ((), ta.shape))
             and coef.dtype == ta.dtype):
         if scaled:
-            return Scaled(t.src, t.coef * coef, mul_p, ta)
+            product = (t.coef * coef if coefficient_check is None
+                       else coefficient_check("mul", operator.mul, t.coef, coef))
+            return Scaled(t.src, product, mul_p, ta)
         return Scaled(t, coef, mul_p, ta.strip_weak_type() if ta.weak_type else ta)
     return pe.emit_scaled(mul_p, materialize(t).ir_var, coef)
 
@@ -125,7 +135,9 @@ def add_linear(pe, mul_p, a, b):
         if a_scaled or b_scaled:
             pa = a.coef if a_scaled else 1
             pb = b.coef if b_scaled else 1
-            return Scaled(sa, pa + pb, mul_p, a.aval if a_scaled else b.aval)
+            total = (pa + pb if coefficient_check is None
+                     else coefficient_check("add", operator.add, pa, pb))
+            return Scaled(sa, total, mul_p, a.aval if a_scaled else b.aval)
         ta = sa.aval   # ``t + t``: ``t * 2``, with a coefficient of the tangent's dtype
         return Scaled(sa, ta.dtype.type(2), mul_p, ta.strip_weak_type() if ta.weak_type else ta)
     return emit_add(pe, materialize(a), materialize(b))

@@ -33,11 +33,42 @@ _FAD_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _NOTES: ContextVar[dict | None] = ContextVar("fad_source_notes", default=None)
 
 
+# While ``debug_nans``/``debug_infs`` is on, every trace notes sources here (so that the
+# error can name the line), a bounded table: cleared when it grows past _MAX_NOTES.
+_DEBUG_NOTES: dict | None = None
+_MAX_NOTES = 200_000
+
+
+def note_all_sources(on: bool) -> None:
+    """Note every equation's source from now on (``on``), or stop."""
+    global _DEBUG_NOTES
+    _DEBUG_NOTES = {} if on else None
+
+
+def noted_sources() -> dict:
+    """The notes taken while the debug checks are on (empty otherwise)."""
+    return _debug_notes()
+
+
+def _debug_notes() -> dict:
+    notes = _DEBUG_NOTES
+    if notes is None:
+        return {}
+    if len(notes) > _MAX_NOTES:
+        notes.clear()
+    return notes
+
+
 def new_eqn_list() -> list:
     """The list a staging trace records its equations into: a ``NotingEqns`` inside a
-    ``noting_sources()`` block, a plain list otherwise."""
+    ``noting_sources()`` block (or while the debug checks are on), a plain list
+    otherwise."""
     notes = _NOTES.get()
-    return [] if notes is None else NotingEqns(notes)
+    if notes is None:
+        if _DEBUG_NOTES is None:
+            return []
+        notes = _debug_notes()
+    return NotingEqns(notes)
 
 
 class NotingEqns(list):
@@ -54,6 +85,8 @@ class NotingEqns(list):
         where = _origin(self.notes, sys._getframe(1))
         for v in eqn.outvars:
             self.notes.setdefault(v, where)
+        if not eqn.outvars:   # (an effect: ``fad.debug.print``)
+            self.notes[id(eqn)] = where
 
 
 @contextlib.contextmanager
@@ -77,9 +110,17 @@ def _origin(notes: dict, frame) -> str:
             return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} ({code.co_name})"
         where = _interpreted_origin(notes, frame.f_locals)
         if where is not None:
-            return where
+            backward = frame.f_code.co_name == "backward_pass" and not where.startswith(
+                "backward")
+            return f"backward pass of {where}" if backward else where
         frame = frame.f_back
     return "fad"
+
+
+def current_origin(notes: dict | None = None) -> str:
+    """Where the operation running now comes from (see ``_origin``), for errors raised
+    while it runs (``debug_nans``)."""
+    return _origin(notes if notes is not None else _debug_notes(), sys._getframe(1))
 
 
 def _interpreted_origin(notes: dict, local_vars: dict):
@@ -91,8 +132,9 @@ def _interpreted_origin(notes: dict, local_vars: dict):
 
 
 def source_of(notes: dict, eqn) -> str | None:
-    """The noted source line of ``eqn`` (by its first result), or None."""
-    return notes.get(eqn.outvars[0]) if eqn.outvars else None
+    """The noted source line of ``eqn``, or None."""
+    return notes.get(eqn.outvars[0] if eqn.outvars else id(eqn))
 
 
-__all__ = ["noting_sources", "new_eqn_list", "NotingEqns", "source_of"]
+__all__ = ["noting_sources", "new_eqn_list", "NotingEqns", "source_of", "current_origin",
+           "note_all_sources", "noted_sources"]

@@ -22,6 +22,8 @@ import contextlib
 import contextvars
 
 from fad.api_jit import jit_disabled
+from fad.core.config import config
+from fad.interpreters.debug_checks import checks_on
 
 __all__ = ["disable_staging", "staging_enabled"]
 
@@ -49,5 +51,19 @@ def disable_staging():
 
 def staging_enabled() -> bool:
     """Whether top-level transformations may be staged here (not within
-    ``disable_staging()`` or ``fad.disable_jit()``)."""
-    return not _staging_disabled() and not jit_disabled()
+    ``disable_staging()`` or ``fad.disable_jit()``, nor while a debug check is on)."""
+    return not _checks_on and not _staging_disabled() and not jit_disabled()
+
+
+# Whether ``debug_nans``/``debug_infs`` is on: gradients are then interpreted, every
+# operation checked where it runs (a module global, kept in step by the config).
+_checks_on = False
+
+
+def _follow_checks() -> None:
+    global _checks_on
+    _checks_on = checks_on()
+
+
+config.watch("debug_nans", _follow_checks)
+config.watch("debug_infs", _follow_checks)

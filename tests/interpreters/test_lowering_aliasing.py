@@ -198,6 +198,7 @@ _PROGRAMS = [
                                                                                c[1]), (x, x)), _X),
     ("while", lambda x: lax.while_loop(lambda c: c[1] < 2, lambda c: (c[0].reshape(2, 3),
                                                                       c[1] + 1), (x, 0))[0], _X),
+    ("debug_callback", lambda x: fad.debug.callback(lambda v: None, x) or x * 2.0, _X),
 ]
 
 

@@ -7,6 +7,7 @@ from fad.core.abstract import get_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, Var
 from fad.core.trace import Tracer
 from fad.interpreters.lowering import lower
+from fad.interpreters.debug_checks import checks_on
 from fad.interpreters.staging import trace_to_jaxpr
 from fad.tree_util import tree_flatten, tree_unflatten
 
@@ -69,4 +70,5 @@ def _unused_var(x):
 
 def lowered(closed: ClosedJaxpr):
     """The body's compiled program (flat arguments in, flat list out), made once."""
-    return closed.derived("lowered", lambda: lower(closed).straight)
+    # (compiled with or without the debug checks: one program for each)
+    return closed.derived(("lowered", checks_on()), lambda: lower(closed).straight)
