@@ -190,3 +190,49 @@ def test_memory_of_grad_grows_linearly_with_the_steps():
         return top - xs.nbytes
     small, large = peak(500), peak(4000)
     assert 4 < large / small < 12   # 8x the steps: about 8x the memory, not more
+
+
+_W = np.random.default_rng(3).standard_normal((4, 4)) * 0.3
+
+
+def _invariant_loss(c, h0, xs):
+    def body(h, x):
+        s = fnp.exp(c)                       # depends on the constant c alone
+        h = fnp.tanh(s * (_W @ h) + x)       # _W: an array the body closes over
+        return h, h.sum()
+    return lax.scan(body, h0, xs)[1].sum()
+
+
+def _invariant_loss_unrolled(c, h0, xs):
+    h, total = h0, 0.0
+    for x in xs:
+        h = fnp.tanh(fnp.exp(c) * (_W @ h) + x)
+        total = total + h.sum()
+    return total
+
+
+def test_loop_invariants_are_computed_once_and_not_stacked():
+    args = (np.float64(0.1), np.ones(4), np.linspace(-1, 1, 200).reshape(50, 4))
+    saved = fad.saved_residuals(_invariant_loss, *args)
+    shapes = sorted(s for s, _, _ in saved)
+    # exp(c) once (a scalar), _W not at all (the reverse loop closes over it too), and
+    # the two per-step values stacked: nothing (50, 4, 4), nothing (50,) of exp(c)
+    assert shapes == [(), (50, 4), (50, 4)]
+    assert any(d.startswith("exp at") for _, _, d in saved)
+    closed = fad.make_jaxpr(fad.grad(_invariant_loss))(*args)
+    typecheck_jaxpr(closed)
+    text = str(closed)
+    assert "exp" not in text.split("scan[", 1)[1].split("length=50", 1)[0]   # hoisted
+    for argnums in (0, 1, 2):
+        np.testing.assert_allclose(fad.grad(_invariant_loss, argnums)(*args),
+                                   fad.grad(_invariant_loss_unrolled, argnums)(*args),
+                                   rtol=1e-12)
+    check_grads(lambda c: _invariant_loss(c, *args[1:]), (args[0],), order=2)
+
+
+def test_hoisting_keeps_effects_in_the_loop(capsys):
+    def body(h, x):
+        fad.debug.print("step")              # depends on nothing: must stay in the loop
+        return h + x, h
+    fad.jit(lambda xs: lax.scan(body, 0.0, xs))(np.arange(3.0))
+    assert capsys.readouterr().out == "step\nstep\nstep\n"

@@ -4,14 +4,14 @@ operands, and the compiled program of a body."""
 from __future__ import annotations
 
 from fad.core.abstract import get_aval
-from fad.core.ir import ClosedJaxpr, Jaxpr, Var
+from fad.core.ir import ClosedJaxpr, Jaxpr, Var, dce_jaxpr, has_effects
 from fad.core.trace import Tracer
 from fad.interpreters.lowering import lower
 from fad.interpreters.debug_checks import checks_on
 from fad.interpreters.staging import trace_to_jaxpr
 from fad.tree_util import tree_flatten, tree_unflatten
 
-__all__ = ["trace_body", "lift_tracer_consts", "lowered", "aval_of"]
+__all__ = ["trace_body", "lift_tracer_consts", "lowered", "aval_of", "hoist_loop_invariants"]
 
 
 def aval_of(x):
@@ -72,3 +72,37 @@ def lowered(closed: ClosedJaxpr):
     """The body's compiled program (flat arguments in, flat list out), made once."""
     # (compiled with or without the debug checks: one program for each)
     return closed.derived(("lowered", checks_on()), lambda: lower(closed).straight)
+
+
+def hoist_loop_invariants(closed: ClosedJaxpr, num_consts: int):
+    """Split a loop body whose first ``num_consts`` inputs are the same at every step:
+    ``(invariants, body)``, or ``(None, closed)`` if no equation depends on those alone.
+
+    ``invariants`` maps the constants to the values the body computes from them (and its
+    own closed-over arrays) alone; ``body`` takes ``[*constants, *those values, *the
+    other inputs]``. Computed once outside the loop, such a value is not recomputed at
+    every step, and the partial evaluator passes it to a reverse pass as a constant, not
+    stacked per step (``exp(c)`` of a constant ``c``, the transpose of a weight matrix
+    in a backward loop). Equations with effects stay in the loop.
+    """
+    jaxpr = closed.jaxpr
+    invariant = set(jaxpr.constvars) | set(jaxpr.invars[:num_consts])
+    hoisted = []
+    for eqn in jaxpr.eqns:
+        if eqn.outvars and all(type(v) is not Var or v in invariant for v in eqn.invars) \
+                and not has_effects(eqn):
+            hoisted.append(eqn)
+            invariant.update(eqn.outvars)
+    if not hoisted:
+        return None, closed
+    rest = [e for e in jaxpr.eqns if not any(e is h for h in hoisted)]
+    made = {v for e in hoisted for v in e.outvars}
+    read = [v for v in dict.fromkeys(
+        [v for e in rest for v in e.invars if type(v) is Var and v in made]
+        + [v for v in jaxpr.outvars if type(v) is Var and v in made])]
+    consts = jaxpr.invars[:num_consts]
+    invariants = ClosedJaxpr(dce_jaxpr(Jaxpr(jaxpr.constvars, consts, read, hoisted)),
+                             closed.consts)
+    body = ClosedJaxpr(Jaxpr(jaxpr.constvars, [*consts, *read, *jaxpr.invars[num_consts:]],
+                             jaxpr.outvars, rest), closed.consts)
+    return invariants, body

@@ -38,7 +38,8 @@ from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.lowering import lowering_rules
 from fad.interpreters.staging import StagingTracer, partial_eval_rules, trace_to_jaxpr
 from fad.interpreters.transpose import UndefinedPrimal, transpose_rules
-from fad.lax.control_flow.common import aval_of, lift_tracer_consts, lowered, trace_body
+from fad.lax.control_flow.common import (aval_of, hoist_loop_invariants, lift_tracer_consts,
+                                         lowered, trace_body)
 from fad.lax.control_flow.loops import while_loop
 from fad.lax.plumbing import batch_axis_at
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
@@ -75,9 +76,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
                                   [*carry_avals, *x_avals], "scan: f")
     carry_tree, y_tree = _check_carry(out_tree, init_tree, closed, carry_avals)
     (closed,), consts = lift_tracer_consts([closed])
-    outs = scan_p.bind(*consts, *init_leaves, *xs_leaves, jaxpr=closed,
-                       num_consts=len(consts), num_carry=len(init_leaves), length=length,
-                       reverse=bool(reverse))
+    outs = _bind(consts, init_leaves, xs_leaves, closed, length, bool(reverse))
     n = len(init_leaves)
     return tree_unflatten(carry_tree, outs[:n]), tree_unflatten(y_tree, outs[n:])
 
@@ -251,7 +250,13 @@ def _permuted(closed, in_order, out_order):
 
 
 def _bind(consts, carry, xs, jaxpr, length, reverse):
-    return scan_p.bind(*consts, *carry, *xs, jaxpr=jaxpr, num_consts=len(consts),
+    """Bind ``scan_p``, with the values the body computes from the constants alone
+    computed here, once (``hoist_loop_invariants``), and passed as constants."""
+    invariants, body = jaxpr.derived(("hoisted", len(consts)),
+                                     lambda: hoist_loop_invariants(jaxpr, len(consts)))
+    if invariants is not None:
+        consts = [*consts, *eval_jaxpr(invariants, (), *consts)]
+    return scan_p.bind(*consts, *carry, *xs, jaxpr=body, num_consts=len(consts),
                        num_carry=len(carry), length=length, reverse=reverse)
 
 
@@ -359,17 +364,21 @@ def _split_scan(jaxpr, num_consts, num_carry, unknowns):
     # A residual that is a known constant operand itself is passed once (as a constant of
     # the unknown scan), not stacked per step; one that is a known scanned operand's slice
     # is that operand, passed as it is; the others the known scan stacks.
+    # A residual the known body closes over (an array of the user's) is closed over by
+    # the unknown body too.
     known_ins = [i for i, u in enumerate(flags) if not u]
     n_known_out = len(known.jaxpr.outvars) - num_res
     res_vars = known.jaxpr.outvars[n_known_out:]
-    source = []   # per residual: ("const" | "xs", operand index), or ("step", None)
-    for v in res_vars:
+    closed_over = dict(zip(known.jaxpr.constvars, known.consts))
+    source = []   # per residual: ("const" | "xs", operand index), ("closed", value), or
+    for v in res_vars:   # ("step", None)
         pos = next((k for k, w in enumerate(known.jaxpr.invars) if w is v), None)
         op = known_ins[pos] if pos is not None else None
         source.append(("const", op) if op is not None and op < nc else
-                      ("xs", op) if op is not None and op >= nc + nk else ("step", None))
+                      ("xs", op) if op is not None and op >= nc + nk else
+                      ("closed", closed_over[v]) if v in closed_over else ("step", None))
     from_const = [op if kind == "const" else None for kind, op in source]
-    stacked = [i for i, (kind, _) in enumerate(source) if kind != "const"]
+    stacked = [i for i, (kind, _) in enumerate(source) if kind in ("xs", "step")]
     computed = [i for i, (kind, _) in enumerate(source) if kind == "step"]
     known_body = _permuted(known, range(len(known.jaxpr.invars)),
                            [*range(n_known_out), *[n_known_out + i for i in computed]])
@@ -383,6 +392,13 @@ def _split_scan(jaxpr, num_consts, num_carry, unknowns):
                 *stacked,
                 *[pos_of[i] for i in range(nc + nk, len(flags)) if flags[i]]]
     unknown_body = _permuted(unknown, in_order, range(len(unknown.jaxpr.outvars)))
+    closed_res = [i for i, (kind, _) in enumerate(source) if kind == "closed"]
+    if closed_res:
+        uj = unknown.jaxpr
+        unknown_body = ClosedJaxpr(
+            Jaxpr([*uj.constvars, *[uj.invars[i] for i in closed_res]],
+                  unknown_body.jaxpr.invars, uj.outvars, uj.eqns),
+            [*unknown.consts, *[source[i][1] for i in closed_res]])
     # (the scanned residuals, in order: an operand index, or None for the next one the
     # known scan stacks)
     scanned = [source[i][1] for i in stacked]
