@@ -324,3 +324,27 @@ def test_compositions_reverse_over_batching_and_reverse_over_reverse():
     want = np.array([fad.grad(loss)(x) for x in xs])
     np.testing.assert_allclose(fad.vmap(fad.grad(loss))(xs), want)
     np.testing.assert_allclose(fad.grad(lambda x: fnp.sum(fad.vmap(loss)(x)))(xs), want)
+
+
+def test_unused_results_of_a_custom_jvp_function_are_dropped():
+    @fad.custom_jvp
+    def two(x):
+        return fnp.sin(x), fnp.exp(x) * 3.0
+
+    @two.defjvp
+    def two_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return two(x), (fnp.cos(x) * t, fnp.exp(x) * 3.0 * t)
+
+    def first(x):
+        return two(x)[0]
+
+    lowered = fad.jit(first).lower(np.float64(0.5))
+    (eqn,) = [e for e in lowered.jaxpr.jaxpr.eqns if e.primitive.name == "custom_jvp_call"]
+    assert len(eqn.outvars) == 1
+    assert "exp" not in str(eqn.params["call_jaxpr"])
+    assert float(fad.jit(first)(0.5)) == np.sin(0.5)
+    np.testing.assert_allclose(fad.jit(fad.grad(first))(0.5), np.cos(0.5))
+    np.testing.assert_allclose(fad.grad(lambda x: two(x)[1])(0.5), 3 * np.exp(0.5))
+    np.testing.assert_allclose(fad.jit(fad.vmap(fad.grad(first)))(np.array([0.1, 0.2])),
+                               np.cos([0.1, 0.2]))

@@ -229,3 +229,39 @@ def test_staged_equals_interpreted_bit_for_bit():
             for g, w in zip(got, tree_leaves(want)):
                 np.testing.assert_array_equal(g, w)
                 assert np.asarray(g).dtype == np.asarray(w).dtype
+
+
+def _halvings(v):
+    """How many times ``v`` (> 0) halves to fall under 1, and the value then."""
+    return lax.while_loop(lambda c: c[1] >= 1.0, lambda c: (c[0] + 1, c[1] * 0.5), (0, v))
+
+
+def _halvings_python(v):
+    k = 0
+    while v >= 1.0:
+        k, v = k + 1, v * 0.5
+    return k, v
+
+
+def test_while_loop_inside_scan_bodies():
+    def step(total, x):
+        k, rest = _halvings(x)
+        return total + rest, k
+
+    xs = np.array([0.5, 3.0, 17.0, 1024.0])
+    want_k = [_halvings_python(x)[0] for x in xs]
+    want_total = sum(_halvings_python(x)[1] for x in xs)
+    for run in (lambda v: lax.scan(step, 0.0, v), fad.jit(lambda v: lax.scan(step, 0.0, v))):
+        total, ks = run(xs)
+        np.testing.assert_allclose(total, want_total)
+        assert np.asarray(ks).tolist() == want_k
+    # forward mode through the inner loop: d rest / d x = 0.5 ** k
+    _, tangent = fad.jvp(lambda v: lax.scan(step, 0.0, v)[0], (xs,), (np.ones(4),))
+    np.testing.assert_allclose(tangent, sum(0.5 ** k for k in want_k))
+    # batched: per-lane trip counts inside the scan body
+    batched = fad.vmap(lambda v: lax.scan(step, 0.0, v)[1])(np.stack([xs, xs * 2]))
+    assert np.asarray(batched).tolist() == [want_k, [k + 1 for k in want_k]]
+    typecheck_jaxpr(fad.make_jaxpr(fad.vmap(lambda v: lax.scan(step, 0.0, v)))(
+        np.stack([xs, xs])))
+    with pytest.raises(ValueError, match="scan"):
+        fad.grad(lambda v: lax.scan(step, 0.0, v)[0])(xs)

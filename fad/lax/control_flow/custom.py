@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
+from fad.core.ir import ClosedJaxpr, Jaxpr, dce_jaxpr, dce_rules, new_eqn
 from fad.core.primitive import Primitive
 from fad.core.trace import Tracer, get_current_trace
 from fad.interpreters.batching import batch_rules
@@ -155,8 +156,34 @@ def _custom_jvp_call_batch(args, dims, *, call_jaxpr, jvp, num_consts, name):
     return outs, [0] * len(outs)
 
 
+def _outputs_pruned(closed: ClosedJaxpr, used) -> ClosedJaxpr:
+    """``closed`` returning only the outputs ``used`` flags (its inputs unchanged), with
+    what computed the others dropped."""
+    j = closed.jaxpr
+    return ClosedJaxpr(dce_jaxpr(Jaxpr(j.constvars, j.invars,
+                                       [v for v, u in zip(j.outvars, used) if u], j.eqns)),
+                       closed.consts)
+
+
+def _custom_jvp_call_dce(used_outputs, eqn):
+    """Unused results: the body and the rule (whose outputs are the results, then their
+    tangents) drop them alike; every operand stays (the rule reads them all)."""
+    used = tuple(used_outputs)
+    if all(used):
+        return [True] * len(eqn.invars), eqn
+    p = eqn.params
+    body = p["call_jaxpr"].derived(("dce", used),
+                                   lambda: _outputs_pruned(p["call_jaxpr"], used))
+    rule = p["jvp"].derived(("dce", used), lambda: LazyJaxpr(
+        lambda: _outputs_pruned(p["jvp"].get(), used + used)))
+    return [True] * len(eqn.invars), new_eqn((
+        custom_jvp_call_p, eqn.invars, [v for v, u in zip(eqn.outvars, used) if u],
+        {**p, "call_jaxpr": body, "jvp": rule}))
+
+
 jvp_rules[custom_jvp_call_p] = _custom_jvp_call_jvp
 batch_rules[custom_jvp_call_p] = _custom_jvp_call_batch
+dce_rules[custom_jvp_call_p] = _custom_jvp_call_dce
 
 
 # -- custom_vjp_call: params call_jaxpr, fwd (LazyJaxpr of [*consts, *primals] ->
