@@ -36,8 +36,8 @@ from fad.interpreters.staging import StagingTrace
 # ``None`` to decline (before computing anything). ``pe`` is the partial evaluator,
 # ``tangents[i]`` is one of its tracers, a ``Scaled`` tangent or ``None`` (a zero
 # tangent), and the rule runs with the level below ``pe`` current, where the primal
-# values live. ``tangent_out`` is a tracer of ``pe``, a ``Scaled`` or ``None``.
-# Single-result primitives only.
+# values live. ``tangent_out`` is a tracer of ``pe``, a ``Scaled`` or ``None``. For a
+# primitive with several results, both are lists (``remat``'s rule).
 linearize_rules: dict = {}
 
 # primitive -> rule(pe, x, tx, y, ty) -> (primal_out, tangent_out): the same rule as
@@ -67,7 +67,7 @@ class LinearizeTrace(JVPTrace):
                 out = rule(pe, [x.primal], [x.tangent], **params)
                 if out is None:
                     return self.general(prim, args, params)
-                return self.result(out)
+                return self.results(prim, out)
         primals, tangents = [], []
         own = False
         for x in args:
@@ -100,6 +100,13 @@ class LinearizeTrace(JVPTrace):
                 _current_trace.reset(token)
         if out is None:
             return self.general(prim, args, params)
+        return self.results(prim, out)
+
+    def results(self, prim, out):
+        """``result`` of a rule's output, or of each result of a primitive with several
+        (its rule returns the list of results and the list of their tangents)."""
+        if prim.multiple_results:
+            return [self.result(one) for one in zip(*out)]
         return self.result(out)
 
     def process_binary(self, prim, x, y):

@@ -60,7 +60,7 @@ from fad.lax.plumbing import (_binary, _promote, _scalar_fast, _unary, convert_e
                               mul, mul_p, neg, neg_p)
 from fad.lax.rules import (ALL_KINDS, FLOAT_KINDS, IDENTITY, INT_KINDS, NEGATE, NUMBER_KINDS,
                            REAL_FLOAT_KINDS, REAL_KINDS, batch_same_shape, broadcast_shapes,
-                           broadcast_to_like, defbilinear, defderiv, defjvp, defjvp_zero, deflinear,
+                           broadcast_to_like, defbilinear, defderiv, defjvp, defjvp_zero,
                            elementwise, elementwise_rule, unbroadcast)
 
 
@@ -462,9 +462,12 @@ transpose_rules[imag_p] = lambda ct, x: [complex(mul(ct, 0), neg(ct))]
 transpose_rules[complex_p] = lambda ct, x, y: [real(ct) if is_undefined(x) else None,
                                                neg(imag(ct)) if is_undefined(y) else None]
 
-# add_any (the tangent accumulator, defined with the core) is linear too.
-deflinear(add_any_p, lambda ct, x, y: [ct if is_undefined(x) else None,
-                                       ct if is_undefined(y) else None])
+# add_any (the tangent accumulator, defined with the core) is linear too; declared by its
+# partials, as add is, so that linearizing a linear program (``checkpoint``'s recomputed
+# tangent work) sums two scalings of one tangent into one coefficient.
+defderiv(add_any_p, IDENTITY, IDENTITY)
+transpose_rules[add_any_p] = lambda ct, x, y: [ct if is_undefined(x) else None,
+                                               ct if is_undefined(y) else None]
 batch_rules[add_any_p] = batch_same_shape(add_any_p)
 
 

@@ -21,7 +21,7 @@ equation of the forward computation may be saved (JAX's convention).
 from __future__ import annotations
 
 from fad.core.abstract import get_aval
-from fad.core.ad_util import Zero, instantiate, tangent_aval
+from fad.core.ad_util import Zero, instantiate, tangent_aval, zeros_like_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, Var, dce_jaxpr, dce_rules, new_eqn
 from fad.core.primitive import Primitive
 from fad.core.trace import Tracer
@@ -31,6 +31,8 @@ from fad.interpreters.jaxpr_transforms import (batch_jaxpr, jvp_jaxpr, partial_e
                                                partial_eval_jaxpr_rules, transpose_jaxpr)
 from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.lowering import lowering_rules
+from fad.interpreters.partial_eval import linearize_flat, linearize_rules
+from fad.interpreters.scaled import materialize
 from fad.interpreters.staging import StagingTracer, partial_eval_rules, trace_to_jaxpr
 from fad.interpreters.transpose import UndefinedPrimal, transpose_rules
 from fad.lax.control_flow.common import lift_tracer_consts, lowered
@@ -145,9 +147,46 @@ def _remat_transpose(cts, *args, jaxpr, policy, prevent_cse):
     return [next(cts_in) if lin else None for lin in linear]
 
 
+def _remat_linearize(pe, primals, tangents, *, jaxpr, policy, prevent_cse):
+    """``linearize``'s rule (saving nothing, floating-point operands and results): the
+    results now, and one ``remat`` equation recorded for the tangent work, whose body
+    recomputes the function from its inputs *linearizing it as it goes* — so that, as
+    in ``grad`` without ``checkpoint``, the tangent work of an elementwise chain folds
+    into one coefficient built step by step (``Scaled``), and the backward pass keeps
+    no more than a few arrays alive at a time. ``None`` (the general path: JVP, then
+    partial evaluation's split) for other policies and types."""
+    if policy is not nothing_saveable or not all(
+            a.dtype.kind in "fc" for a in [*jaxpr.in_avals, *jaxpr.out_avals]):
+        return None
+    ans = remat_p.bind(*primals, jaxpr=jaxpr, policy=policy, prevent_cse=prevent_cse)
+    nonzero = tuple(t is not None for t in tangents)
+    body = jaxpr.derived(("relinearized", nonzero), lambda: _relinearized(jaxpr, nonzero))
+    out_tangents = pe.record(
+        remat_p, [*primals, *[materialize(t) for t in tangents if t is not None]],
+        remat_params(body, policy, prevent_cse))
+    return ans, out_tangents
+
+
+def _relinearized(closed: ClosedJaxpr, nonzero) -> ClosedJaxpr:
+    """A program of ``[*the inputs, *the tangents of those with nonzero]`` giving the
+    tangents of the outputs, by linearizing ``closed`` at those inputs (recomputing it)
+    and applying the linear part."""
+    n, avals = len(closed.in_avals), closed.in_avals
+
+    def tangents_out(*xs):
+        primals, tangents = xs[:n], iter(xs[n:])
+        _, lin = linearize_flat(lambda *p: eval_jaxpr(closed, (), *p), list(primals),
+                                differentiable=list(nonzero))
+        full = [next(tangents) if nz else zeros_like_aval(a) for nz, a in zip(nonzero, avals)]
+        return [instantiate(t) for t in lin(*full)]
+
+    return trace_to_jaxpr(tangents_out, [*avals, *[a for a, nz in zip(avals, nonzero) if nz]])
+
+
 jvp_rules[remat_p] = _remat_jvp
 batch_rules[remat_p] = _remat_batch
 transpose_rules[remat_p] = _remat_transpose
+linearize_rules[remat_p] = _remat_linearize
 
 
 # -- partial evaluation: save the inputs (and what the policy allows), recompute the rest -------
