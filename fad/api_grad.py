@@ -294,7 +294,8 @@ def make_jaxpr(fun: Callable, static_argnums=()):
     shapes and dtypes of its arguments.
 
     >>> import fad, fad.numpy as fnp
-    >>> print(fad.make_jaxpr(lambda x: fnp.sin(x) * 2.0)(1.0))
+    >>> import numpy as np
+    >>> print(fad.make_jaxpr(lambda x: fnp.sin(x) * 2.0)(np.float64(1.0)))
     { lambda ; a:f64[]. let
         b:f64[] = sin a
         c:f64[] = mul b 2.0:f64[]

@@ -609,7 +609,7 @@ class IndexUpdateHelper:
     accumulate in ``add``/``multiply``/``min``/``max``; in ``set`` the last write wins.
     Plain ``x[5]`` with a static index out of bounds raises NumPy's ``IndexError``.
 
-    >>> import fad.numpy as fnp
+    >>> import numpy as np, fad.numpy as fnp
     >>> fnp.at(np.zeros(3))[np.array([0, 5, -1])].add(1.0)
     array([1., 0., 1.])
     >>> fnp.at(np.arange(3.0))[5].get(), fnp.at(np.arange(3.0))[5].get(mode="fill")

@@ -59,7 +59,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
 
     >>> import numpy as np
     >>> scan(lambda c, x: (c + x, c * x), np.float64(0.0), np.arange(4.0))
-    (np.float64(6.0), array([ 0.,  1.,  3.,  9.]))
+    (np.float64(6.0), array([0., 0., 2., 9.]))
     """
     if not callable(f):
         raise TypeError(f"scan: f must be a callable f(carry, x) -> (carry, y), got {f!r:.60}")
