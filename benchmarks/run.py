@@ -511,6 +511,8 @@ BENCHMARKS = {"eager": bench_eager, "chain": bench_chain, "mixed_chain": bench_m
               "jit_call": bench_jit_call, "rnn_scan": bench_rnn_scan}
 
 if __name__ == "__main__":
+    import table   # (the README's table: imports this module's workloads)
+    BENCHMARKS["table"] = table.main
     wanted = sys.argv[1:]
     for name, bench in BENCHMARKS.items():
         if not wanted or any(w in name for w in wanted):
