@@ -40,6 +40,7 @@ from collections import Counter
 import numpy as np
 
 from fad.core.abstract import get_aval, native_byte_order
+from fad.core.dtypes import PYTHON_SCALAR_TYPES
 from fad.core.fresh import fresh_outputs
 from fad.interpreters.debug_checks import checking_instruction, checks_on
 from fad.interpreters.source_info import noted_sources, source_of
@@ -170,6 +171,10 @@ def lower(closed: ClosedJaxpr, sources: dict | None = None):
     n_fixed = len(fixed)
     for i, v in enumerate(jaxpr.invars):
         slots[v] = n_fixed + i
+    # slots whose value may be a Python scalar when the program runs: constants and
+    # literals that are, and weakly typed arguments (every primitive returns NumPy values)
+    maybe_python = {j for j, x in enumerate(fixed) if may_be_python_scalar(x)}
+    maybe_python.update(n_fixed + i for i, v in enumerate(jaxpr.invars) if v.aval.weak_type)
     next_slot = n_fixed + len(jaxpr.invars)
     # slot -> number of elements, for the arguments and temporaries
     sizes = {n_fixed + i: math.prod(v.aval.shape) for i, v in enumerate(jaxpr.invars)}
@@ -181,6 +186,9 @@ def lower(closed: ClosedJaxpr, sources: dict | None = None):
     computed = {}  # (primitive, input slots, params) -> output slots: compute each once
     for eqn, ins in zip(eqns, pending):
         in_slots = tuple(a if type(a) is int else slots[a] for a in ins)
+        if _only_strengthens(eqn, in_slots, maybe_python):   # (no instruction)
+            slots[eqn.outvars[0]] = in_slots[0]
+            continue
         key = None if has_effects(eqn) else _instruction_key(eqn.primitive, in_slots,
                                                              eqn.params)
         if key is not None:
@@ -197,7 +205,8 @@ def lower(closed: ClosedJaxpr, sources: dict | None = None):
         if eqn.primitive.name in MAY_RETURN_AN_OPERAND:
             operands_memory = frozenset().union(*[shares.get(j, (j,)) for j in in_slots])
             shares.update((slot, operands_memory) for slot in out_slots)
-        impl, params = instruction_impl(eqn)
+        op = _operator_of(eqn, in_slots, maybe_python)
+        impl, params = (op, {}) if op is not None else instruction_impl(eqn)
         if checked:
             impl = checking_instruction(eqn.primitive, impl, source_of(sources, eqn))
         multiple = eqn.primitive.multiple_results
@@ -263,16 +272,22 @@ def _straight_line(program, fixed, n_args, returns, sources, sizes):
     lines = [f"def run({args}):", *_constants_comment(fixed)]
     names = _FunctionNames(namespace)
     for i, (impl, ins, outs, params, prim_name, where) in enumerate(program):
-        call = f"{names.of(impl, prim_name)}({', '.join(f'v{j}' for j in ins)}"
-        inline, other = _split_params(params)
-        if inline:
-            call += (", " if ins else "") + ", ".join(f"{k}={v!r}" for k, v in inline.items())
-        if other:
-            namespace[f"p{i}"] = other
-            call += f"{', ' if ins or inline else ''}**p{i}"
+        expression = getattr(impl, "expression", None)
+        if expression is not None and not params:   # (an operator: ``v1 * v2``)
+            call = expression.format(*[f"v{j}" for j in ins])
+        else:
+            call = f"{names.of(impl, prim_name)}({', '.join(f'v{j}' for j in ins)}"
+            inline, other = _split_params(params)
+            if inline:
+                call += (", " if ins else "") + ", ".join(f"{k}={v!r}"
+                                                          for k, v in inline.items())
+            if other:
+                namespace[f"p{i}"] = other
+                call += f"{', ' if ins or inline else ''}**p{i}"
+            call += ")"
         target = (", ".join(f"v{j}" for j in outs) + ("," if len(outs) == 1 else "")
                   if type(outs) is tuple else f"v{outs}")
-        line = f"    {target} = {call})" if target else f"    {call})"   # (no results)
+        line = f"    {target} = {call}" if target else f"    {call}"   # (no results)
         lines.append(f"{line:<44}  # {where}" if where and where != "fad" else line)
         dead = [j for j in ins if j >= n_fixed and last_use[j] == i and sizes[j] >= _FREE_AT]
         if dead:
@@ -329,6 +344,63 @@ def _constants_comment(fixed) -> list:
             shown.append(f"v{i}: {aval.str_short()}")
     more = f", ... v{len(fixed) - 1}" if len(fixed) > 12 else ""
     return [f"    # constants: {', '.join(shown)}{more}"]
+
+
+# -- operators ---------------------------------------------------------------------------------
+
+def _operator(symbol: str, fn):
+    """``fn``, marked to be written in a compiled program as the Python expression
+    ``symbol`` (a format string of the operands: ``"{0} * {1}"``)."""
+    fn.expression = symbol
+    return fn
+
+
+_OPERATORS = {
+    "add": _operator("{0} + {1}", lambda x, y: x + y),
+    "sub": _operator("{0} - {1}", lambda x, y: x - y),
+    "mul": _operator("{0} * {1}", lambda x, y: x * y),
+    "div": _operator("{0} / {1}", lambda x, y: x / y),
+    "neg": _operator("-{0}", lambda x: -x),
+}
+_POWERS: dict = {}   # exponent -> the operator ``{0} ** exponent``
+
+
+# primitive -> the name of its operator in ``_OPERATORS`` (``"mul"``), or, for
+# ``integer_pow``, ``"pow"``: the primitives a compiled program writes as Python's
+# operators (``v3 = v1 * v2``: no function call) where that gives the same value — the
+# operands of inexact dtypes, and one sure to be a NumPy value when the program runs
+# (``may_be_python_scalar``): on NumPy values the operator is the ufunc the primitive
+# calls, the same bits; two Python scalars would give a Python scalar.
+operator_forms: dict = {}
+
+
+def _operator_of(eqn, in_slots, maybe_python):
+    """The operator computing ``eqn`` in a compiled program, or None."""
+    name = operator_forms.get(eqn.primitive)
+    if name is None or any(a.aval.dtype.kind not in "fc" for a in eqn.invars) or all(
+            j in maybe_python for j in in_slots):
+        return None
+    if name != "pow":
+        return None if eqn.params else _OPERATORS[name]
+    y = eqn.params["y"]
+    op = _POWERS.get(y)
+    if op is None:
+        op = _POWERS[y] = _operator(f"{{0}} ** {y}", lambda v: v ** y)
+    return op
+
+
+def _only_strengthens(eqn, in_slots, maybe_python) -> bool:
+    """Whether ``eqn`` converts a NumPy value to its own dtype, changing only the weak
+    type (``2.0 * x`` of a Python float ``x`` used as float64): nothing to do at run time,
+    where NumPy values carry no weak type."""
+    return (eqn.primitive.name == "convert_element_type"
+            and eqn.params["new_dtype"] == eqn.invars[0].aval.dtype
+            and in_slots[0] not in maybe_python)
+
+
+def may_be_python_scalar(value) -> bool:
+    """Whether a constant or literal of a program is a Python scalar."""
+    return type(value) in PYTHON_SCALAR_TYPES
 
 
 class _FunctionNames:

@@ -53,7 +53,7 @@ from fad.core.ad_util import Zero, add_any_p
 from fad.core.trace import Tracer
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.jvp import jvp_rules
-from fad.interpreters.lowering import lowering_rules
+from fad.interpreters.lowering import lowering_rules, operator_forms
 from fad.interpreters.transpose import is_undefined, transpose_rules
 from fad.lax import special_kernels
 from fad.lax.plumbing import (_binary, _promote, _scalar_fast, _unary, convert_element_type_p,
@@ -194,6 +194,10 @@ abs_p.def_abstract_eval(lambda x: ShapedArray(
 add_p = elementwise("add", _scalar_fast(np.add, operator.add), NUMBER_KINDS)
 sub_p = elementwise("sub", _scalar_fast(np.subtract, operator.sub), NUMBER_KINDS)
 div_p = elementwise("div", _scalar_fast(np.true_divide, operator.truediv), FLOAT_KINDS)
+# (compiled programs write these as Python's operators: ``v3 = v1 * v2``)
+for _prim in (add_p, sub_p, div_p, mul_p, neg_p):
+    operator_forms[_prim] = _prim.name
+del _prim
 rem_p = elementwise("rem", np.fmod, REAL_KINDS)
 pow_p = elementwise("pow", np.power, FLOAT_KINDS)
 max_p = elementwise("max", np.maximum, ALL_KINDS)
@@ -269,6 +273,7 @@ def _integer_pow_impl(x, *, y):
 
 
 integer_pow_p = elementwise("integer_pow", _integer_pow_impl, NUMBER_KINDS)
+operator_forms[integer_pow_p] = "pow"   # (``v ** 3`` in compiled programs)
 _integer_pow_number_rule = elementwise_rule("integer_pow", NUMBER_KINDS)
 
 
