@@ -230,7 +230,7 @@ def typecheck_jaxpr(jaxpr: Jaxpr | ClosedJaxpr) -> None:
     for i, eqn in enumerate(jaxpr.eqns):
         where = f"equation {i} ({eqn.primitive.name})"
         in_avals = [read(a, where) for a in eqn.invars]
-        for name, sub in _sub_jaxprs(eqn.params):   # (a call's body, a loop's, branches)
+        for name, sub in sub_jaxprs(eqn.params):   # (a call's body, a loop's, branches)
             try:
                 typecheck_jaxpr(sub)
             except JaxprTypeError as e:
@@ -319,14 +319,14 @@ def has_effects(eqn) -> bool:
     primitive is ``effectful``, or one equation of a jaxpr it runs is."""
     if eqn.primitive.effectful:
         return True
-    for _, sub in _sub_jaxprs(eqn.params):
+    for _, sub in sub_jaxprs(eqn.params):
         body = sub.jaxpr if isinstance(sub, ClosedJaxpr) else sub
         if any(has_effects(e) for e in body.eqns):
             return True
     return False
 
 
-def _sub_jaxprs(params):
+def sub_jaxprs(params):
     """The (name, jaxpr) pairs among ``params``: closed or open jaxprs, alone or in a tuple
     (the branches of a ``switch``)."""
     for name, value in params.items():
