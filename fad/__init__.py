@@ -19,6 +19,7 @@ from fad.core.abstract import ShapedArray  # noqa: F401
 from fad.core.dtypes import float0  # noqa: F401
 from fad import numpy  # noqa: F401,E402  - installs the array methods on tracers
 from fad import debug, graph, nn, ops, random, scipy  # noqa: F401,E402
+from fad import flatten_util, optimizers  # noqa: F401,E402
 
 from fad.interpreters import debug_checks as _debug_checks  # noqa: E402
 from fad.staged import _follow_checks  # noqa: E402
