@@ -27,6 +27,7 @@ from fad.core.ir import ClosedJaxpr
 from fad.core.trace import Tracer, eval_trace, get_current_trace
 from fad.api_jit_inspect import Lowered, log_trace
 from fad.interpreters.lowering import compact_constant
+from fad.interpreters.passes import optimize
 from fad.interpreters.lowering import lower as lower_jaxpr
 from fad.interpreters.source_info import noting_sources
 from fad.lax.control_flow import closed_call
@@ -302,6 +303,8 @@ def _trace(fun, args, kwargs, nums, static_names, in_tree, avals, lowered=True):
         return out_leaves
 
     closed = _snapshot_consts(trace_to_jaxpr(flat_fun, list(avals)))
+    if config.jit_optimize:
+        closed = optimize(closed)
     return closed, store["tree"], lower_jaxpr(closed) if lowered else None
 
 

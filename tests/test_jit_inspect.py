@@ -35,7 +35,7 @@ def test_as_text_is_the_jaxpr_that_runs():
 def test_as_python_comments_each_line_with_the_users_line():
     src = fad.jit(fad.value_and_grad(model)).lower(np.ones(3)).as_python()
     lines = src.splitlines()
-    assert lines[0] == "def run(v2):"
+    assert lines[0].startswith("def run(v")
     assert lines[1].startswith("    # constants: v0: f64[3,3]")
     here = os.path.basename(__file__)
     body = [ln for ln in lines[2:] if not ln.lstrip().startswith("return")]

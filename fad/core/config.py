@@ -23,6 +23,11 @@ OPTIONS = {
         False, "log, when a jitted function is traced again, which part of its call "
         "signature changed since the last call: an argument's shape or dtype, a static "
         "argument's value, the pytree structure"),
+    "jit_optimize": (
+        True, "run the jaxpr passes (fad.interpreters.passes.optimize: dead code, common "
+        "subexpressions, constant folding, algebraic simplification) on each program jit "
+        "compiles; they keep values the same for finite inputs (x + 0 is x, also for -0.0; "
+        "a product with an identity matrix is its other factor)"),
     "debug_nans": (
         False, "raise FloatingPointError at the first primitive that produces a NaN from "
         "operands without one, naming it and the user's source line: eagerly, under jit "

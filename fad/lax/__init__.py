@@ -16,3 +16,4 @@ from fad.lax.fft import *  # noqa: F401,F403
 from fad.lax.special_functions import *  # noqa: F401,F403
 from fad.lax.control_flow import *  # noqa: F401,F403
 from fad.lax.debug import debug_callback, debug_callback_p  # noqa: F401
+from fad.lax import passes_simplify  # noqa: F401 - registers the simplifier's rules
