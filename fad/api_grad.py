@@ -23,6 +23,7 @@ from fad.core import dtypes
 from fad.core.abstract import _SCALAR_AVALS, get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.fresh import fresh_outputs
+from fad.errors import TangentMismatchError
 from fad.interpreters.eval import eval_jaxpr_checked as eval_jaxpr   # (inputs checked)
 from fad.interpreters.jvp import jvp_flat
 from fad.interpreters.partial_eval import linearize_flat
@@ -45,13 +46,16 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
     """
     check_callable(fun, "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("jvp: primals and tangents must be tuples (one entry per argument), "
-                        f"got {type(primals).__name__} and {type(tangents).__name__}")
+        raise TangentMismatchError(
+            "jvp: primals and tangents must be tuples (one entry per argument), got "
+            f"{type(primals).__name__} and {type(tangents).__name__}; write "
+            "fad.jvp(f, (x,), (v,)) for one argument")
     flat_primals, in_tree = tree_flatten(tuple(primals))
     flat_tangents, tangent_tree = tree_flatten(tuple(tangents))
     if in_tree != tangent_tree:
-        raise ValueError(f"jvp: primals and tangents must have the same structure, got "
-                         f"{in_tree} and {tangent_tree}")
+        raise TangentMismatchError(
+            f"jvp: primals and tangents must have the same structure (one tangent per "
+            f"primal leaf), got primals {in_tree} and tangents {tangent_tree}")
     check_leaves(flat_primals, "jvp", "primals")
     check_leaves(flat_tangents, "jvp", "tangents")
     user_leaves = [*flat_primals, *flat_tangents]
@@ -88,8 +92,9 @@ def linearize(fun: Callable, *primals, has_aux: bool = False):
     def f_jvp(*tangents):
         flat_t, t_tree = tree_flatten(tangents)
         if t_tree != in_tree:
-            raise ValueError(f"linearize: the linear map takes tangents of structure "
-                             f"{in_tree}, got {t_tree}")
+            raise TangentMismatchError(
+                f"linearize: the linear map takes tangents of the primals' structure "
+                f"{in_tree}, got {t_tree}")
         check_leaves(flat_t, "linearize", "the tangents")
         user_leaves = [*flat_t, *flat_primals]
         flat_t = conform("linearize", "tangent", flat_t, lin.in_tangent_avals)
@@ -147,8 +152,9 @@ def vjp_function(pullback, in_tree, out_tree, out_avals, flat_primals):
     def vjp_fn(cotangent):
         flat_cts, ct_tree = tree_flatten(cotangent)
         if ct_tree != out_tree:
-            raise ValueError(f"vjp: the cotangent must have the structure of the output, "
-                             f"{out_tree}, got {ct_tree}")
+            raise TangentMismatchError(
+                f"vjp: the cotangent must have the structure of the output, {out_tree}, "
+                f"got {ct_tree}")
         check_leaves(flat_cts, "vjp", "the cotangents")
         cts_in = pullback(conform("vjp", "cotangent", flat_cts, out_avals))
         return tree_unflatten(in_tree, fresh_outputs([instantiate(c) for c in cts_in],
@@ -270,8 +276,9 @@ def linear_transpose(fun: Callable, *primals):
         ct = cotangent[0] if len(cotangent) == 1 else cotangent
         flat_cts, ct_tree = tree_flatten(ct)
         if ct_tree != out_tree:
-            raise ValueError(f"linear_transpose: cotangent structure {ct_tree} does not match "
-                             f"the output structure {out_tree}")
+            raise TangentMismatchError(
+                f"linear_transpose: cotangent structure {ct_tree} does not match the "
+                f"output structure {out_tree}")
         check_leaves(flat_cts, "linear_transpose", "the cotangents")
         user_cts = flat_cts
         flat_cts = conform("linear_transpose", "cotangent", flat_cts, out_avals)

@@ -17,6 +17,7 @@ from fad.core import dtypes
 from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.fresh import fresh_outputs
+from fad.errors import GradInputError, TangentMismatchError
 from fad.interpreters.jvp import jvp_flat
 from fad.tree_util import tree_flatten, tree_unflatten
 
@@ -49,14 +50,14 @@ def _check_jac_input(x, fname, path, holomorphic, allow_int=False):
     if allow_int and not dtypes.is_inexact(dtype):
         return
     if holomorphic and not dtypes.is_complex(dtype):
-        raise TypeError(f"{fname} with holomorphic=True needs complex inputs, but {path} "
+        raise GradInputError(f"{fname} with holomorphic=True needs complex inputs, but {path} "
                         f"has dtype {dtype}; convert it with .astype(complex)")
     if dtypes.is_float(dtype) or (holomorphic and dtypes.is_complex(dtype)):
         return
     if dtypes.is_complex(dtype):
-        raise TypeError(f"{fname}: {path} is complex ({dtype}); pass holomorphic=True "
+        raise GradInputError(f"{fname}: {path} is complex ({dtype}); pass holomorphic=True "
                         "for a holomorphic function, or split real and imaginary parts")
-    raise TypeError(f"{fname} needs floating-point inputs, but {path} has dtype {dtype}; "
+    raise GradInputError(f"{fname} needs floating-point inputs, but {path} has dtype {dtype}; "
                     "pass floats (e.g. 2.0 rather than 2, or x.astype(float))")
 
 
@@ -91,11 +92,16 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = 
     array([[1., 0.],
            [0., 1.]])
     """
-    check_callable(fun, "jacfwd")
+    return _jacfwd(fun, argnums, has_aux, holomorphic, "jacfwd")
+
+
+def _jacfwd(fun, argnums, has_aux, holomorphic, fname):
+    """``jacfwd``, naming itself ``fname`` in errors (``hessian`` is a ``jacfwd``)."""
+    check_callable(fun, fname)
     @functools.wraps(fun)
     def jac(*args, **kwargs):
         single, flat_fun, store, flat_dyn, in_tree = _jac_setup(
-            fun, argnums, args, kwargs, "jacfwd", has_aux, holomorphic)
+            fun, argnums, args, kwargs, fname, has_aux, holomorphic)
         in_avals = [get_aval(x) for x in flat_dyn]
         inputs = caller_leaves(args, kwargs)
         if not in_avals:
@@ -163,8 +169,8 @@ jacobian = jacrev
 
 def hessian(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False):
     """``jacfwd(jacrev(fun))``: for input shape ``I`` and scalar output, shape ``I + I``."""
-    return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
-                  has_aux=has_aux, holomorphic=holomorphic)
+    return _jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
+                   has_aux, holomorphic, "hessian")
 
 
 def hvp(fun: Callable, primals, tangents):
@@ -178,9 +184,12 @@ def hvp(fun: Callable, primals, tangents):
     array([6., 0.])
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("hvp: primals and tangents must be tuples (one entry per argument), "
-                        f"got {type(primals).__name__} and {type(tangents).__name__}")
+        raise TangentMismatchError(
+            "hvp: primals and tangents must be tuples (one entry per argument), got "
+            f"{type(primals).__name__} and {type(tangents).__name__}")
     if len(primals) != len(tangents):
-        raise ValueError(f"hvp: got {len(primals)} primal(s) but {len(tangents)} tangent(s)")
+        raise TangentMismatchError(
+            f"hvp: got {len(primals)} primal(s) but {len(tangents)} tangent(s); give one "
+            "tangent per primal")
     argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
     return jvp(grad(fun, argnums=argnums), tuple(primals), tuple(tangents))[1]

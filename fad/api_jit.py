@@ -25,6 +25,7 @@ from fad.core.config import config
 from fad.core.abstract import get_aval, native_byte_order
 from fad.core.ir import ClosedJaxpr
 from fad.core.trace import Tracer, eval_trace, get_current_trace
+from fad.errors import StaticArgumentError
 from fad.api_jit_inspect import Lowered, log_trace
 from fad.interpreters.lowering import compact_constant
 from fad.interpreters.passes import optimize
@@ -97,9 +98,11 @@ def _static_key(value, where):
     try:
         hash(value)
     except TypeError:
-        raise TypeError(f"jit: {where} is static, so it must be hashable, but it is a "
-                        f"{type(value).__name__}; pass a tuple instead of a list, or make "
-                        "it a non-static (array) argument") from None
+        raise StaticArgumentError(
+            f"jit: {where} is static, so it must be hashable, but it is a "
+            f"{type(value).__name__} holding an unhashable value; pass a tuple instead of "
+            "a list (of numbers, not arrays), or make it a non-static (array) "
+            "argument") from None
     return value_key(value)
 
 
@@ -274,14 +277,16 @@ def infer_static_args(fun, nums, names, api: str = "jit"):
     if not any(p.kind == kinds.VAR_POSITIONAL for p in params):
         for n in nums:
             if not -len(positional) <= n < len(positional):
-                raise ValueError(f"{api}: static_argnums={nums} but the function takes "
-                                 f"{len(positional)} positional argument(s)")
+                raise StaticArgumentError(
+                    f"{api}: static_argnums={nums} but the function takes "
+                    f"{len(positional)} positional argument(s)")
         nums = [n % len(positional) for n in nums]   # negative: from the signature's end
     if not any(p.kind == kinds.VAR_KEYWORD for p in params):
         unknown = [n for n in names if n not in named]
         if unknown:
-            raise ValueError(f"{api}: static_argnames {unknown} are not parameters of the "
-                             f"function (it takes {named})")
+            raise StaticArgumentError(
+                f"{api}: static_argnames {unknown} are not parameters of the function (it "
+                f"takes {named})")
     nums = set(nums) | {positional.index(n) for n in names if n in positional}
     names = set(names) | {positional[n] for n in nums
                           if -len(positional) <= n < len(positional) and
@@ -295,6 +300,7 @@ def _trace(fun, args, kwargs, nums, static_names, in_tree, avals, lowered=True):
     store = {}
 
     def flat_fun(*leaves):
+        get_current_trace().origin = ("jit", fun)   # (named by error messages)
         dyn_args, dyn_kwargs = tree_unflatten(in_tree, leaves)
         it = iter(dyn_args)
         full = [args[i] if i in nums else next(it) for i in range(len(args))]

@@ -16,8 +16,10 @@ from fad import lax, tree_util
 from fad.core import dtypes
 from fad.core.abstract import _SCALAR_AVALS, get_aval
 from fad.core.ad_util import Zero
-from fad.core.trace import Tracer
+from fad.core.trace import Tracer, eval_trace, get_current_trace
 from fad.core.fresh import fresh_outputs
+from fad.errors import (ArgnumsError, GradInputError, GradOutputError, NotAnArrayError,
+                        TangentMismatchError)
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 # -- flattening ------------------------------------------------------------------------------
@@ -28,17 +30,29 @@ def check_leaves(leaves, fname: str, what: str):
             found = (f"{fname}: {what} hold{'s' if what == OUTPUT else ''} a value of type "
                      f"{type(x).__name__} ({x!r:.60}), which is not an array.")
             if what == OUTPUT:   # (advice about the function's return value, not its inputs)
-                raise TypeError(f"{found} The function must return NumPy arrays or Python "
+                raise NotAnArrayError(f"{found} The function must return NumPy arrays or Python "
                                 "scalars (in tuples, lists, dicts or registered pytrees); "
                                 "return other values as auxiliary data with has_aux=True "
                                 "where the transformation takes it (grad, jvp, vjp, "
                                 "linearize).")
-            raise TypeError(f"{found} Pass NumPy arrays or Python scalars (in tuples, "
-                            "lists, dicts or registered pytrees), or mark the argument "
-                            "static.")
+            raise NotAnArrayError(f"{found} Pass NumPy arrays or Python scalars (in tuples, "
+                                  "lists, dicts or registered pytrees), "
+                                  f"{_NON_ARRAY_ARGUMENT.get(fname, _STATIC_ARGUMENT)}.")
 
 
 OUTPUT = "the function's output"
+# What to do with an argument that is not an array, by transformation.
+_STATIC_ARGUMENT = "or mark the argument static (static_argnums)"
+_NOT_DIFFERENTIATED = ("or leave the argument out of argnums (only the differentiated "
+                       "arguments must be arrays)")
+_NON_ARRAY_ARGUMENT = {
+    "grad": _NOT_DIFFERENTIATED, "jacfwd": _NOT_DIFFERENTIATED,
+    "jacrev": _NOT_DIFFERENTIATED, "hessian": _NOT_DIFFERENTIATED,
+    "vmap": "or pass it as a keyword argument (vmap passes those unmapped)",
+    "jvp": "or close over it: fad.jvp(lambda x: f(x, other), (x,), (v,))",
+    "vjp": "or close over it: fad.vjp(lambda x: f(x, other), x)",
+    "linearize": "or close over it: fad.linearize(lambda x: f(x, other), x)",
+}
 
 
 def conform(fname, what, values, avals):
@@ -50,14 +64,17 @@ def conform(fname, what, values, avals):
     for i, (v, want) in enumerate(zip(values, avals)):
         have = get_aval(v)
         if have.shape != want.shape:
-            raise ValueError(f"{fname}: {what} {i} has shape {have.shape}, but it must have "
-                             f"shape {want.shape} (the shape of the value it belongs to)")
+            raise TangentMismatchError(
+                f"{fname}: {what} {i} has shape {have.shape}, but it must have shape "
+                f"{want.shape} (the shape of the value it belongs to)")
         if want.dtype == dtypes.float0:
             v = Zero(want)
         elif have.dtype != want.dtype and not (
                 have.weak_type and np.can_cast(have.dtype, want.dtype, "same_kind")):
-            raise TypeError(f"{fname}: {what} {i} has dtype {have.dtype}, but it must have "
-                            f"dtype {want.dtype}; convert it with .astype({want.dtype})")
+            raise TangentMismatchError(
+                f"{fname}: {what} {i} has dtype {have.dtype}, but it must have dtype "
+                f"{want.dtype} (that of the value it belongs to); convert it with "
+                f".astype({want.dtype})")
         elif isinstance(v, (bool, int, float, complex)):   # a Python scalar: make it typed
             v = np.asarray(v, want.dtype)[()]
         elif have.dtype != want.dtype:
@@ -84,11 +101,16 @@ def flatten_fun(fun, in_tree, has_aux=False, fname="function", args_are_leaves=N
     leaves (strings, ...) are kept aside unchanged. ``split_aux`` puts them back.
     ``args_are_leaves``: whether ``in_tree`` is a tuple of leaves, if the caller knows."""
     store = {"n_aux": 0}
+    user_fun = fun.func if isinstance(fun, functools.partial) else fun
+    origin = (fname, getattr(user_fun, "__wrapped__", user_fun))   # (for error messages)
     if args_are_leaves is None:
         args_are_leaves = in_tree is tuple_of_leaves(in_tree.num_leaves) or (
             in_tree == tuple_of_leaves(in_tree.num_leaves))
 
     def flat_fun(*flat_args):
+        trace = get_current_trace()
+        if trace is not eval_trace:
+            trace.origin = origin   # (what an escaped value's error names)
         out = fun(*(flat_args if args_are_leaves else tree_unflatten(in_tree, flat_args)))
         if not has_aux and (type(out) in LEAF_TYPES or isinstance(out, Tracer)):
             store["tree"] = SCALAR_TREE   # one array out: the common case, fast
@@ -96,8 +118,10 @@ def flatten_fun(fun, in_tree, has_aux=False, fname="function", args_are_leaves=N
         aux_leaves = []
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                raise TypeError(f"{fname} with has_aux=True needs the function to return a "
-                                f"pair (output, auxiliary data), got {type(out).__name__}")
+                raise GradOutputError(
+                    f"{fname} with has_aux=True needs the function to return a pair "
+                    f"(output, auxiliary data), got {value_summary(out)}; return "
+                    "(output, aux), e.g. (loss, {'accuracy': acc})")
             out, aux = out
             all_aux, store["aux_tree"] = tree_flatten(aux)
             store["aux_static"] = [None if is_array_leaf(x) else x for x in all_aux]
@@ -139,20 +163,27 @@ def check_callable(fun, fname):
 
 
 def argnums_tuple(argnums, nargs, fname):
+    """``(single, argnums as a tuple of non-negative ints)`` for a call with ``nargs``
+    positional arguments, or an ``ArgnumsError`` naming what is wrong."""
     single = isinstance(argnums, int)
     if not single and not isinstance(argnums, (tuple, list)):
-        raise TypeError(f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}")
+        raise ArgnumsError(f"{fname}: argnums must be an int or a tuple of ints, got "
+                           f"{argnums!r:.60}")
     nums = (argnums,) if single else tuple(argnums)
     for a in nums:
         if not isinstance(a, int):
-            raise TypeError(f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}")
+            raise ArgnumsError(f"{fname}: argnums must be an int or a tuple of ints, got "
+                               f"{argnums!r:.60}")
         if not -nargs <= a < nargs:
-            raise ValueError(f"{fname}: argnums={argnums!r} but the function was called with "
-                             f"{nargs} positional argument(s)")
+            raise ArgnumsError(
+                f"{fname}: argnums={argnums!r} but the function was called with {nargs} "
+                f"positional argument(s); differentiating with respect to argument {a} "
+                "needs it passed positionally (arguments count from 0, negative ones from "
+                "the end)")
     nums = tuple(a % nargs for a in nums)
     if len(set(nums)) != len(nums):
-        raise ValueError(f"{fname}: argnums={argnums!r} names an argument more than once; "
-                         "list each argument once")
+        raise ArgnumsError(f"{fname}: argnums={argnums!r} names an argument more than once; "
+                           "list each argument once")
     return single, nums
 
 
@@ -163,6 +194,7 @@ def partial_args(fun, args, kwargs, argnums):
         for i, x in zip(argnums, dyn):
             full[i] = x
         return fun(*full, **kwargs)
+    partial_fun.__wrapped__ = fun   # (the user's function, for error messages)
     return partial_fun, [args[i] for i in argnums]
 
 
@@ -226,7 +258,7 @@ def check_grad_input(x, fname, path, allow_int, holomorphic):
     dtype = get_aval(x).dtype
     if dtypes.is_float(dtype):
         if holomorphic:
-            raise TypeError(f"{fname} with holomorphic=True needs complex inputs, but "
+            raise GradInputError(f"{fname} with holomorphic=True needs complex inputs, but "
                             f"{path_name(path)} has dtype {dtype}; convert it with "
                             ".astype(complex)")
         return True
@@ -236,7 +268,7 @@ def check_grad_input(x, fname, path, allow_int, holomorphic):
         return True
     if allow_int:
         return False
-    raise TypeError(f"{fname} needs floating-point inputs, but {path_name(path)} has dtype "
+    raise GradInputError(f"{fname} needs floating-point inputs, but {path_name(path)} has dtype "
                     f"{dtype}. "
                     "Pass a float (e.g. 2.0 rather than 2, or x.astype(float)), or use "
                     "allow_int=True to get a float0 zero gradient for it.")
@@ -278,28 +310,49 @@ def scalar_if_0d(g):
 
 def not_one_output(name, out):
     """The ``TypeError`` for a differentiated function whose output ``out`` is not one
-    array (grad needs a single scalar)."""
-    return TypeError(f"grad requires a function with a single scalar output, but {name} "
-                     f"returned {out!r:.100} (of type {type(out).__name__}). Use "
-                     "jacrev/jacobian or vjp for non-scalar outputs, or sum them.")
+    array (grad needs a single scalar): a ``NotAnArrayError`` if it holds a value that is
+    not an array (as the interpreted path, which checks the leaves first, raises)."""
+    try:
+        check_leaves(tree_flatten(out)[0], "grad", OUTPUT)
+    except NotAnArrayError as err:
+        return err
+    return GradOutputError(f"grad requires a function with a single scalar output, but {name} "
+                           f"returned {value_summary(out)}. Use jacrev/jacobian or vjp for "
+                           "several or non-scalar outputs, or sum them.")
+
+
+def value_summary(x) -> str:
+    """What a function returned, for a message: its container and the types of its
+    leaves (``a tuple (*, *) of (f64[], f64[])``), never the internals of a traced value."""
+    if is_array_leaf(x):
+        return f"an array of type {get_aval(x).str_short()}"
+    if x is None:
+        return "None (of type NoneType)"
+    leaves, tree = tree_flatten(x)
+    types = ", ".join(get_aval(v).str_short() if is_array_leaf(v) else type(v).__name__
+                      for v in leaves[:8]) + (", ..." if len(leaves) > 8 else "")
+    return f"a {type(x).__name__} {repr(tree).removeprefix('PyTreeDef(')[:-1]} of ({types})"
 
 
 def check_grad_output(name, aval, holomorphic):
     """A ``TypeError`` saying what to do unless ``aval`` is a valid output for ``grad``."""
     if aval.shape != ():
-        raise TypeError(f"grad requires a scalar output, but {name} returned an array of "
-                        f"shape {aval.shape}. Use jacrev or vjp, or reduce it (e.g. .sum()).")
+        extract = (" (or take its one element with .reshape(()))" if aval.size == 1 else "")
+        raise GradOutputError(
+            f"grad requires a scalar output, but {name} returned an array of shape "
+            f"{aval.shape}. Use jacrev or vjp for a non-scalar output, or reduce it (e.g. "
+            f".sum()){extract}.")
     if holomorphic and not dtypes.is_complex(aval.dtype):
-        raise TypeError(f"grad with holomorphic=True requires a complex output, but "
+        raise GradOutputError(f"grad with holomorphic=True requires a complex output, but "
                         f"{name} returned {aval.dtype}; a real-valued function of a "
                         "complex input is not holomorphic: differentiate it with respect "
                         "to the real and imaginary parts separately")
     if dtypes.is_complex(aval.dtype) and not holomorphic:
-        raise TypeError(f"grad requires a real output, but {name} returned {aval.dtype}. "
+        raise GradOutputError(f"grad requires a real output, but {name} returned {aval.dtype}. "
                         "Use holomorphic=True for holomorphic functions, or take the real "
                         "part / absolute value.")
     if not dtypes.is_inexact(aval.dtype):
-        raise TypeError(f"grad requires a floating-point output, but {name} returned "
+        raise GradOutputError(f"grad requires a floating-point output, but {name} returned "
                         f"{aval.dtype}, which has no derivative; compute the output in "
                         "floating point (e.g. .astype(float) on the value that matters)")
 

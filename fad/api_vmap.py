@@ -13,6 +13,7 @@ from fad.api_util import (LEAF_TYPES, SCALAR_TREE, check_callable, check_leaves,
 from fad.core.abstract import get_aval, native_byte_order
 from fad.core.fresh import fresh_outputs
 from fad.core.trace import new_trace
+from fad.errors import VmapError, VmapSpecTypeError
 from fad.interpreters.batching import BatchTrace, BatchTracer
 from fad.tree_util import tree_flatten, tree_leaves, tree_unflatten
 
@@ -22,7 +23,7 @@ __all__ = ["vmap"]
 # -- vmap -----------------------------------------------------------------------------------
 
 def _axis_spec_error(fname, spec, what):
-    raise ValueError(f"{fname}: {what} must hold ints or None (a pytree prefix of the "
+    raise VmapSpecTypeError(f"{fname}: {what} must hold ints or None (a pytree prefix of the "
                      f"{'arguments' if what == 'in_axes' else 'outputs'}), got {spec!r}")
 
 
@@ -46,7 +47,7 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
-            raise ValueError(f"vmap({name}): in_axes has {len(in_axes)} entries but the "
+            raise VmapError(f"vmap({name}): in_axes has {len(in_axes)} entries but the "
                              f"function was called with {len(args)} positional argument(s); "
                              "give one entry per argument (None for an unmapped one)")
         spec = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
@@ -61,14 +62,15 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
             try:
                 flat_axes = tree_util.broadcast_prefix(spec, args)
             except ValueError as e:
-                raise ValueError(f"vmap({name}): in_axes {in_axes!r} does not match the "
+                raise VmapError(f"vmap({name}): in_axes {in_axes!r} does not match the "
                                  f"arguments: {e}") from None
 
         def arg_paths():
             return [p for i, a in enumerate(args) for p in leaf_paths(a, f"argument {i}")]
 
         size, flat_axes = _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size)
-        flat_fun, store = flatten_fun(lambda *a: fun(*a, **kwargs), in_tree, False, "vmap")
+        call = functools.partial(fun, **kwargs) if kwargs else fun
+        flat_fun, store = flatten_fun(call, in_tree, False, "vmap")
         outs, out_dims = _vmap_flat(flat_fun, flat_args, flat_axes, size)
         out_tree = store["tree"]
         # (results never share memory with the arguments: ``vmap(lambda x: x)(X)``)
@@ -80,7 +82,7 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):
         try:
             flat_out_axes = tree_util.broadcast_prefix(out_axes, out_value)
         except ValueError as e:
-            raise ValueError(f"vmap({name}): out_axes {out_axes!r} does not match the "
+            raise VmapError(f"vmap({name}): out_axes {out_axes!r} does not match the "
                              f"output structure {out_tree}: {e}") from None
         out_paths = leaf_paths(out_value, "output")
         results = [_move_batch_axis(name, p, o, d, dst, size)
@@ -108,7 +110,7 @@ def _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size):
             _axis_spec_error(f"vmap({name})", ax, "in_axes")
         shape = get_aval(x).shape
         if not -len(shape) <= ax < len(shape):
-            raise ValueError(f"vmap({name}): in_axes={ax} for {arg_paths()[i]} of shape "
+            raise VmapError(f"vmap({name}): in_axes={ax} for {arg_paths()[i]} of shape "
                              f"{shape} is out of range (it has {len(shape)} axes)")
         ax = int(ax) % len(shape)
         normalized.append(ax)
@@ -117,13 +119,13 @@ def _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size):
         consistent = consistent and shape[ax] == size
     if axis_size is not None:
         if not _is_axis(axis_size) or axis_size < 0:
-            raise ValueError(f"vmap({name}): axis_size must be a non-negative int, "
+            raise VmapError(f"vmap({name}): axis_size must be a non-negative int, "
                              f"got {axis_size!r}")
         if size is None:
             size = int(axis_size)
         consistent = consistent and axis_size == size
     if size is None:
-        raise ValueError(f"vmap({name}): no argument is mapped (all in_axes are None); pass "
+        raise VmapError(f"vmap({name}): no argument is mapped (all in_axes are None); pass "
                          "axis_size to say how many times to map")
     if not consistent:
         sizes = {}
@@ -134,7 +136,7 @@ def _mapped_size(name, arg_paths, flat_args, flat_axes, axis_size):
         if axis_size is not None:
             sizes.setdefault(int(axis_size), []).append(f"axis_size={axis_size}")
         found = "; ".join(f"size {s}: {', '.join(w)}" for s, w in sizes.items())
-        raise ValueError(f"vmap({name}) got inconsistent sizes for the mapped axes: {found}")
+        raise VmapError(f"vmap({name}) got inconsistent sizes for the mapped axes: {found}")
     return size, normalized
 
 
@@ -153,14 +155,14 @@ def _move_batch_axis(name, path, x, src, dst, size):
     if dst is None:
         if src is None:
             return x
-        raise ValueError(f"vmap({name}): out_axes is None for {path}, but that output "
+        raise VmapError(f"vmap({name}): out_axes is None for {path}, but that output "
                          "depends on the mapped axis; use an integer out_axes for it")
     if not _is_axis(dst):
         _axis_spec_error(f"vmap({name})", dst, "out_axes")
     aval = get_aval(x)
     ndim = aval.ndim + (src is None)
     if not -ndim <= dst < ndim:
-        raise ValueError(f"vmap({name}): out_axes={dst} is out of range for {path}, "
+        raise VmapError(f"vmap({name}): out_axes={dst} is out of range for {path}, "
                          f"which has {ndim} axes when batched (shape {aval.shape} per element)")
     dst = int(dst) % ndim
     if src == dst:

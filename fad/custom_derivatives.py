@@ -20,9 +20,12 @@ from __future__ import annotations
 import functools
 import inspect
 
+import numpy as np
+
 from fad.core.ad_util import tangent_aval, zeros_like_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr
 from fad.core.trace import Tracer, eval_trace, get_current_trace
+from fad.errors import CustomDerivativeError
 from fad.interpreters.staging import trace_to_jaxpr
 from fad.lax import plumbing
 from fad.lax.control_flow.common import aval_of, lift_tracer_consts, trace_body
@@ -139,12 +142,14 @@ def _conform(x, aval, what):
     """``x`` as a value of type ``aval`` (a weakly typed one converted), or raise."""
     xa = aval_of(x)
     if xa.shape != aval.shape:
-        raise TypeError(f"{what}: expected shape {aval.shape} and dtype {aval.dtype}, got "
-                        f"shape {xa.shape} and dtype {xa.dtype}")
+        raise CustomDerivativeError(
+            f"{what}: expected shape {aval.shape} and dtype {aval.dtype}, got shape "
+            f"{xa.shape} and dtype {xa.dtype}")
     if xa.dtype != aval.dtype:
         if not xa.weak_type and not (xa.dtype.kind in "fc" and aval.dtype.kind in "fc"):
-            raise TypeError(f"{what}: expected dtype {aval.dtype} (shape {aval.shape}), got "
-                            f"dtype {xa.dtype}")
+            raise CustomDerivativeError(
+                f"{what}: expected dtype {aval.dtype} (shape {aval.shape}), got dtype "
+                f"{xa.dtype}")
         x = plumbing.convert_element_type(x, aval.dtype)
     return x
 
@@ -155,7 +160,8 @@ def _leaves_of(value, tree, avals, what, tangents=False):
     float0 zeros whatever was given)."""
     got_tree = tree_structure(value)
     if got_tree != tree:
-        raise TypeError(f"{what}: expected a value of structure {tree}, got {got_tree}")
+        raise CustomDerivativeError(
+            f"{what}: expected a value of structure {tree}, got {got_tree}")
     out = []
     for i, (x, a) in enumerate(zip(tree_leaves(value), avals)):
         if tangents:
@@ -242,8 +248,9 @@ class custom_jvp(_CustomFunction):
             tangents = tree_unflatten(in_tree, xs[nc + n:])
             out = self.jvp(*static, primals, tangents)
             if not isinstance(out, (tuple, list)) or len(out) != 2:
-                raise TypeError(f"{what} must return a pair (primal_out, tangent_out), got "
-                                f"{type(out).__name__}")
+                raise CustomDerivativeError(
+                    f"{what} must return a pair (primal_out, tangent_out), got "
+                    f"{_kind_of(out)}")
             return [*_leaves_of(out[0], out_tree, out_avals, f"{what}: primal output"),
                     *_leaves_of(out[1], out_tree, out_avals, f"{what}: tangent output",
                                 tangents=True)]
@@ -300,8 +307,9 @@ class custom_vjp(_CustomFunction):
             dyn_args = tree_unflatten(in_tree, xs[nc:])
             out = self.fwd(*self._merge(positions, static, dyn_args))
             if not isinstance(out, (tuple, list)) or len(out) != 2:
-                raise TypeError(f"{what}: fwd must return a pair (output, residuals), got "
-                                f"{type(out).__name__}")
+                raise CustomDerivativeError(
+                    f"{what}: fwd must return a pair (output, residuals), got "
+                    f"{_kind_of(out)}")
             res_leaves, store["res_tree"] = tree_flatten(out[1])
             return [*_leaves_of(out[0], out_tree, out_avals, f"{what}: fwd's output"),
                     *res_leaves]
@@ -334,9 +342,11 @@ def _bwd_leaves(cts, dyn, in_tree, in_avals, what):
     want = ", ".join(str(tree_structure(a)) for a in dyn)
     if not isinstance(cts, (tuple, list)) or len(cts) != len(dyn):
         got = (f"a {type(cts).__name__} of length {len(cts)}"
-               if isinstance(cts, (tuple, list)) else type(cts).__name__)
-        raise TypeError(f"{what} must return a tuple with one cotangent per differentiable "
-                        f"argument, {len(dyn)} of structures ({want}); got {got}")
+               if isinstance(cts, (tuple, list)) else _kind_of(cts))
+        raise CustomDerivativeError(
+            f"{what} must return a tuple with one cotangent per differentiable argument, "
+            f"{len(dyn)} of structures ({want}); got {got}. Return (ct,) rather than ct "
+            "for a function of one argument")
     avals = iter(in_avals)
     out = []
     for i, (arg, ct) in enumerate(zip(dyn, cts)):
@@ -351,6 +361,14 @@ def _bwd_leaves(cts, dyn, in_tree, in_avals, what):
                               tangents=True))
     return out
 
+
+
+def _kind_of(x) -> str:
+    """What ``x``, returned by a rule, is, in the user's words (a traced value is an
+    array; its class is fad's business)."""
+    if isinstance(x, (Tracer, np.ndarray)):
+        return f"a single array ({aval_of(x).str_short()})"
+    return type(x).__name__
 
 
 def _none_as_zeros(ct, avals):

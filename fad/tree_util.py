@@ -27,6 +27,8 @@ import functools
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, NamedTuple
 
+from fad.errors import PytreeStructureError
+
 __all__ = [
     "PyTreeDef",
     "all_leaves",
@@ -304,7 +306,7 @@ class PyTreeDef:
         """Build a pytree of this structure from ``leaves``."""
         leaves = list(leaves)
         if len(leaves) != self.num_leaves:
-            raise ValueError(
+            raise PytreeStructureError(
                 f"Too {'few' if len(leaves) < self.num_leaves else 'many'} leaves to "
                 f"unflatten {self!r}: expected {self.num_leaves}, got {len(leaves)}")
         return _build(self._spec, iter(leaves))
@@ -561,7 +563,7 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any,
         try:
             columns.append(_flatten_up_to(treedef._spec, other, is_leaf))
         except _Mismatch as e:
-            raise ValueError(
+            raise PytreeStructureError(
                 f"tree_map: argument {i} does not have the structure of argument 0 "
                 f"{e.where()}: {e.msg}.\n  argument 0: {treedef}\n"
                 f"  argument {i}: {tree_structure(other, is_leaf)}") from None
@@ -669,8 +671,8 @@ def flatten_up_to(prefix_treedef: PyTreeDef, tree: Any) -> list:
     try:
         return _flatten_up_to(prefix_treedef._spec, tree, None)
     except _Mismatch as e:
-        raise ValueError(f"flatten_up_to: tree does not match the prefix {prefix_treedef} "
-                         f"{e.where()}: {e.msg}") from None
+        raise PytreeStructureError(f"flatten_up_to: tree does not match the prefix "
+                                   f"{prefix_treedef} {e.where()}: {e.msg}") from None
 
 
 def broadcast_prefix(prefix_tree: Any, full_tree: Any,
@@ -691,7 +693,7 @@ def broadcast_prefix(prefix_tree: Any, full_tree: Any,
     try:
         subtrees = _flatten_up_to(prefix_def._spec, full_tree, is_leaf)
     except _Mismatch as e:
-        raise ValueError(
+        raise PytreeStructureError(
             f"broadcast_prefix: the prefix tree is not a prefix of the full tree "
             f"{e.where()}: {e.msg}.\n  prefix: {prefix_def}\n"
             f"  full tree: {tree_structure(full_tree, is_leaf)}") from None

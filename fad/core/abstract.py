@@ -5,6 +5,7 @@ import numpy as np
 
 from fad.core import dtypes
 from fad.core.trace import Tracer
+from fad.errors import NotAnArrayError
 
 
 _DTYPE_TYPES = {type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64,
@@ -110,9 +111,23 @@ def get_aval(x) -> ShapedArray:
         return _SCALAR_AVALS[bool if isinstance(x, bool) else
                              int if isinstance(x, int) else
                              float if isinstance(x, float) else complex]
-    raise TypeError(
+    raise NotAnArrayError(
         f"fad expected an array or a scalar, got a value of type {type(x).__name__}: {x!r:.80}. "
         "Convert it with numpy.asarray, or mark the argument static.")
+
+
+def impl_error(prim, args, params, err: Exception) -> Exception:
+    """The error to raise where ``prim``'s NumPy implementation failed with ``err`` on
+    ``args`` (eager code, where no shape rule ran first): the shape rule's own error if it
+    rejects the operands too -- it names the primitive and the shapes in fad's words,
+    where NumPy's says "operands could not be broadcast together" -- else ``err``."""
+    try:
+        prim.abstract_eval(*[get_aval(x) for x in args], **params)
+    except (TypeError, ValueError, IndexError) as rejected:
+        return rejected
+    except Exception:   # noqa: BLE001 -- (a rule that cannot judge: NumPy's error stands)
+        return err
+    return err
 
 
 def native_dtype(dtype: np.dtype) -> np.dtype:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 
+from fad.core.abstract import impl_error
 from fad.core.trace import Tracer, eval_trace, get_current_trace, raise_escaped
 
 # Every primitive defined (for the debug checks, which wrap every implementation).
@@ -42,7 +43,11 @@ class Primitive:
                         raise_escaped(x)
                     break
             else:
-                return self.impl(*args, **params)
+                try:
+                    return self.impl(*args, **params)
+                except (TypeError, ValueError, IndexError) as err:
+                    # (NumPy's words: the shape rule's name the primitive and the shapes)
+                    raise impl_error(self, args, params, err) from None
         return trace.process_primitive(self, args, params)
 
     def bind_shared(self, args, params: dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad import lax
-from fad.core.trace import Tracer
+from fad.core.trace import Tracer, describe
 from fad.errors import ConcretizationTypeError
 from fad.numpy import _shape
 from fad.numpy import _ufuncs as uf
@@ -87,7 +87,7 @@ def _concrete(x, what):
     if concrete_or_none(x) is None:
         raise ConcretizationTypeError(
             f"fad.numpy.{what} needs concrete arguments (its output shape depends on them), "
-            f"got the abstract tracer {x!r}; pass Python numbers (under jit: make the "
+            f"got {describe(x)}, which is abstract; pass Python numbers (under jit: make the "
             "argument static with static_argnums)")
     return x.concrete_number(f"fad.numpy.{what}()") if isinstance(x, Tracer) else x
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad import lax
-from fad.core.trace import Tracer
+from fad.core.trace import Tracer, describe
 from fad.errors import ConcretizationTypeError
 from fad.numpy import _elementwise, _shape, _ufuncs
 from fad.numpy._promote import (accept_traced_sequences_in, any_traced, asarray, cast,
@@ -53,7 +53,7 @@ def _classify(entry):
             if mask is None:
                 raise IndexError(
                     "a boolean mask index must be concrete (its result shape depends on its "
-                    f"values), got the abstract tracer {entry!r}; use fad.numpy.where(mask, "
+                    f"values), got {describe(entry)}, which is abstract; use fad.numpy.where(mask, "
                     "x, other) instead")
             return "mask", np.asarray(mask)
         raise IndexError(_BAD_INDEX)

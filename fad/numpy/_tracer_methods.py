@@ -12,31 +12,65 @@ import numpy as np
 import fad.numpy as fnp
 from fad.core import dtypes
 from fad import lax
-from fad.core.trace import Tracer, get_current_trace
+from fad.core.trace import Tracer, describe, get_current_trace
 from fad.numpy._indexing import IndexUpdateHelper, getitem
 from fad.numpy._ufuncs import UFUNCS, python_operator
 
 _OPERAND_TYPES = (Tracer, np.ndarray, np.generic, bool, int, float, complex, list, tuple)
 
 
-def _binop(fn, reflected=False):
+_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//",
+            "mod": "%", "divmod": "divmod()", "pow": "** or pow()", "and": "&", "or": "|",
+            "xor": "^", "lshift": "<<", "rshift": ">>", "matmul": "@", "lt": "<",
+            "le": "<=", "gt": ">", "ge": ">="}
+
+
+def _unsupported(name, left, right):
+    """Python's error for an operator no operand supports, naming a traced operand in the
+    user's words rather than by its class."""
+    def what(x):
+        return describe(x) if isinstance(x, Tracer) else repr(type(x).__name__)
+    return TypeError(f"unsupported operand type(s) for {_SYMBOLS[name]}: {what(left)} and "
+                     f"{what(right)}")
+
+
+def _binop(fn, reflected=False, name=None):
+    """The operator ``name`` on tracers. An operand of another type gets Python's
+    ``NotImplemented`` where its own type may still handle the operation (it defines the
+    reflected method), else the ``TypeError`` Python would raise, in fad's words."""
     if reflected:
         def op(self, other):
-            return fn(other, self) if isinstance(other, _OPERAND_TYPES) else NotImplemented
+            if isinstance(other, _OPERAND_TYPES):
+                return fn(other, self)
+            if name is None:
+                return NotImplemented
+            raise _unsupported(name, other, self)
     else:
         def op(self, other):
-            return fn(self, other) if isinstance(other, _OPERAND_TYPES) else NotImplemented
+            if isinstance(other, _OPERAND_TYPES):
+                return fn(self, other)
+            if name is None or name in ("eq", "ne"):
+                return NotImplemented
+            reflected_name = _REFLECTED.get(name, f"__r{name}__")
+            if getattr(type(other), reflected_name, None) not in (
+                    None, getattr(object, reflected_name, None)):
+                return NotImplemented   # (its own type may handle it)
+            raise _unsupported(name, self, other)
     return op
 
 
-def _arith(fn, prim, reflected=False):
+# The method Python tries on the right operand when the left one's gives up.
+_REFLECTED = {"lt": "__gt__", "le": "__ge__", "gt": "__lt__", "ge": "__le__"}
+
+
+def _arith(fn, prim, reflected=False, name=None):
     """An arithmetic operator with shortcuts for the commonest cases, a float tracer with
     a Python float or int (``x * 2.0``) or with another tracer of its dtype (``x * y``):
     NumPy's promotion keeps the tracer's dtype, so the primitive goes to the current
     trace directly (after converting the scalar), through ``Trace.process_binary``
     (``Primitive.bind`` inlined: an operand is a tracer, so there is no constant to
     evaluate)."""
-    general = _binop(fn, reflected)
+    general = _binop(fn, reflected, name)
 
     def op(self, other):
         if type(other) is float or type(other) is int:
@@ -73,13 +107,14 @@ _BINARY_OPERATORS = {
     "matmul": fnp.matmul,
 }
 for _name, _fn in _BINARY_OPERATORS.items():
-    setattr(Tracer, f"__{_name}__", _binop(_fn))
+    setattr(Tracer, f"__{_name}__", _binop(_fn, name=_name))
     if _name not in ("lt", "le", "gt", "ge", "eq", "ne"):
-        setattr(Tracer, f"__r{_name}__", _binop(_fn, reflected=True))
+        setattr(Tracer, f"__r{_name}__", _binop(_fn, reflected=True, name=_name))
 for _name, _prim in {"add": lax.add_p, "sub": lax.sub_p, "mul": lax.mul_p,
                      "truediv": lax.div_p}.items():
-    setattr(Tracer, f"__{_name}__", _arith(_BINARY_OPERATORS[_name], _prim))
-    setattr(Tracer, f"__r{_name}__", _arith(_BINARY_OPERATORS[_name], _prim, reflected=True))
+    setattr(Tracer, f"__{_name}__", _arith(_BINARY_OPERATORS[_name], _prim, name=_name))
+    setattr(Tracer, f"__r{_name}__", _arith(_BINARY_OPERATORS[_name], _prim, reflected=True,
+                                           name=_name))
 
 _general_pow = Tracer.__pow__
 

@@ -102,11 +102,25 @@ def _make(ufunc, impl, name=None):
                 if converted is None:
                     raise
                 return fn(*converted)
+            except ValueError as err:   # (NumPy's words for shapes: fad's, as traced)
+                raise _broadcast_error(fn.__name__, x, y, err) from None
     fn.__name__ = fn.__qualname__ = name or ufunc.__name__
     fn.__doc__ = f"Like ``numpy.{fn.__name__}``; traceable and differentiable."
     fn.ufunc = ufunc
     fn.impl = impl
     return fn
+
+
+def _broadcast_error(name, x, y, err):
+    """The error of ``name(x, y)`` on NumPy values that NumPy refused with ``err``: where
+    the shapes do not broadcast, the one the traced operation gives."""
+    shapes = np.shape(x), np.shape(y)
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return ValueError(f"{name}: operand shapes {shapes[0]}, {shapes[1]} do not broadcast "
+                          "together (NumPy broadcasting rules)")
+    return err
 
 
 def python_operator(fn):

@@ -109,6 +109,7 @@ class StagedGrad(Stager):
             else:
                 template = None
         with new_trace(DifferentiatedProbe, template) as probe:
+            probe.origin = (None, self.fun)   # (named by error messages)
             tracers = probe.new_args(in_avals)
             for k, value in concrete:
                 probe.make_concrete(tracers[k], value)

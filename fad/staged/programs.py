@@ -239,6 +239,7 @@ class Stager:
         ``call(tracers)``, if given, calls ``fun`` instead of the leaves ``args`` with the
         tracers in their places."""
         with new_trace(self.probe_type, template) as probe:
+            probe.origin = (None, self.fun)   # (named by error messages)
             tracers = probe.new_args(sig.in_avals)
             for k, i in sig.concrete:
                 probe.make_concrete(tracers[k], args[i])

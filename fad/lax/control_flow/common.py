@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from fad.core.abstract import get_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, Var, dce_jaxpr, has_effects
-from fad.core.trace import Tracer
+from fad.core.trace import Tracer, get_current_trace
+from fad.errors import NotAnArrayError
 from fad.interpreters.lowering import lower
 from fad.interpreters.debug_checks import checks_on
 from fad.interpreters.staging import trace_to_jaxpr
@@ -24,8 +25,10 @@ def trace_body(fun, in_tree, in_avals, what: str):
     types ``in_avals``: ``(closed jaxpr of flat leaves, output treedef)``. ``what``
     names the function in the error for outputs that are not arrays."""
     store = {}
+    origin = (what, getattr(fun, "__wrapped__", fun))   # (named by error messages)
 
     def flat(*leaves):
+        get_current_trace().origin = origin
         out = fun(*tree_unflatten(in_tree, leaves))
         out_leaves, store["tree"] = tree_flatten(out)
         for x in out_leaves:
@@ -33,9 +36,9 @@ def trace_body(fun, in_tree, in_avals, what: str):
                 try:
                     get_aval(x)
                 except TypeError:
-                    raise TypeError(f"{what} returned a {type(x).__name__} among its outputs; "
-                                    "it must return arrays or scalars (or pytrees of them)"
-                                    ) from None
+                    raise NotAnArrayError(
+                        f"{what} returned a {type(x).__name__} among its outputs; it must "
+                        "return arrays or scalars (or pytrees of them)") from None
         return out_leaves
 
     closed = trace_to_jaxpr(flat, list(in_avals))

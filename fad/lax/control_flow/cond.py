@@ -24,6 +24,7 @@ from fad.core.ad_util import Zero, instantiate, tangent_aval, zeros_like_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, Var, dce_jaxpr, dce_rules, new_eqn
 from fad.core.primitive import Primitive
 from fad.core.trace import Tracer
+from fad.errors import ControlFlowTypeError
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.jaxpr_transforms import (batch_jaxpr, jvp_jaxpr, partial_eval_jaxpr,
@@ -72,7 +73,7 @@ def _switch(index, branches, operands, names, api):
     for name, (closed, tree) in zip(names[1:], traced[1:]):
         if tree != out_tree or [v.aval.strip_weak_type() for v in closed.jaxpr.outvars] != [
                 v.aval.strip_weak_type() for v in traced[0][0].jaxpr.outvars]:
-            raise TypeError(
+            raise ControlFlowTypeError(
                 f"{api}: {name} returns {_describe(closed, tree)}, but {names[0]} returns "
                 f"{_describe(traced[0][0], out_tree)}; the branches must return the same "
                 "structure of the same types")
@@ -100,9 +101,10 @@ def cond(pred, true_fun, false_fun, *operands):
 def _index_aval(index, api, name):
     aval = aval_of(index)
     if aval.shape or aval.dtype.kind not in "biu":
-        raise TypeError(f"{api}: {name} must be a scalar boolean or integer, got "
-                        f"{aval.str_short()}; compare a float with a threshold first "
-                        f"(x > 0), or index with an int")
+        raise ControlFlowTypeError(
+            f"{api}: {name} must be a scalar boolean or integer, got "
+            f"{aval.str_short()}; compare a float with a threshold first "
+            f"(x > 0), or index with an int")
     return aval
 
 
@@ -123,11 +125,13 @@ def _cond_impl(index, *args, branches):
 @cond_p.def_abstract_eval
 def _cond_abstract_eval(index, *avals, branches):
     if index.shape or index.dtype.kind not in "iu":
-        raise TypeError(f"cond: the index must be an integer scalar, got {index.str_short()}")
+        raise ControlFlowTypeError(
+            f"cond: the index must be an integer scalar, got {index.str_short()}")
     want = branches[0].in_avals
     if len(avals) != len(want) or any(a.shape != w.shape or a.dtype != w.dtype
                                       for a, w in zip(avals, want)):
-        raise TypeError("cond: the operands do not have the types the branches take")
+        raise ControlFlowTypeError(
+            "cond: the operands do not have the types the branches take")
     return branches[0].out_avals
 
 

@@ -31,6 +31,7 @@ from fad.core.ad_util import Zero, instantiate, tangent_aval
 from fad.core.ir import ClosedJaxpr, Jaxpr, Var, dce_jaxpr, dce_rules, new_eqn
 from fad.core.primitive import Primitive
 from fad.core.trace import Tracer, eval_trace, get_current_trace
+from fad.errors import ControlFlowTypeError
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.jaxpr_transforms import (batch_jaxpr, jvp_jaxpr, partial_eval_jaxpr,
@@ -93,8 +94,9 @@ def _trace_body(body_fun, in_tree, tree, leaves):
     body, out_tree = trace_body(body_fun, in_tree, avals, "while_loop: body_fun")
     outs = [v.aval for v in body.jaxpr.outvars]
     if out_tree != tree:
-        raise TypeError(f"while_loop: body_fun returns a carry of structure {out_tree}, but "
-                        f"init_val has structure {tree}; the carry must keep its structure")
+        raise ControlFlowTypeError(
+            f"while_loop: body_fun returns a carry of structure {out_tree}, but "
+            f"init_val has structure {tree}; the carry must keep its structure")
     promoted = [_promoted(x, a, o) for x, a, o in zip(leaves, avals, outs)]
     if any(p is not x for p, x in zip(promoted, leaves)):
         leaves, avals = promoted, [aval_of(x) for x in promoted]
@@ -139,7 +141,7 @@ def _check_carry(tree, in_avals, out_avals, promote):
     for i, (a, b) in enumerate(zip(in_avals, out_avals)):
         if (a.shape != b.shape or a.dtype != b.dtype) and not (promote and _promotes(a, b)):
             path = _leaf_paths(tree)[i]
-            raise TypeError(
+            raise ControlFlowTypeError(
                 f"while_loop: body_fun changes the type of the carry at init_val{path}: it "
                 f"enters as {a.str_short()} and body_fun returns {b.str_short()}; the carry "
                 "must keep its shape and dtype (start from a value of the type the body "
@@ -149,8 +151,9 @@ def _check_carry(tree, in_avals, out_avals, promote):
 def _check_predicate(avals, tree=None):
     if len(avals) != 1 or avals[0].shape or avals[0].dtype.kind != "b":
         got = ", ".join(a.str_short() for a in avals) or f"no array ({tree})"
-        raise TypeError(f"while_loop: cond_fun must return a boolean scalar, got {got}; "
-                        "compare to make one (x > 0), or reduce an array (fnp.any(x))")
+        raise ControlFlowTypeError(
+            f"while_loop: cond_fun must return a boolean scalar, got {got}; "
+            "compare to make one (x > 0), or reduce an array (fnp.any(x))")
 
 
 def _python_while(cond_fun, body_fun, val, leaves, tree):
@@ -165,9 +168,10 @@ def _python_while(cond_fun, body_fun, val, leaves, tree):
         val = body_fun(val)
         out_leaves, out_tree = tree_flatten(val)
         if out_tree != tree:
-            raise TypeError(f"while_loop: body_fun returns a carry of structure {out_tree}, "
-                            f"but init_val has structure {tree}; the carry must keep its "
-                            "structure")
+            raise ControlFlowTypeError(
+                f"while_loop: body_fun returns a carry of structure {out_tree}, "
+                f"but init_val has structure {tree}; the carry must keep its "
+                "structure")
         _check_carry(tree, in_avals, [aval_of(x) for x in out_leaves], promote=True)
 
 
@@ -202,14 +206,16 @@ def _while_abstract_eval(*avals, cond_jaxpr, body_jaxpr, cond_nconsts, body_ncon
         want = closed.in_avals
         if len(takes) != len(want) or any(a.shape != w.shape or a.dtype != w.dtype
                                           for a, w in zip(takes, want)):
-            raise TypeError(f"while: {name} takes ({', '.join(w.str_short() for w in want)}), "
-                            f"got ({', '.join(a.str_short() for a in takes)})")
+            raise ControlFlowTypeError(
+                f"while: {name} takes ({', '.join(w.str_short() for w in want)}), "
+                f"got ({', '.join(a.str_short() for a in takes)})")
     _check_predicate(cond_jaxpr.out_avals)
     outs = body_jaxpr.out_avals
     if len(outs) != len(carry) or any(a.shape != o.shape or a.dtype != o.dtype
                                       for a, o in zip(carry, outs)):
-        raise TypeError(f"while: body_jaxpr returns ({', '.join(o.str_short() for o in outs)})"
-                        f", but the carry is ({', '.join(a.str_short() for a in carry)})")
+        raise ControlFlowTypeError(
+            f"while: body_jaxpr returns ({', '.join(o.str_short() for o in outs)})"
+            f", but the carry is ({', '.join(a.str_short() for a in carry)})")
     return list(carry)
 
 

@@ -30,6 +30,7 @@ from fad.core.ad_util import Zero, add_tangents, instantiate, tangent_aval, zero
 from fad.core.ir import ClosedJaxpr, Jaxpr, Var, dce_jaxpr, dce_rules, new_eqn
 from fad.core.primitive import Primitive
 from fad.core.trace import Tracer, eval_trace, get_current_trace
+from fad.errors import ControlFlowTypeError
 from fad.interpreters.batching import batch_rules
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.jaxpr_transforms import (batch_jaxpr, jvp_jaxpr, partial_eval_jaxpr,
@@ -63,18 +64,28 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     """
     if not callable(f):
         raise TypeError(f"scan: f must be a callable f(carry, x) -> (carry, y), got {f!r:.60}")
+    return _scan(f, init, xs, length, reverse, _SCAN_NAMES)
+
+
+# How a scan names, in its errors, its API, the function it runs and the initial carry:
+# ``scan``'s own, and those of ``fori_loop`` with static bounds, which is a scan.
+_SCAN_NAMES = ("scan", "f", "the initial carry")
+_FORI_NAMES = ("fori_loop", "body_fun", "init_val")
+
+
+def _scan(f, init, xs, length, reverse, names):
     xs_leaves, xs_tree = tree_flatten(xs)
     length = _scan_length(xs_leaves, xs_tree, length)
     init_leaves, init_tree = tree_flatten(init)
     if get_current_trace() is eval_trace:   # (nothing traced, not even a closed-over value)
         return _python_scan(f, init, init_leaves, init_tree, xs, xs_leaves, xs_tree, length,
-                            reverse)
+                            reverse, names)
     carry_avals = [aval_of(x) for x in init_leaves]
     x_avals = [ShapedArray(aval_of(x).shape[1:], aval_of(x).dtype) for x in xs_leaves]
     in_tree = tree_structure((init, _slices_tree(xs, xs_tree)))
     closed, out_tree = trace_body(lambda c, x: _pair(f(c, x)), in_tree,
-                                  [*carry_avals, *x_avals], "scan: f")
-    carry_tree, y_tree = _check_carry(out_tree, init_tree, closed, carry_avals)
+                                  [*carry_avals, *x_avals], f"{names[0]}: {names[1]}")
+    carry_tree, y_tree = _check_carry(out_tree, init_tree, closed, carry_avals, names)
     (closed,), consts = lift_tracer_consts([closed])
     outs = _bind(consts, init_leaves, xs_leaves, closed, length, bool(reverse))
     n = len(init_leaves)
@@ -100,17 +111,26 @@ def fori_loop(lower, upper, body_fun, init_val):
             i, n, val = state
             return i + 1, n, body_fun(i, val)
         return while_loop(cond, body, (lower, upper, init_val))[2]
-    lower, upper = int(lower), int(upper)
+    try:
+        lower, upper = int(lower), int(upper)
+    except (TypeError, ValueError):
+        raise ControlFlowTypeError(
+            "fori_loop: lower and upper must be integers (Python or NumPy ints, or traced "
+            f"integer scalars), got {type(lower).__name__} and {type(upper).__name__}"
+            ) from None
     steps = max(upper - lower, 0)
     indices = np.arange(lower, lower + steps, dtype=np.int64)
-    return scan(lambda val, i: (body_fun(i, val), None), init_val, indices, length=steps)[0]
+    return _scan(lambda val, i: (body_fun(i, val), None), init_val, indices, steps, False,
+                 _FORI_NAMES)[0]
 
 
 # -- tracing helpers --------------------------------------------------------------------------
 
 def _pair(out):
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise TypeError(f"scan: f must return a pair (carry, y), got {type(out).__name__}")
+        raise ControlFlowTypeError(
+            f"scan: f must return a pair (carry, y), got {type(out).__name__}; return "
+            "(carry, None) when there is no per-step output")
     return out
 
 
@@ -138,26 +158,31 @@ def _slices_tree(xs, xs_tree):
     return tree_unflatten(xs_tree, [0] * xs_tree.num_leaves)
 
 
-def _check_carry(out_tree, init_tree, closed, carry_avals):
-    """The carry's and the ``y``'s structures; a ``TypeError`` naming both types when the
-    carry out of the body is not the carry in."""
+def _check_carry(out_tree, init_tree, closed, carry_avals, names):
+    """The carry's and the ``y``'s structures; a ``ControlFlowTypeError`` naming both types
+    when the carry out of the body is not the carry in (``names``: see ``_SCAN_NAMES``)."""
+    api, fn, init = names
     pair = out_tree.children()
     carry_tree, y_tree = pair[0], pair[1]
     outs = [v.aval for v in closed.jaxpr.outvars[:carry_tree.num_leaves]]
     if carry_tree != init_tree:
-        raise TypeError(f"scan: f returns a carry of structure {carry_tree}, but the initial "
-                        f"carry has structure {init_tree}; they must be the same")
+        raise ControlFlowTypeError(
+            f"{api}: {fn} returns a carry of structure {carry_tree}, but {init} has "
+            f"structure {init_tree}; they must be the same")
     for i, (a, b) in enumerate(zip(carry_avals, outs)):
         if a.shape != b.shape or a.dtype != b.dtype:
-            raise TypeError(f"scan: f returns carry leaf {i} of type {b.str_short()}, but the "
-                            f"initial carry's leaf {i} has type {a.str_short()}; the carry "
-                            "must keep its type (cast the initial value, e.g. "
-                            "np.float64(0.0) rather than 0)")
+            raise ControlFlowTypeError(
+                f"{api}: {fn} returns carry leaf {i} of type {b.str_short()}, but leaf {i} "
+                f"of {init} has type {a.str_short()}; the carry must keep its shape and "
+                "dtype (cast the initial value, e.g. np.float64(0.0) rather than 0, or the "
+                "value the function returns, with .astype)")
     return carry_tree, y_tree
 
 
-def _python_scan(f, init, init_leaves, init_tree, xs, xs_leaves, xs_tree, length, reverse):
+def _python_scan(f, init, init_leaves, init_tree, xs, xs_leaves, xs_tree, length, reverse,
+                 names):
     """The scan with nothing traced: ``f`` called step by step, as the unrolled code."""
+    api, fn, init_name = names
     carry, ys = init, []
     in_avals = [aval_of(x) for x in init_leaves]
     for i in (range(length - 1, -1, -1) if reverse else range(length)):
@@ -168,9 +193,10 @@ def _python_scan(f, init, init_leaves, init_tree, xs, xs_leaves, xs_tree, length
                                     for a, b in zip(leaves, in_avals)):
             got = ", ".join(aval_of(a).str_short() for a in leaves)
             want = ", ".join(b.str_short() for b in in_avals)
-            raise TypeError(f"scan: f returns a carry {tree} of types ({got}), but the "
-                            f"initial carry is {init_tree} of types ({want}); the carry must "
-                            "keep its structure and types")
+            raise ControlFlowTypeError(
+                f"{api}: {fn} returns a carry {tree} of types ({got}), but {init_name} is "
+                f"{init_tree} of types ({want}); the carry must keep its structure, shapes "
+                "and dtypes (cast the initial value, or the value returned, with .astype)")
         ys.append(y)
     if reverse:
         ys.reverse()
