@@ -185,7 +185,8 @@ def jit(fun: Callable, static_argnums=(), static_argnames=()):
             if not any(isinstance(c, Tracer) for c in entry[0].consts):
                 cache.store(key, entry)  # a program closing over tracers is used once
         closed, out_tree, run = entry
-        if get_current_trace() is eval_trace and not any(isinstance(x, Tracer) for x in leaves):
+        if run is not None and get_current_trace() is eval_trace and not any(
+                isinstance(x, Tracer) for x in leaves):
             if fast_ok and not kwargs and key in cache and all(
                     type(a) in _FAST_ARG_TYPES for a in args) and all(
                     a is b for a, b in zip(args, leaves)):   # (none made native)
@@ -309,6 +310,12 @@ def _trace(fun, args, kwargs, nums, static_names, in_tree, avals, lowered=True):
         return out_leaves
 
     closed = _snapshot_consts(trace_to_jaxpr(flat_fun, list(avals)))
+    if any(isinstance(c, Tracer) for c in closed.consts):
+        # It closes over values of an enclosing transformation (``x`` of ``grad(lambda
+        # x: jit(lambda y: x * y)(x))``): used once, as the call that transformation
+        # transforms; neither optimized nor lowered here, where no pass may compute with
+        # those values.
+        return closed, store["tree"], None
     if config.jit_optimize:
         closed = optimize(closed)
     return closed, store["tree"], lower_jaxpr(closed) if lowered else None

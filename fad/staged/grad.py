@@ -35,7 +35,7 @@ from fad.api_util import (FLOAT_TYPES, LEAF_TYPES, OUTPUT, GradSpec, argnums_tup
 from fad.core.abstract import get_aval
 from fad.core.ad_util import instantiate, tangent_aval
 from fad.core.keys import Unkeyable, value_key
-from fad.core.trace import Tracer, get_current_trace, new_trace
+from fad.core.trace import Tracer, eval_trace, get_current_trace, new_trace
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.lowering import lower
 from fad.interpreters.staging import trace_to_jaxpr
@@ -447,6 +447,10 @@ def compile_vjp(closed, tree, values):
 
         def pullback(flat_cts):
             cts = flat_cts if all(nonzero) else [c for c, nz in zip(flat_cts, nonzero) if nz]
+            if get_current_trace() is not eval_trace or any(isinstance(c, Tracer)
+                                                             for c in cts):
+                # (``vjp_fn`` itself transformed: jit, make_jaxpr, grad or vmap of it)
+                return eval_jaxpr(bwd, (), *residuals, *cts)
             return run_bwd(*residuals, *cts)
 
         primals = list(vals[n_consts:])
