@@ -29,10 +29,11 @@ from fad.errors import CustomDerivativeError
 from fad.interpreters.staging import trace_to_jaxpr
 from fad.lax import plumbing
 from fad.lax.control_flow.common import aval_of, lift_tracer_consts, trace_body
-from fad.lax.control_flow.custom import LazyJaxpr, custom_jvp_call_p, custom_vjp_call_p
+from fad.lax.control_flow.custom import (LazyJaxpr, PatternRule, custom_jvp_call_p,
+                                         custom_vjp_call_p)
 from fad.tree_util import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 
-__all__ = ["custom_jvp", "custom_vjp"]
+__all__ = ["custom_jvp", "custom_vjp", "SymbolicZero"]
 
 
 class _CustomFunction:
@@ -179,7 +180,9 @@ class custom_jvp(_CustomFunction):
     (so the rule's tangent output must be linear in the tangents).
 
     ``nondiff_argnums`` arguments are passed to the rule first, and not differentiated.
-    Tangents of inputs not differentiated reach the rule as zeros (no symbolic zeros).
+    Tangents of inputs not differentiated reach the rule as zeros, or, with
+    ``defjvp(rule, symbolic_zeros=True)``, as ``SymbolicZero`` objects the rule may test
+    for (and return, for an output tangent known to be zero), so that it skips their work.
     Differentiating with respect to a value the function closes over raises a
     ``TypeError``: pass it as an argument.
     """
@@ -189,12 +192,33 @@ class custom_jvp(_CustomFunction):
     def __init__(self, fun, nondiff_argnums=()):
         super().__init__(fun, nondiff_argnums)
         self.jvp = None
+        self.symbolic_zeros = False
 
-    def defjvp(self, jvp):
+    def defjvp(self, jvp, symbolic_zeros: bool = False):
         """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (primal_out,
         tangent_out)`` (``primals``, ``tangents``: tuples of the differentiable
-        arguments and their tangents); returns ``jvp`` (usable as a decorator)."""
+        arguments and their tangents); returns ``jvp`` (usable as a decorator). With
+        ``symbolic_zeros=True`` the tangents of inputs not differentiated are
+        ``SymbolicZero`` objects (the rule is traced once per pattern of them), and the
+        rule may return a ``SymbolicZero`` as a tangent.
+
+        >>> import fad, fad.numpy as fnp
+        >>> from fad.custom_derivatives import SymbolicZero
+        >>> @fad.custom_jvp
+        ... def f(x, y):
+        ...     return x * y
+        >>> def f_jvp(primals, tangents):
+        ...     (x, y), (tx, ty) = primals, tangents
+        ...     seen.append((type(tx).__name__, type(ty).__name__))
+        ...     out = 0.0 if type(ty) is SymbolicZero else x * ty
+        ...     return f(x, y), out if type(tx) is SymbolicZero else out + tx * y
+        >>> _ = f.defjvp(f_jvp, symbolic_zeros=True)
+        >>> seen = []
+        >>> float(fad.grad(f)(2.0, 3.0)), seen[0][1]
+        (3.0, 'SymbolicZero')
+        """
         self.jvp = jvp
+        self.symbolic_zeros = bool(symbolic_zeros)
         self._rules.clear()
         return jvp
 
@@ -230,6 +254,9 @@ class custom_jvp(_CustomFunction):
             self._trace(args)
 
         def make_rule():
+            if self.symbolic_zeros:
+                return PatternRule(lambda nonzero: self._trace_jvp_for(
+                    static, in_tree, in_avals, body, out_tree, lifted, nonzero))
             return LazyJaxpr(lambda: _inputs_for_lifted(
                 self._trace_jvp(static, in_tree, in_avals, body, out_tree, lifted), lifted))
 
@@ -257,6 +284,71 @@ class custom_jvp(_CustomFunction):
 
         return trace_to_jaxpr(flat, [*[aval_of(x) for x in lifted], *in_avals,
                                      *[tangent_aval(a) for a in in_avals]])
+
+    def _trace_jvp_for(self, static, in_tree, in_avals, body, out_tree, lifted, nonzero):
+        """The rule traced with ``SymbolicZero`` tangents where ``nonzero`` is False:
+        ``(program of [consts, primals, the nonzero tangents] -> [outputs, the tangents
+        the rule did not return as SymbolicZero], which those are)``."""
+        n, nc = len(in_avals), len(lifted)
+        out_avals = body.out_avals
+        what = f"the custom_jvp rule of {self._name}"
+        store = {}
+
+        def flat(*xs):
+            primals = tree_unflatten(in_tree, xs[nc:nc + n])
+            given = iter(xs[nc + n:])
+            tangents = tree_unflatten(in_tree, [next(given) if nz else
+                                                SymbolicZero(tangent_aval(a))
+                                                for nz, a in zip(nonzero, in_avals)])
+            out = self.jvp(*static, primals, tangents)
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                raise CustomDerivativeError(
+                    f"{what} must return a pair (primal_out, tangent_out), got "
+                    f"{_kind_of(out)}")
+            t_leaves, t_tree = tree_flatten(out[1], is_leaf=_is_symbolic_zero)
+            if t_tree == out_tree:
+                store["out_nonzero"] = tuple(type(t) is not SymbolicZero for t in t_leaves)
+                instantiated = tree_unflatten(t_tree, [
+                    zeros_like_aval(t.aval) if type(t) is SymbolicZero else t
+                    for t in t_leaves])
+            else:   # (the structure error below names it)
+                store["out_nonzero"], instantiated = (True,) * len(out_avals), out[1]
+            tangents_out = _leaves_of(instantiated, out_tree, out_avals,
+                                      f"{what}: tangent output", tangents=True)
+            return [*_leaves_of(out[0], out_tree, out_avals, f"{what}: primal output"),
+                    *[t for t, nz in zip(tangents_out, store["out_nonzero"]) if nz]]
+
+        closed = trace_to_jaxpr(flat, [*[aval_of(x) for x in lifted], *in_avals,
+                                       *[tangent_aval(a) for a, nz in zip(in_avals, nonzero)
+                                         if nz]])
+        return _inputs_for_lifted(closed, lifted), store["out_nonzero"]
+
+
+class SymbolicZero:
+    """The tangent of an input not being differentiated, as a ``custom_jvp`` rule defined
+    with ``symbolic_zeros=True`` sees it (and may return it): an array of zeros of type
+    ``aval`` that is never built. Test for it with ``type(t) is SymbolicZero``; it has no
+    arithmetic (make ``fad.numpy.zeros(t.shape, t.dtype)`` if you need the array)."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    @property
+    def shape(self):
+        return self.aval.shape
+
+    @property
+    def dtype(self):
+        return self.aval.dtype
+
+    def __repr__(self):
+        return f"SymbolicZero({self.aval.str_short()})"
+
+
+def _is_symbolic_zero(x) -> bool:
+    return type(x) is SymbolicZero
 
 
 class custom_vjp(_CustomFunction):

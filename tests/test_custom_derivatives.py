@@ -1,11 +1,14 @@
 """fad.custom_jvp and fad.custom_vjp: the rules used by every transformation, checked
 against closed forms, finite differences (where the rule is the true derivative), a
 Python loop for vmap, and eager evaluation for jit."""
+import functools
+
 import numpy as np
 import pytest
 
 import fad
 import fad.numpy as fnp
+from fad.custom_derivatives import SymbolicZero
 from fad import lax
 from fad.test_util import check_grads, check_jaxpr, check_vmap
 
@@ -348,3 +351,57 @@ def test_unused_results_of_a_custom_jvp_function_are_dropped():
     np.testing.assert_allclose(fad.grad(lambda x: two(x)[1])(0.5), 3 * np.exp(0.5))
     np.testing.assert_allclose(fad.jit(fad.vmap(fad.grad(first)))(np.array([0.1, 0.2])),
                                np.cos([0.1, 0.2]))
+
+
+def _symbolic_pair():
+    seen = []
+
+    @fad.custom_jvp
+    def f(x, y):
+        return fnp.sin(x) * y
+
+    @functools.partial(f.defjvp, symbolic_zeros=True)
+    def f_jvp(primals, tangents):
+        (x, y), (tx, ty) = primals, tangents
+        seen.append((type(tx) is SymbolicZero, type(ty) is SymbolicZero))
+        out = f(x, y)
+        if type(tx) is SymbolicZero and type(ty) is SymbolicZero:
+            return out, SymbolicZero(tx.aval)
+        parts = []
+        if type(tx) is not SymbolicZero:
+            parts.append(fnp.cos(x) * y * tx)
+        if type(ty) is not SymbolicZero:
+            parts.append(fnp.sin(x) * ty)
+        return out, sum(parts[1:], parts[0])
+    return f, seen
+
+
+def test_symbolic_zeros_reach_the_rule_and_may_come_back():
+    f, seen = _symbolic_pair()
+    x, y = 0.7, 1.3
+    assert fad.grad(f)(x, y) == pytest.approx(np.cos(x) * y)
+    assert seen[-1] == (False, True)          # y not differentiated: a symbolic zero
+    assert fad.grad(f, argnums=1)(x, y) == pytest.approx(np.sin(x))
+    assert seen[-1] == (True, False)
+    gx, gy = fad.grad(f, argnums=(0, 1))(x, y)
+    assert (gx, gy) == (pytest.approx(np.cos(x) * y), pytest.approx(np.sin(x)))
+    assert seen[-1] == (False, False)
+    # jvp with a tangent only for x; jit, vmap and hessian compose
+    _, t = fad.jvp(lambda a: f(a, y), (x,), (1.0,))
+    assert t == pytest.approx(np.cos(x) * y)
+    np.testing.assert_allclose(fad.jit(fad.grad(f))(x, y), np.cos(x) * y)
+    xs = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(fad.vmap(fad.grad(f), in_axes=(0, None))(xs, y),
+                               np.cos(xs) * y)
+    np.testing.assert_allclose(fad.hessian(f)(x, y), -np.sin(x) * y)
+    # a rule returning a symbolic zero for the output: a zero tangent, never built
+    _, t = fad.jvp(lambda a: f(a, y), (x,), (0.0,))
+    assert t == 0.0
+
+
+def test_symbolic_zeros_rule_traced_once_per_pattern():
+    f, seen = _symbolic_pair()
+    g = fad.jit(fad.grad(f))
+    g(0.5, 1.0)
+    g(0.6, 1.0)
+    assert seen.count((False, True)) == 1

@@ -31,6 +31,7 @@ function                       at                                derivative
                                                                  ``-trunc(x / y)``
 ``floor_divide``, ``signbit``  everywhere                        ``0``
 ``hypot(x, y)``                result ``0`` or infinite          ``0`` to each operand
+``sqrt(x)``                    ``x == -0.0``                     ``+inf``, as at ``+0.0``
 ``copysign(x, y)``             ``x == 0``                        d/dx ``0`` (``±abs(x)``)
 ``heaviside(x, h)``            everywhere                        d/dx ``0``; d/dh ``1``
                                                                  where ``x == 0``, else ``0``
@@ -287,6 +288,19 @@ def _integer_pow_rule(x, *, y):
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)   # a Python float: weak, adopts x's dtype
 
+
+# sqrt is defined on [0, inf): at -0.0, which is the point 0, its derivative is the one at
+# +0.0 (+inf, from the right), not 0.5 / sqrt(-0.0) = 0.5 / -0.0 = -inf, which has the wrong
+# sign. One abs of the coefficient (NaN stays NaN; sqrt'' at +0.0 stays -inf). Not
+# ``ans + 0.0``: the simplifier folds ``x + 0`` to ``x``, so jit would keep -inf. (log's
+# 1 / x at -0.0 is left as IEEE makes it, -inf: the same abs would flip log'' there and log'
+# on x < 0; see docs/derivative_conventions.rst.)
+def _unsigned_sqrt_derivative(ans):
+    """``0.5 / ans`` for ``ans = sqrt(x)``, ``+inf`` at ``x == -0.0`` for real ``x``."""
+    coefficient = div(0.5, ans)
+    return coefficient if get_aval(ans).dtype.kind == "c" else abs(coefficient)
+
+
 # -- the derivative table ----------------------------------------------------------------------
 # defderiv(prim, partial derivative per operand): coefficients as functions of
 # (ans, *operands); IDENTITY/NEGATE for tangents that pass through (negated).
@@ -308,7 +322,7 @@ defderiv(exp2_p, lambda ans, x: mul(ans, np.log(2).astype(get_aval(x).dtype)))
 defderiv(log_p, lambda ans, x: div(1, x))
 defderiv(log1p_p, lambda ans, x: div(1, add(x, 1)))
 defderiv(expm1_p, lambda ans, x: add(ans, 1))
-defderiv(sqrt_p, lambda ans, x: div(0.5, ans))
+defderiv(sqrt_p, lambda ans, x: _unsigned_sqrt_derivative(ans))
 defderiv(rsqrt_p, lambda ans, x: mul(-0.5, div(ans, x)))
 defderiv(cbrt_p, lambda ans, x: div(1, mul(3, square(ans))))
 defderiv(logistic_p, lambda ans, x: mul(ans, sub(1, ans)))
@@ -496,11 +510,14 @@ def select_n(which, *cases):
 
 def _select_n_impl(which, *cases):
     if len(cases) == 1:
-        return np.broadcast_to(cases[0], np.broadcast_shapes(np.shape(which),
-                                                             np.shape(cases[0]))).copy()
-    if len(cases) == 2:
-        return np.where(which, cases[1], cases[0])
-    return np.choose(which, cases)
+        out = np.broadcast_to(cases[0], np.broadcast_shapes(np.shape(which),
+                                                            np.shape(cases[0]))).copy()
+    elif len(cases) == 2:
+        out = np.where(which, cases[1], cases[0])
+    else:
+        out = np.choose(which, cases)
+    # (0-d: a NumPy scalar, as every other primitive gives, eagerly or compiled)
+    return out[()] if out.ndim == 0 else out
 
 
 def _select_n_abstract_eval(which, *cases):

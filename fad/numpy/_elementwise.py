@@ -122,8 +122,19 @@ def sinc(x):
     if not isinstance(x, Tracer):
         return np.sinc(x)
     x, tiny = promote(x, 1.0e-20)   # NumPy's dtype: where(x == 0, 1e-20, x)
-    y = uf.multiply(np.pi, where(uf.equal(x, 0), tiny, x))
-    return uf.true_divide(uf.sin(y), y)
+    # For |x| < 1e-20, where NumPy's sin(pi x) / (pi x) is 1.0, the Maclaurin series
+    # 1 - y**2 / 6 + y**4 / 120 of y = pi x: 1.0 as well, with sinc's derivatives at 0 up to
+    # the fourth (-pi**2 / 3 the second), where x replaced by the constant 1e-20 would have
+    # them all 0, and sin(y) / y at a subnormal x a NaN derivative (cos(y) / y - 1 / y with
+    # 1 / y overflowing: inf - inf). Each branch sees a harmless operand where unused.
+    # (Complex: at x == 0 only, as NumPy, whose complex division of tiny numbers is not 1.)
+    small = uf.equal(x, 0) if dtype_of(x).kind == "c" else uf.less(uf.absolute(x), tiny)
+    y = uf.multiply(np.pi, where(small, tiny, x))
+    y0 = uf.multiply(np.pi, where(small, x, 0))
+    y0_squared = uf.multiply(y0, y0)
+    series = uf.add(1, uf.multiply(y0_squared, uf.add(-1 / 6, uf.true_divide(y0_squared, 120))))
+    # (a division last, series / 1 where small: NumPy's result type, a scalar for a scalar)
+    return uf.true_divide(where(small, series, uf.sin(y)), where(small, 1, y))
 
 
 def fix(x):

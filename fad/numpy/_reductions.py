@@ -178,7 +178,17 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
         kw = {} if correction is None else {"correction": correction}
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
                       **kw, **({} if where is None else {"where": where}))
-    return uf.sqrt(var(a, axis, dtype, out, ddof, keepdims, where=where, correction=correction))
+    return _root_of_variance(var(a, axis, dtype, out, ddof, keepdims, where=where,
+                                 correction=correction))
+
+
+def _root_of_variance(v):
+    """``sqrt(v)`` with derivative 0 (a subgradient) where ``v == 0``: the standard
+    deviation is the 2-norm of the deviations (over ``sqrt(n)``), which takes the
+    subgradient 0 where they are all 0, instead of ``sqrt'(0) * 0 = inf * 0 = NaN``.
+    The same bits as ``sqrt(v)``; NaN goes through the root."""
+    nonzero = uf.not_equal(v, 0)
+    return lax.select_n(nonzero, v, uf.sqrt(lax.select_n(nonzero, 1, v)))
 
 
 def ptp(a, axis=None, out=None, keepdims=False):
@@ -462,8 +472,8 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
         kw = {} if correction is None else {"correction": correction}
         return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
                          **kw, **({} if where is None else {"where": where}))
-    return uf.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where,
-                          correction=correction))
+    return _root_of_variance(nanvar(a, axis, dtype, out, ddof, keepdims, where=where,
+                                    correction=correction))
 
 
 __all__ = ["sum", "prod", "max", "min", "amax", "amin", "all", "any", "mean", "var", "std",

@@ -287,8 +287,10 @@ def _sqrt_sum_squares(x, axis, keepdims):
     """``sqrt(sum(|x|**2))`` with derivative 0 (a subgradient) where it is 0."""
     sq = fnp.real(fnp.conj(x) * x) if x.dtype.kind == "c" else x * x
     s = fnp.sum(sq, axis=axis, keepdims=keepdims)
-    positive = s > 0
-    return fnp.where(positive, fnp.sqrt(fnp.where(positive, s, 1)), 0).astype(s.dtype)
+    # where s is 0, s itself (the norm's value 0, whose derivative 2 x is 0 there); NaN
+    # goes through the root, and stays NaN in value and derivative, as in NumPy
+    nonzero = s != 0
+    return fnp.where(nonzero, fnp.sqrt(fnp.where(nonzero, s, 1)), s).astype(s.dtype)
 
 
 def _vector_norm(x, ord, axis, keepdims):
@@ -306,9 +308,13 @@ def _vector_norm(x, ord, axis, keepdims):
     if ord == 1:
         return fnp.sum(absx, axis=axis, keepdims=keepdims)
     s = fnp.sum(fnp.power(absx, absx.dtype.type(ord)), axis=axis, keepdims=keepdims)
-    positive = s > 0     # (the root's derivative at 0: the subgradient 0)
-    root = fnp.power(fnp.where(positive, s, 1), s.dtype.type(1.0 / ord))
-    return fnp.where(positive, root, fnp.power(s, s.dtype.type(1.0 / ord)))
+    nonzero = s != 0     # (the root's derivative at 0: the subgradient 0)
+    root = fnp.power(fnp.where(nonzero, s, 1), s.dtype.type(1.0 / ord))
+    # where s is 0 and ord > 0, the root is s itself, whose derivative ord |x|**(ord - 1) is
+    # 0 there (the root's inf times it would be NaN); for ord < 0, s is 0 only where an
+    # entry is infinite, and the norm is the root of s, inf
+    rest = s if ord > 0 else fnp.power(s, s.dtype.type(1.0 / ord))
+    return fnp.where(nonzero, root, rest)
 
 
 def _singular_values(x, row, col):

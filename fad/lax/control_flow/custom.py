@@ -37,7 +37,7 @@ from fad.interpreters.transpose import transpose_rules
 from fad.lax import plumbing
 from fad.lax.control_flow.common import lowered
 
-__all__ = ["LazyJaxpr", "custom_jvp_call_p", "custom_vjp_call_p", "custom_lin_p",
+__all__ = ["LazyJaxpr", "PatternRule", "custom_jvp_call_p", "custom_vjp_call_p", "custom_lin_p",
            "FORWARD_MODE_ERROR"]
 
 FORWARD_MODE_ERROR = (
@@ -79,6 +79,46 @@ class LazyJaxpr:
         made when asked for."""
         return self.derived(("batch", size, dims), lambda: LazyJaxpr(
             lambda: batch_jaxpr(self.get(), size, dims, instantiate=True)[0]))
+
+
+class PatternRule:
+    """A JVP rule traced once per pattern of nonzero input tangents (``custom_jvp`` with
+    ``symbolic_zeros=True``): ``for_nonzeros(nonzero)`` is ``(program, out_nonzero)``,
+    the program taking ``[*operands, *the nonzero tangents]`` and giving ``[*results,
+    *the tangents out_nonzero flags]``."""
+
+    __slots__ = ("_make", "_programs", "_derived", "__weakref__")
+
+    def __init__(self, make):
+        self._make = make
+        self._programs = {}
+        self._derived = {}
+
+    def for_nonzeros(self, nonzero: tuple):
+        out = self._programs.get(nonzero)
+        if out is None:
+            out = self._programs[nonzero] = self._make(nonzero)
+        return out
+
+    def __repr__(self):
+        return f"<rule, traced for {len(self._programs)} pattern(s) of zero tangents>"
+
+    def batched(self, size, dims):
+        """This rule batched along ``dims`` (of the operands, then of all tangents), each
+        pattern's program batched alike, every output at axis 0."""
+        key = ("batch", size, dims)
+        out = self._derived.get(key)
+        if out is None:
+            out = self._derived[key] = PatternRule(
+                lambda nonzero: self._batched_for(size, dims, nonzero))
+        return out
+
+    def _batched_for(self, size, dims, nonzero):
+        program, out_nonzero = self.for_nonzeros(nonzero)
+        n_ops = len(dims) - len(nonzero)
+        tangent_dims = [d for d, nz in zip(dims[n_ops:], nonzero) if nz]
+        return (batch_jaxpr(program, size, (*dims[:n_ops], *tangent_dims),
+                            instantiate=True)[0], out_nonzero)
 
 
 def _closed_over_error(kind):
@@ -138,10 +178,18 @@ def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts, name
         outs = custom_jvp_call_p.bind(*primals, call_jaxpr=call_jaxpr, jvp=jvp,
                                       num_consts=num_consts, name=name)
         return outs, [Zero(tangent_aval(a)) for a in out_avals]
+    n = len(out_avals)
+    if type(jvp) is PatternRule:   # (symbolic zeros: the rule traced for this pattern)
+        nonzero = tuple(type(t) is not Zero for t in tangents[num_consts:])
+        program, out_nonzero = jvp.for_nonzeros(nonzero)
+        outs = eval_jaxpr(program, (), *primals,
+                          *[t for t in tangents[num_consts:] if type(t) is not Zero])
+        given = iter(outs[n:])
+        return outs[:n], _out_tangents([next(given) if nz else Zero(tangent_aval(a))
+                                        for nz, a in zip(out_nonzero, out_avals)], out_avals)
     # (the rule sees the tangents of inputs not differentiated as zeros, as in JAX)
     outs = eval_jaxpr(jvp.get(), (), *primals,
                       *[instantiate(t) for t in tangents[num_consts:]])
-    n = len(out_avals)
     return outs[:n], _out_tangents(outs[n:], out_avals)
 
 
@@ -169,8 +217,8 @@ def _custom_jvp_call_dce(used_outputs, eqn):
     """Unused results: the body and the rule (whose outputs are the results, then their
     tangents) drop them alike; every operand stays (the rule reads them all)."""
     used = tuple(used_outputs)
-    if all(used):
-        return [True] * len(eqn.invars), eqn
+    if all(used) or type(eqn.params["jvp"]) is PatternRule:   # (its programs vary by
+        return [True] * len(eqn.invars), eqn                   # pattern: kept whole)
     p = eqn.params
     body = p["call_jaxpr"].derived(("dce", used),
                                    lambda: _outputs_pruned(p["call_jaxpr"], used))
