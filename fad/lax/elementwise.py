@@ -16,7 +16,7 @@ function                       at                                derivative
 =============================  ================================  ==========================
 ``abs(x)``                     ``x == 0`` (real or complex)      ``0`` (that is, ``sign(0)``)
 ``sign(x)``                    everywhere                        ``0``
-``floor``, ``ceil``, ``round``  everywhere, jumps included        ``0``
+``floor``/``ceil``/``round``   everywhere, jumps included        ``0``
 ``max(x, y)``, ``min(x, y)``   ``x == y``                        ``1/2`` to each operand
 ``clamp(lo, x, hi)``           ``x == lo`` (or ``x == hi``)      ``1/2`` to ``x``, ``1/2`` to
                                                                  the bound: the derivative
@@ -36,8 +36,9 @@ function                       at                                derivative
 ``heaviside(x, h)``            everywhere                        d/dx ``0``; d/dh ``1``
                                                                  where ``x == 0``, else ``0``
 ``stop_gradient(x)``           everywhere                        ``0``
-comparisons, ``is_finite``,    everywhere                        none (boolean/integer
-bitwise ops, ``nextafter``                                       output or zero)
+comparisons, ``is_finite``     everywhere                        none (boolean output)
+bitwise ops, ``nextafter``     everywhere                        none (integer output)
+                                                                 or ``0``
 =============================  ================================  ==========================
 """
 from __future__ import annotations
