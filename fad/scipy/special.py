@@ -1,7 +1,8 @@
 """``scipy.special`` functions on fad.lax: numerically stable and differentiable.
 
 Written with fad.numpy, so they work eagerly on NumPy arrays and inside every
-transformation.
+transformation; the incomplete gamma and beta functions (``gammainc``, ``gammaincc``,
+``betainc``, ``betaincc``) are primitives of their own, in ``fad.scipy._incomplete``.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import fad.numpy as fnp
 from fad import lax
 from fad.errors import ConcretizationTypeError
 from fad.numpy._promote import asarray, concrete_or_none, operand, promote_inexact
+from fad.scipy._incomplete import betainc, betaincc, gammainc, gammaincc
 
 
 _SQRT_HALF = float(np.sqrt(0.5))
@@ -244,4 +246,5 @@ def entr(x):
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "expit", "logit", "log_expit", "erf",
            "erfc", "erfinv", "erfcinv", "ndtr", "ndtri", "log_ndtr", "gammaln", "digamma",
-           "psi", "polygamma", "betaln", "i0", "i0e", "i1", "i1e", "xlogy", "xlog1py", "entr"]
+           "psi", "polygamma", "betaln", "i0", "i0e", "i1", "i1e", "xlogy", "xlog1py", "entr",
+           "gammainc", "gammaincc", "betainc", "betaincc"]

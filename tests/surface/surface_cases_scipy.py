@@ -64,6 +64,11 @@ CASES = [
     sp_case("gammaln", ("pos",)), sp_case("digamma", ("pos",)), sp_case("psi", ("pos",)),
     sp_case("entr", ("pos",)), sp_case("i0"), sp_case("i0e"), sp_case("i1"), sp_case("i1e"),
     sp_case("betaln", ("pos", "pos")), sp_case("xlogy", ("x", "pos")),
+    sp_case("gammainc", ("pos", "pos")), sp_case("gammaincc", ("pos", "pos")),
+    sp_case("betainc", ("pos", "pos", "prob"),
+            shapes=(((2, 3), (2, 3), (2, 3)), ((), (3,), (2, 1)), ((4,), (), ()))),
+    sp_case("betaincc", ("pos", "pos", "prob"),
+            shapes=(((2, 3), (2, 3), (2, 3)), ((), (3,), (2, 1)), ((4,), (), ()))),
     sp_case("xlog1py", ("x", "pos")),
     # scipy.special.polygamma computes float32 in float64; fad keeps float32, as JAX does
     case("scipy.special.polygamma", lambda x: fsp.polygamma(1, x),
@@ -112,9 +117,20 @@ for fn in ("logpdf", "pdf"):
 for fn in ("logpmf", "pmf", "cdf", "logcdf"):
     CASES.append(st_case("bernoulli", fn, ("idx2", "prob"), (((4,), ()), ((2, 3), (3,))),
                          dtypes=(F64, np.dtype(np.float32)), diff=(1,)))
-for fn in ("logpmf", "pmf"):
+for fn in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"):
     CASES.append(st_case("poisson", fn, ("int", "pos"), (((4,), ()), ((2, 3), (3,))),
                          diff=(1,)))
+for fn in ("cdf", "logcdf", "sf", "logsf"):
+    CASES += [
+        st_case("t", fn, ("x", "gt1"), (((4,), ()), ((2, 3), (3,)))),
+        st_case("t", fn, ("x", "gt1", "x", "pos"), (((4,), (), (), ()),), tag="loc,scale"),
+        st_case("gamma", fn, ("pos", "pos"), (((4,), ()), ((2, 3), (3,)))),
+        st_case("gamma", fn, ("big", "pos", "tiny", "pos"), (((4,), (), (), ()),),
+                tag="loc,scale"),
+        st_case("beta", fn, ("prob", "gt1", "pos"), _XLS),
+        st_case("beta", fn, ("prob", "gt1", "pos", "tiny", "gt1"),
+                (((4,), (), (), (), ()),), tag="loc,scale"),
+    ]
 
 CASES += [
     la_case("cholesky", ("spd",)),
