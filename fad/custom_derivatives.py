@@ -185,6 +185,16 @@ class custom_jvp(_CustomFunction):
     for (and return, for an output tangent known to be zero), so that it skips their work.
     Differentiating with respect to a value the function closes over raises a
     ``TypeError``: pass it as an argument.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> log1pexp = fad.custom_jvp(lambda x: fnp.log1p(fnp.exp(x)))
+    >>> def rule(primals, tangents):
+    ...     (x,), (t,) = primals, tangents
+    ...     return log1pexp(x), t / (1 + fnp.exp(-x))
+    ...
+    >>> _ = log1pexp.defjvp(rule)
+    >>> fad.grad(log1pexp)(0.0), fad.jvp(log1pexp, (100.0,), (2.0,))
+    (np.float64(0.5), (np.float64(100.0), np.float64(2.0)))
     """
 
     kind = "custom_jvp"
@@ -328,7 +338,21 @@ class SymbolicZero:
     """The tangent of an input not being differentiated, as a ``custom_jvp`` rule defined
     with ``symbolic_zeros=True`` sees it (and may return it): an array of zeros of type
     ``aval`` that is never built. Test for it with ``type(t) is SymbolicZero``; it has no
-    arithmetic (make ``fad.numpy.zeros(t.shape, t.dtype)`` if you need the array)."""
+    arithmetic (make ``fad.numpy.zeros(t.shape, t.dtype)`` if you need the array).
+
+    >>> import numpy as np, fad
+    >>> from fad.custom_derivatives import SymbolicZero
+    >>> f = fad.custom_jvp(lambda x, y: x * y)
+    >>> def f_jvp(primals, tangents):
+    ...     (x, y), (tx, ty) = primals, tangents
+    ...     print(type(ty) is SymbolicZero)
+    ...     return x * y, tx * y if type(ty) is SymbolicZero else tx * y + x * ty
+    ...
+    >>> _ = f.defjvp(f_jvp, symbolic_zeros=True)
+    >>> fad.grad(f)(2.0, 3.0)
+    True
+    np.float64(3.0)
+    """
 
     __slots__ = ("aval",)
 
@@ -359,6 +383,12 @@ class custom_vjp(_CustomFunction):
     ``fwd`` takes the arguments of ``fun``; ``bwd(*nondiff_args, residuals, ct)``
     returns a tuple with one cotangent (a pytree like the argument, or ``None`` for
     zeros) per differentiable argument.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> clip_gradient = fad.custom_vjp(lambda x: x)
+    >>> clip_gradient.defvjp(lambda x: (x, None), lambda res, ct: (fnp.clip(ct, -1.0, 1.0),))
+    >>> fad.grad(lambda x: 5.0 * clip_gradient(x))(2.0)
+    np.float64(1.0)
     """
 
     kind = "custom_vjp"

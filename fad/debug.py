@@ -49,7 +49,20 @@ def _print_callback(lanes, static, tree):
 def print(fmt: str, *args, file: str = "stdout", **kwargs) -> None:
     """Print ``fmt.format(*args, **kwargs)`` with the runtime values of ``args`` and
     ``kwargs`` (arrays, scalars, pytrees of them), also inside transformations.
-    ``file`` is ``"stdout"`` or ``"stderr"``."""
+    ``file`` is ``"stdout"`` or ``"stderr"``.
+
+    >>> import numpy as np, fad, fad.debug
+    >>> def f(x):
+    ...     fad.debug.print('x is {}', x)
+    ...     return x * 2
+    ...
+    >>> fad.jit(f)(1.5)
+    x is 1.5
+    np.float64(3.0)
+    >>> _ = fad.vmap(f)(np.array([1.0, 2.0]))
+    [lane 0] x is 1.0
+    [lane 1] x is 2.0
+    """
     if not isinstance(fmt, str):
         raise TypeError(f"fad.debug.print: the format must be a str, got "
                         f"{type(fmt).__name__}; write fad.debug.print('{{}}', value)")
@@ -103,6 +116,17 @@ def breakpoint(**values) -> None:   # noqa: A001 - the name JAX users know
     bodies too), with the runtime values of ``values`` (name=array keyword arguments) in
     the debugger's local ``values`` (and, under ``vmap``, the lane as ``values['lanes']``,
     one stop per lane). It calls ``sys.breakpointhook``, so ``PYTHONBREAKPOINT=0``
-    disables it."""
+    disables it.
+
+    >>> import numpy as np, fad, fad.debug
+    >>> from unittest import mock
+    >>> stops = []
+    >>> with mock.patch('sys.breakpointhook', lambda: stops.append('stopped')):
+    ...     fad.jit(lambda x: (fad.debug.breakpoint(x=x), x * 2)[1])(1.5)
+    ...
+    np.float64(3.0)
+    >>> stops
+    ['stopped']
+    """
     leaves, in_tree = tree_flatten(((), values))
     debug_callback(_breakpoint_callback, None, in_tree, leaves)

@@ -28,7 +28,12 @@ __all__ = [
 
 
 class FadError(Exception):
-    """Base class of fad's own errors (each is also a ``TypeError`` or ``ValueError``)."""
+    """Base class of fad's own errors (each is also a ``TypeError`` or ``ValueError``).
+
+    >>> from fad.errors import FadError, ConcretizationTypeError as Error
+    >>> issubclass(Error, FadError), issubclass(Error, TypeError)
+    (True, True)
+    """
 
 
 # -- values Python needed but a transformation made abstract ------------------------------

@@ -174,7 +174,12 @@ def render(dot_text: str, path, format: str | None = None) -> Path:
 
 def graphviz_available() -> bool:
     """Whether ``render`` can lay out SVG/PNG/PDF here: the Graphviz ``dot`` program, which
-    the ``graphviz`` Python package also runs, is on ``PATH``."""
+    the ``graphviz`` Python package also runs, is on ``PATH``.
+
+    >>> import fad.graph
+    >>> isinstance(fad.graph.graphviz_available(), bool)
+    True
+    """
     return shutil.which("dot") is not None
 
 

@@ -86,7 +86,7 @@ def _segment(kind, scatter, data, segment_ids, num_segments, mode, name):
     return lax.slice_in_dim(out, 0, n, axis=0)
 
 
-def _segment_function(kind, scatter, what):
+def _segment_function(kind, scatter, what, example):
     name = f"segment_{kind}"
 
     def fn(data, segment_ids, num_segments=None, indices_are_sorted=False,
@@ -96,13 +96,16 @@ def _segment_function(kind, scatter, what):
     fn.__doc__ = (f"Like ``jax.ops.{name}``: the {what} of the rows of ``data`` in each "
                   "segment (see the module docstring). ``indices_are_sorted``, "
                   "``unique_indices`` and ``bucket_size`` are accepted as hints and "
-                  "ignored.")
+                  "ignored.\n\n"
+                  ">>> import numpy as np, fad.ops\n"
+                  ">>> data, ids = np.array([1.0, 2.0, 3.0]), np.array([0, 0, 1])\n"
+                  f">>> fad.ops.{name}(data, ids, num_segments=2)\n{example}\n")
     return fn
 
 
-segment_sum = _segment_function("sum", lax.scatter_add, "sum")
-segment_prod = _segment_function("prod", lax.scatter_mul, "product")
-segment_max = _segment_function("max", lax.scatter_max, "maximum")
-segment_min = _segment_function("min", lax.scatter_min, "minimum")
+segment_sum = _segment_function("sum", lax.scatter_add, "sum", "array([3., 3.])")
+segment_prod = _segment_function("prod", lax.scatter_mul, "product", "array([2., 3.])")
+segment_max = _segment_function("max", lax.scatter_max, "maximum", "array([2., 3.])")
+segment_min = _segment_function("min", lax.scatter_min, "minimum", "array([1., 3.])")
 
 __all__ = ["segment_sum", "segment_prod", "segment_max", "segment_min"]

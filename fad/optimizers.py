@@ -52,35 +52,75 @@ Schedule = Callable[[Any], Any]
 
 class Optimizer(NamedTuple):
     """``init(params) -> state`` and ``update(grads, state, params=None) -> (updates,
-    state)``: an optimizer, or a gradient transformation such as ``clip``."""
+    state)``: an optimizer, or a gradient transformation such as ``clip``.
+
+    >>> import numpy as np, fad.optimizers as optim
+    >>> opt = optim.sgd(0.1)
+    >>> params = {'w': np.array([1.0, 2.0])}
+    >>> updates, state = opt.update({'w': np.array([1.0, 1.0])}, opt.init(params))
+    >>> updates
+    {'w': array([-0.1, -0.1])}
+    """
     init: Callable[[Any], Any]
     update: Callable[..., tuple[Any, Any]]
 
 
 class EmptyState(NamedTuple):
-    """The state of a stateless transformation (no leaves)."""
+    """The state of a stateless transformation (no leaves).
+
+    >>> import numpy as np, fad.optimizers as optim
+    >>> optim.EmptyState()
+    EmptyState()
+    >>> optim.clip_by_global_norm(1.0).init({'w': np.zeros(2)})
+    EmptyState()
+    """
 
 
 class ScaleState(NamedTuple):
-    """``sgd``'s state: the number of updates made."""
+    """``sgd``'s state: the number of updates made.
+
+    >>> import numpy as np, fad.optimizers as optim
+    >>> optim.ScaleState(count=0)
+    ScaleState(count=0)
+    >>> optim.sgd(0.1).init({'w': np.zeros(2)})
+    ScaleState(count=array(0, dtype=int32))
+    """
     count: Any
 
 
 class TraceState(NamedTuple):
-    """``momentum``'s and ``nesterov``'s state: the count and the velocity per leaf."""
+    """``momentum``'s and ``nesterov``'s state: the count and the velocity per leaf.
+
+    >>> import numpy as np, fad.optimizers as optim
+    >>> state = optim.momentum(0.1, 0.9).init({'w': np.zeros(2)})
+    >>> type(state).__name__, state.trace
+    ('TraceState', {'w': array([0., 0.])})
+    """
     count: Any
     trace: Any
 
 
 class AdamState(NamedTuple):
-    """``adam``'s and ``adamw``'s state: count, first and second moment estimates."""
+    """``adam``'s and ``adamw``'s state: count, first and second moment estimates.
+
+    >>> import numpy as np, fad.optimizers as optim
+    >>> state = optim.adam(0.1).init({'w': np.zeros(2)})
+    >>> type(state).__name__, state.count, state.mu
+    ('AdamState', array(0, dtype=int32), {'w': array([0., 0.])})
+    """
     count: Any
     mu: Any
     nu: Any
 
 
 class RmsState(NamedTuple):
-    """``rmsprop``'s state: count, mean square and (when centred, else None) mean gradient."""
+    """``rmsprop``'s state: count, mean square and (when centred, else None) mean gradient.
+
+    >>> import numpy as np, fad.optimizers as optim
+    >>> state = optim.rmsprop(0.1).init(np.zeros(2))
+    >>> type(state).__name__, state.nu
+    ('RmsState', array([0., 0.]))
+    """
     count: Any
     nu: Any
     mu: Any

@@ -138,7 +138,13 @@ PRNGKey = key
 
 
 def key_data(keys):
-    """The uint32 words of keys: keys are their own data here (raw keys)."""
+    """The uint32 words of keys: keys are their own data here (raw keys).
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> random.key_data(random.key(42))
+    array([ 0, 42], dtype=uint32)
+    """
     return keys
 
 
@@ -154,7 +160,14 @@ def split(key, num=2):
 
 def fold_in(key, data):
     """A new key from ``key`` and the integer ``data`` (deterministic: the same pair
-    gives the same key). ``data`` may be traced; its 64 bits all count."""
+    gives the same key). ``data`` may be traced; its 64 bits all count.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> a, b = random.fold_in(k, 1), random.fold_in(k, 2)
+    >>> bool((a != b).any()), bool((random.fold_in(k, 1) == a).all())
+    (True, True)
+    """
     _key(key, "fold_in")
     if isinstance(data, (int, np.integer)) and not isinstance(data, (bool, np.bool_)):
         data = np.int64(data) if int(data) < 2 ** 63 else np.uint64(data)
@@ -163,7 +176,13 @@ def fold_in(key, data):
 
 def bits(key, shape=(), dtype=np.uint32):
     """Random unsigned integers of ``shape`` and ``dtype`` (uint8 ... uint64), every bit
-    uniform."""
+    uniform.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> random.bits(k, (3,)).dtype, random.bits(k, (2,), np.uint8).dtype
+    (dtype('uint32'), dtype('uint8'))
+    """
     dtype = _dtype(dtype, "bits", "u")
     return rb.random_bits(_key(key, "bits"), dtype.itemsize * 8, _shape(shape, "bits"))
 
@@ -197,7 +216,14 @@ def uniform(key, shape=(), dtype=np.float64, minval=0.0, maxval=1.0):
 
 def normal(key, shape=(), dtype=np.float64):
     """Standard normal samples (``sqrt(2) erf_inv(u)`` of uniform ``u`` in ``(-1, 1)``);
-    complex dtypes have independent real and imaginary parts of variance 1/2 each."""
+    complex dtypes have independent real and imaginary parts of variance 1/2 each.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.normal(k, (1000,))
+    >>> bool(abs(x.mean()) < 0.1), bool(abs(x.std() - 1.0) < 0.1)
+    (True, True)
+    """
     _key(key, "normal")
     shape, dtype = _shape(shape, "normal"), _dtype(dtype, "normal", "fc")
     if dtype.kind == "c":
@@ -214,7 +240,14 @@ def normal(key, shape=(), dtype=np.float64):
 def truncated_normal(key, lower, upper, shape=None, dtype=np.float64):
     """Standard normal samples conditioned on ``lower < x < upper`` (inverse-CDF sampling,
     accurate within about eight standard deviations of zero); derivatives flow to the
-    bounds."""
+    bounds.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.truncated_normal(k, -1.0, 2.0, (1000,))
+    >>> bool(((-1 < x) & (x < 2)).all())
+    True
+    """
     _key(key, "truncated_normal")
     dtype = _dtype(dtype, "truncated_normal")
     lower, upper = _param(lower, dtype), _param(upper, dtype)
@@ -231,14 +264,28 @@ def truncated_normal(key, lower, upper, shape=None, dtype=np.float64):
 
 
 def exponential(key, shape=(), dtype=np.float64):
-    """Exponential samples of rate 1: ``-log1p(-u)``."""
+    """Exponential samples of rate 1: ``-log1p(-u)``.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.exponential(k, (1000,))
+    >>> bool((x >= 0).all()), bool(abs(x.mean() - 1.0) < 0.1)
+    (True, True)
+    """
     u = uniform(_key(key, "exponential"), _shape(shape, "exponential"),
                 _dtype(dtype, "exponential"))
     return fnp.negative(fnp.log1p(fnp.negative(u)))
 
 
 def gumbel(key, shape=(), dtype=np.float64):
-    """Standard Gumbel samples: ``-log(-log(u))``."""
+    """Standard Gumbel samples: ``-log(-log(u))``.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.gumbel(k, (1000,))
+    >>> bool(abs(x.mean() - np.euler_gamma) < 0.1)
+    True
+    """
     dtype = _dtype(dtype, "gumbel")
     u = uniform(_key(key, "gumbel"), _shape(shape, "gumbel"), dtype,
                 np.finfo(dtype).tiny, 1.0)
@@ -246,7 +293,14 @@ def gumbel(key, shape=(), dtype=np.float64):
 
 
 def laplace(key, shape=(), dtype=np.float64):
-    """Standard Laplace samples."""
+    """Standard Laplace samples.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.laplace(k, (1000,))
+    >>> bool(abs(np.abs(x).mean() - 1.0) < 0.1)
+    True
+    """
     dtype = _dtype(dtype, "laplace")
     u = uniform(_key(key, "laplace"), _shape(shape, "laplace"), dtype,
                 -1.0 + np.finfo(dtype).epsneg, 1.0)
@@ -254,7 +308,14 @@ def laplace(key, shape=(), dtype=np.float64):
 
 
 def logistic(key, shape=(), dtype=np.float64):
-    """Standard logistic samples: ``log(u) - log1p(-u)``."""
+    """Standard logistic samples: ``log(u) - log1p(-u)``.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.logistic(k, (1000,))
+    >>> x.shape, bool(abs(x.mean()) < 0.2)
+    ((1000,), True)
+    """
     dtype = _dtype(dtype, "logistic")
     u = uniform(_key(key, "logistic"), _shape(shape, "logistic"), dtype,
                 np.finfo(dtype).tiny, 1.0)
@@ -265,7 +326,14 @@ def gamma(key, a, shape=None, dtype=np.float64):
     """Gamma samples of shape ``a`` and scale 1 (Marsaglia and Tsang's method; shapes
     below one boosted). No derivative with respect to ``a``: the implicit
     reparameterisation gradient JAX has is not implemented (differentiating raises
-    ``NotImplementedError``)."""
+    ``NotImplementedError``).
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.gamma(k, 3.0, (1000,))
+    >>> bool(abs(x.mean() - 3.0) < 0.2)
+    True
+    """
     _key(key, "gamma")
     dtype = _dtype(dtype, "gamma")
     a = _param(a, dtype)
@@ -278,7 +346,14 @@ def gamma(key, a, shape=None, dtype=np.float64):
 
 def beta(key, a, b, shape=None, dtype=np.float64):
     """Beta samples, ``G_a / (G_a + G_b)`` of two gamma samples (no derivative with
-    respect to ``a`` and ``b``, as for ``gamma``)."""
+    respect to ``a`` and ``b``, as for ``gamma``).
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.beta(k, 2.0, 3.0, (1000,))
+    >>> bool(((0 < x) & (x < 1)).all()), bool(abs(x.mean() - 0.4) < 0.05)
+    (True, True)
+    """
     _key(key, "beta")
     dtype = _dtype(dtype, "beta")
     a, b = _param(a, dtype), _param(b, dtype)
@@ -293,7 +368,14 @@ def beta(key, a, b, shape=None, dtype=np.float64):
 
 def dirichlet(key, alpha, shape=None, dtype=np.float64):
     """Dirichlet samples: normalised gamma samples along the last axis of ``alpha``
-    (no derivative with respect to ``alpha``, as for ``gamma``)."""
+    (no derivative with respect to ``alpha``, as for ``gamma``).
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.dirichlet(k, np.array([1.0, 2.0, 3.0]), (4,))
+    >>> x.shape, bool(np.allclose(x.sum(-1), 1.0))
+    ((4, 3), True)
+    """
     _key(key, "dirichlet")
     dtype = _dtype(dtype, "dirichlet")
     alpha = _param(alpha, dtype)
@@ -311,7 +393,15 @@ def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky
     """Multivariate normal samples: ``mean + factor @ z`` with ``factor @ factor.T = cov``
     from ``method`` (``"cholesky"``, ``"eigh"`` or ``"svd"``) and ``z`` standard normal.
     ``shape`` is the batch shape (``mean.shape[:-1]`` and ``cov.shape[:-2]`` broadcast,
-    by default); derivatives flow to ``mean`` and ``cov``."""
+    by default); derivatives flow to ``mean`` and ``cov``.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> cov = np.array([[1.0, 0.9], [0.9, 1.0]])
+    >>> x = random.multivariate_normal(k, np.zeros(2), cov, (2000,))
+    >>> x.shape, bool(np.allclose(np.cov(x.T), cov, atol=0.1))
+    ((2000, 2), True)
+    """
     _key(key, "multivariate_normal")
     if method not in ("cholesky", "eigh", "svd"):
         raise ValueError(f"fad.random.multivariate_normal: method must be 'cholesky', 'eigh' "
@@ -343,7 +433,14 @@ def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky
 # -- discrete distributions -------------------------------------------------------------------
 
 def bernoulli(key, p=0.5, shape=None):
-    """Booleans, true with probability ``p`` (``shape`` defaults to ``p``'s)."""
+    """Booleans, true with probability ``p`` (``shape`` defaults to ``p``'s).
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.bernoulli(k, 0.25, (1000,))
+    >>> x.dtype, bool(abs(x.mean() - 0.25) < 0.05)
+    (dtype('bool'), True)
+    """
     _key(key, "bernoulli")
     p = _float_param(p)
     shape = _shape(_shape_of(p) if shape is None else shape, "bernoulli")
@@ -354,7 +451,15 @@ def bernoulli(key, p=0.5, shape=None):
 def categorical(key, logits, axis=-1, shape=None):
     """Indices (int64) drawn with probabilities ``softmax(logits)`` along ``axis`` (the
     Gumbel-max trick); ``shape`` is the sample shape, the batch shape of ``logits`` (its
-    shape without ``axis``) by default, which it must end with (up to broadcasting)."""
+    shape without ``axis``) by default, which it must end with (up to broadcasting).
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> logits = np.log(np.array([0.1, 0.9]))
+    >>> x = random.categorical(k, logits, shape=(1000,))
+    >>> bool(abs(x.mean() - 0.9) < 0.05)
+    True
+    """
     _key(key, "categorical")
     logits = _float_param(logits)
     ls = _shape_of(logits)
@@ -376,7 +481,14 @@ def categorical(key, logits, axis=-1, shape=None):
 def randint(key, shape, minval, maxval, dtype=np.int64):
     """Integers uniform in ``[minval, maxval)`` (``minval`` where ``maxval <= minval``;
     bounds clipped to the dtype's range). Each is a 64-bit random word modulo the range
-    size, so the bias is below ``range / 2**64``."""
+    size, so the bias is below ``range / 2**64``.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> x = random.randint(k, (1000,), 0, 3)
+    >>> x.dtype, sorted(set(x.tolist()))
+    (dtype('int64'), [0, 1, 2])
+    """
     _key(key, "randint")
     shape, dtype = _shape(shape, "randint"), _dtype(dtype, "randint", "iu")
     lo, hi = _int_param(minval, dtype), _int_param(maxval, dtype)
@@ -417,7 +529,15 @@ def _is_count(x):
 def permutation(key, x, axis=0, independent=False):
     """A random permutation of ``range(x)`` (an int), or of ``x`` along ``axis``
     (``independent``: each slice along the other axes shuffled on its own). Sorts
-    64-bit random keys, so the chance of a tie (a slightly biased order) is negligible."""
+    64-bit random keys, so the chance of a tie (a slightly biased order) is negligible.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> sorted(random.permutation(k, 5).tolist())
+    [0, 1, 2, 3, 4]
+    >>> random.permutation(k, np.arange(6).reshape(3, 2)).shape
+    (3, 2)
+    """
     _key(key, "permutation")
     if _is_count(x):
         n = operator.index(x)
@@ -438,7 +558,15 @@ def permutation(key, x, axis=0, independent=False):
 
 def choice(key, a, shape=(), replace=True, p=None, axis=0):
     """Samples of ``range(a)`` (an int) or of ``a``'s entries along ``axis``, with or
-    without replacement, uniform or with probabilities ``p``."""
+    without replacement, uniform or with probabilities ``p``.
+
+    >>> import numpy as np, fad.random as random
+    >>> k = random.key(0)
+    >>> random.choice(k, 5, (3,), replace=False).shape
+    (3,)
+    >>> sorted(random.choice(k, np.array([10, 20, 30]), (3,), replace=False).tolist())
+    [10, 20, 30]
+    """
     _key(key, "choice")
     shape = _shape(shape, "choice")
     if _is_count(a):

@@ -381,7 +381,13 @@ def treedef_is_leaf(treedef: PyTreeDef) -> bool:
 
 
 def treedef_children(treedef: PyTreeDef) -> list[PyTreeDef]:
-    """Treedefs of the root's children. ``treedef_children(tree_structure((1, [2])))``."""
+    """Treedefs of the root's children. ``treedef_children(tree_structure((1, [2])))``.
+
+    >>> import fad.tree_util as tu
+    >>> treedef = tu.tree_structure({'a': 1, 'b': (2, 3)})
+    >>> tu.treedef_children(treedef)
+    [PyTreeDef(*), PyTreeDef((*, *))]
+    """
     return treedef.children()
 
 
@@ -581,7 +587,12 @@ def tree_reduce(function: Callable[[Any, Any], Any], tree: Any, *initializer: An
 
 
 def tree_all(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
-    """True if every leaf is truthy. ``tree_all([True, (1, None)])`` is True."""
+    """True if every leaf is truthy. ``tree_all([True, (1, None)])`` is True.
+
+    >>> import fad.tree_util as tu
+    >>> tu.tree_all({'a': True, 'b': (1, None)}), tu.tree_all([True, 0])
+    (True, False)
+    """
     return all(tree_leaves(tree, is_leaf))
 
 

@@ -19,6 +19,12 @@ class ShapedArray:
 
     ``weak_type`` marks values that came from Python scalars: they promote like Python
     scalars do in NumPy 2 (``ShapedArray((3,), float32) * 2.0`` is float32).
+
+    >>> import numpy as np, fad
+    >>> from fad.core.abstract import ShapedArray
+    >>> aval = ShapedArray((2, 3), np.float32)
+    >>> aval, aval.ndim, aval.str_short()
+    (ShapedArray((2, 3), float32), 2, 'f32[2,3]')
     """
 
     __slots__ = ("shape", "dtype", "weak_type")

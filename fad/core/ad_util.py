@@ -13,7 +13,14 @@ class Zero:
     until an output must exist (``instantiate``).
 
     ``Zero.like(x)`` defers computing the type until a rule asks for it: most rules only
-    test ``type(t) is Zero`` and never look."""
+    test ``type(t) is Zero`` and never look.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> from fad.core.abstract import ShapedArray
+    >>> z = lax.Zero(ShapedArray((2,), np.float64))
+    >>> z, z.aval.shape
+    (Zero(f64[2]), (2,))
+    """
 
     __slots__ = ("_aval", "_like")
 

@@ -55,6 +55,17 @@ new_eqn = functools.partial(tuple.__new__, JaxprEqn)
 
 
 class Jaxpr:
+    """A typed program: the variables of its constants and inputs, its equations
+    (primitive applications, in order) and its output atoms (variables or literals).
+
+    >>> import numpy as np, fad
+    >>> jaxpr = fad.make_jaxpr(lambda x, y: x * y + 1.0)(2.0, 3.0).jaxpr
+    >>> len(jaxpr.invars), [eqn.primitive.name for eqn in jaxpr.eqns]
+    (2, ['mul', 'add'])
+    >>> jaxpr.out_avals
+    [ShapedArray((), float64, weak_type=True)]
+    """
+
     __slots__ = ("constvars", "invars", "outvars", "eqns")
 
     def __init__(self, constvars, invars, outvars, eqns):
@@ -78,7 +89,13 @@ class Jaxpr:
 
 
 class ClosedJaxpr:
-    """A jaxpr together with the values of its constant variables."""
+    """A jaxpr together with the values of its constant variables.
+
+    >>> import numpy as np, fad
+    >>> closed = fad.make_jaxpr(lambda x: x + np.arange(3.0))(1.0)
+    >>> closed.consts, len(closed.jaxpr.constvars), len(closed.jaxpr.invars)
+    ([array([0., 1., 2.])], 1, 1)
+    """
 
     __slots__ = ("jaxpr", "consts", "_derived", "__weakref__")
 

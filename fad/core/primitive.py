@@ -19,7 +19,18 @@ registry: weakref.WeakSet = weakref.WeakSet()
 class Primitive:
     """A named operation. ``effectful`` marks one run for what it does besides its
     results (``fad.debug.print``): dead-code elimination, constant folding and common
-    subexpressions leave its equations alone."""
+    subexpressions leave its equations alone.
+
+    >>> import numpy as np, fad
+    >>> from fad.extend import Primitive
+    >>> twice_p = Primitive('doc_twice')
+    >>> _ = twice_p.def_impl(lambda x: 2 * x)
+    >>> _ = twice_p.def_abstract_eval(lambda x: x)
+    >>> twice_p.bind(np.array([1.0, 2.0])), fad.make_jaxpr(twice_p.bind)(1.0)
+    (array([2., 4.]), { lambda ; a:f64[]. let
+        b:f64[] = doc_twice a
+      in (b,) })
+    """
 
     __slots__ = ("name", "multiple_results", "impl", "abstract_eval", "effectful",
                  "__weakref__")

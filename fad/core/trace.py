@@ -114,6 +114,15 @@ class Tracer:
     """A value inside a transformation; behaves like an array.
 
     Operators and array methods are installed by ``fad.numpy`` and route to it.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> def f(x):
+    ...     print(isinstance(x, lax.Tracer), x.shape, x.dtype)
+    ...     return x * x
+    ...
+    >>> fad.grad(f)(3.0)
+    True () float64
+    np.float64(6.0)
     """
 
     __slots__ = ("_trace",)

@@ -19,7 +19,15 @@ transpose_rules: dict = {}
 
 
 class UndefinedPrimal:
-    """Stands for a linear input of a transpose rule: only its type is known."""
+    """Stands for a linear input of a transpose rule: only its type is known.
+
+    >>> import numpy as np, fad
+    >>> from fad.core.abstract import ShapedArray
+    >>> from fad.extend import UndefinedPrimal
+    >>> x = UndefinedPrimal(ShapedArray((3,), np.float64))
+    >>> x, x.aval.shape
+    (UndefinedPrimal(f64[3]), (3,))
+    """
 
     __slots__ = ("aval",)
 

@@ -30,7 +30,17 @@ def debug_callback(callback, static, in_tree, leaves):
     """Bind the primitive: at run time ``callback(lanes, static, tree)`` is called with
     ``tree = tree_unflatten(in_tree, values of leaves)``. ``callback`` and ``static``
     must be hashable and stable across calls (a module-level function, a format string)
-    for the staged and compiled programs that contain them to be reused."""
+    for the staged and compiled programs that contain them to be reused.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> from fad.tree_util import tree_flatten
+    >>> leaves, tree = tree_flatten({'x': np.float64(1.5)})
+    >>> def show(lanes, fmt, values):
+    ...     print(fmt.format(**values))
+    ...
+    >>> _ = lax.debug_callback(show, 'x is {x}', tree, leaves)
+    x is 1.5
+    """
     debug_callback_p.bind(*leaves, callback=callback, static=static, in_tree=in_tree,
                           lane_axes=())
 

@@ -185,6 +185,16 @@ real, imag = _unary(real_p), _unary(imag_p)
 
 
 def abs(x):  # noqa: A001 - the lax name
+    """Elementwise absolute value (the modulus of a complex number, as a real).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.abs(np.array([-1.5, 2.0]))
+    array([1.5, 2. ])
+    >>> lax.abs(np.array([3 + 4j]))
+    array([5.])
+    >>> fad.grad(lax.abs)(-2.0)
+    np.float64(-1.0)
+    """
     return abs_p.bind(x)
 
 
@@ -257,7 +267,14 @@ complex = _binary(complex_p)
 
 
 def integer_pow(x, y: int):
-    """``x ** y`` for a static Python integer ``y``."""
+    """``x ** y`` for a static Python integer ``y``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.integer_pow(np.array([2.0, 3.0]), 3)
+    array([ 8., 27.])
+    >>> fad.grad(lambda x: lax.integer_pow(x, 3))(2.0)
+    np.float64(12.0)
+    """
     if type(y) is not int and not (isinstance(y, (int, np.integer)) and not isinstance(y, bool)):
         raise TypeError(f"integer_pow: the exponent must be a static integer, got {y!r}; "
                         "use fad.lax.pow for other exponents")
@@ -348,7 +365,12 @@ defderiv(integer_pow_p, _integer_pow_derivative)
 
 
 def polygamma(m: int, x):
-    """The ``m``-th derivative of ``digamma`` (``m`` a static non-negative int)."""
+    """The ``m``-th derivative of ``digamma`` (``m`` a static non-negative int).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> bool(np.isclose(lax.polygamma(1, 1.0), np.pi ** 2 / 6))
+    True
+    """
     return polygamma_p.bind(x, m=int(m))
 
 
@@ -492,6 +514,13 @@ batch_rules[add_any_p] = batch_same_shape(add_any_p)
 
 
 def add_any(x, y):
+    """``x + y`` of two tangents or cotangents of one shape (what the transformations
+    emit to accumulate derivatives: no broadcasting, no promotion).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.add_any(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    array([4., 6.])
+    """
     return add_any_p.bind(x, y)
 
 
@@ -499,7 +528,14 @@ def add_any(x, y):
 
 def select_n(which, *cases):
     """``cases[which]`` elementwise (``which`` bool for two cases, else int), with
-    NumPy broadcasting; like ``np.where(which, cases[1], cases[0])`` for two cases."""
+    NumPy broadcasting; like ``np.where(which, cases[1], cases[0])`` for two cases.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.select_n(np.array([True, False]), np.array([1, 2]), np.array([10, 20]))
+    array([10,  2])
+    >>> lax.select_n(np.array([0, 2]), np.array([1, 2]), np.array([10, 20]), np.array([5, 6]))
+    array([1, 6])
+    """
     if not cases:
         raise TypeError("select_n needs at least one case")
     ref = next((c for c in cases if type(c) not in PYTHON_SCALAR_TYPES), None)
@@ -569,7 +605,14 @@ transpose_rules[select_n_p] = _select_n_transpose
 
 
 def clamp(lo, x, hi):
-    """``min(max(x, lo), hi)`` elementwise; ``lo`` and ``hi`` broadcast against ``x``."""
+    """``min(max(x, lo), hi)`` elementwise; ``lo`` and ``hi`` broadcast against ``x``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.clamp(0.0, np.array([-1.0, 0.5, 2.0]), 1.0)
+    array([0. , 0.5, 1. ])
+    >>> fad.grad(lambda x: lax.clamp(0.0, x, 1.0))(0.5)
+    np.float64(1.0)
+    """
     lo, x = _promote(lo, x, "clamp")
     hi, x = _promote(hi, x, "clamp")
     return clamp_p.bind(lo, x, hi)

@@ -241,7 +241,13 @@ def _one_axis_starts(operand, start_index, axis, name):
 
 
 def dynamic_slice_in_dim(operand, start_index, slice_size: int, axis: int = 0):
-    """``dynamic_slice`` along one axis (whole extent along the others)."""
+    """``dynamic_slice`` along one axis (whole extent along the others).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> x = np.arange(6)
+    >>> fad.jit(lambda i: lax.dynamic_slice_in_dim(x, i, 2))(3)
+    array([3, 4])
+    """
     starts, axis = _one_axis_starts(operand, start_index, axis, "dynamic_slice_in_dim")
     sizes = list(get_aval(operand).shape)
     sizes[axis] = int(slice_size)
@@ -249,7 +255,13 @@ def dynamic_slice_in_dim(operand, start_index, slice_size: int, axis: int = 0):
 
 
 def dynamic_index_in_dim(operand, index, axis: int = 0, keepdims: bool = True):
-    """Element ``index`` (possibly traced) along ``axis``."""
+    """Element ``index`` (possibly traced) along ``axis``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> x = np.array([[1, 2], [3, 4], [5, 6]])
+    >>> fad.jit(lambda i: lax.dynamic_index_in_dim(x, i, keepdims=False))(2)
+    array([5, 6])
+    """
     ndim = get_aval(operand).ndim
     axis = normalize_axis(int(axis), ndim, "dynamic_index_in_dim")
     out = dynamic_slice_in_dim(operand, index, 1, axis)
@@ -257,7 +269,15 @@ def dynamic_index_in_dim(operand, index, axis: int = 0, keepdims: bool = True):
 
 
 def dynamic_update_slice_in_dim(operand, update, start_index, axis: int):
-    """``dynamic_update_slice`` at ``start_index`` along ``axis`` (0 along the others)."""
+    """``dynamic_update_slice`` at ``start_index`` along ``axis`` (0 along the others).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> f = lambda u: lax.dynamic_update_slice_in_dim(np.zeros(5), u, 1, axis=0)
+    >>> f(np.ones(2))
+    array([0., 1., 1., 0., 0.])
+    >>> fad.grad(lambda u: f(u) @ np.arange(5.0))(np.ones(2))
+    array([1., 2.])
+    """
     starts, _ = _one_axis_starts(operand, start_index, axis, "dynamic_update_slice_in_dim")
     return dynamic_update_slice(operand, update, starts)
 
@@ -449,9 +469,21 @@ scatter_add = _scatter_api(scatter_add_p, """Add ``updates`` into a copy of ``op
     >>> scatter_add(np.zeros(3), np.array([[1], [1]]), np.array([5., 7.]), (0,))
     array([ 0., 12.,  0.])
     """)
-scatter_mul = _scatter_api(scatter_mul_p, "Like ``scatter_add``, multiplying.")
-scatter_min = _scatter_api(scatter_min_p, "Like ``scatter_add``, taking the minimum.")
-scatter_max = _scatter_api(scatter_max_p, "Like ``scatter_add``, taking the maximum.")
+scatter_mul = _scatter_api(scatter_mul_p, """Like ``scatter_add``, multiplying.
+
+    >>> scatter_mul(np.ones(3), np.array([[1], [1]]), np.array([2., 3.]), (0,))
+    array([1., 6., 1.])
+    """)
+scatter_min = _scatter_api(scatter_min_p, """Like ``scatter_add``, taking the minimum.
+
+    >>> scatter_min(np.zeros(3), np.array([[0], [2]]), np.array([-1., 5.]), (0,))
+    array([-1.,  0.,  0.])
+    """)
+scatter_max = _scatter_api(scatter_max_p, """Like ``scatter_add``, taking the maximum.
+
+    >>> scatter_max(np.zeros(3), np.array([[0], [2]]), np.array([-1., 5.]), (0,))
+    array([0., 0., 5.])
+    """)
 
 
 def _zeros(x):

@@ -13,7 +13,12 @@ defjvp_zero(stop_gradient_p)
 
 
 def stop_gradient(x):
-    """The identity, whose derivative is zero."""
+    """The identity, whose derivative is zero.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> fad.grad(lambda x: x * lax.stop_gradient(x))(3.0)
+    np.float64(3.0)
+    """
     return stop_gradient_p.bind(x)
 
 

@@ -19,6 +19,7 @@ from fad.core.dtypes import INEXACT_SCALAR_TYPES, PYTHON_SCALAR_TYPES
 from fad.core.primitive import Primitive
 from fad.interpreters import batching
 from fad.interpreters.batching import batch_rules
+from fad.core import doc_examples as _doc_examples
 
 
 # -- axes -----------------------------------------------------------------------------------
@@ -57,6 +58,13 @@ def normalize_axes(axes, ndim: int, name: str | None = None) -> tuple[int, ...]:
 # -- elementwise shape and batching rules ---------------------------------------------------
 
 def broadcast_shapes(name, *shapes):
+    """NumPy's ``broadcast_shapes``; a ``ValueError`` that names the operation ``name``
+    if the shapes do not broadcast.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.broadcast_shapes('add', (2, 1), (3,))
+    (2, 3)
+    """
     if len(shapes) == 2:
         s0, s1 = shapes
         if s0 == s1 or not s1:
@@ -98,7 +106,14 @@ REAL_FLOAT_KINDS, REAL_KINDS = "f", "iuf"
 
 def elementwise_rule(name, kinds=ALL_KINDS, out_dtype=None):
     """Shape rule of an elementwise op with NumPy broadcasting; ``out_dtype`` fixes the
-    result dtype (e.g. bool for comparisons), else it is the operands' dtype."""
+    result dtype (e.g. bool for comparisons), else it is the operands' dtype.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> from fad.core.abstract import ShapedArray
+    >>> rule = lax.elementwise_rule('less', out_dtype=np.bool_)
+    >>> rule(ShapedArray((2, 1), np.float64), ShapedArray((3,), np.float64))
+    ShapedArray((2, 3), bool)
+    """
     def rule(*avals, **params):
         a = avals[0]
         # Fast path: one operand, or operands of one type (the common case, on the hot
@@ -132,7 +147,15 @@ def elementwise_rule(name, kinds=ALL_KINDS, out_dtype=None):
 
 
 def elementwise(name, impl, kinds=ALL_KINDS, out_dtype=None) -> Primitive:
-    """An elementwise primitive, with its NumPy impl and shape rule, vectorised for vmap."""
+    """An elementwise primitive, with its NumPy impl and shape rule, vectorised for vmap.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> from fad.extend import defderiv
+    >>> hypot_p = lax.elementwise('doc_hypot', np.hypot, kinds='f')
+    >>> defderiv(hypot_p, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans)
+    >>> hypot_p.bind(3.0, 4.0), fad.grad(hypot_p.bind)(3.0, 4.0)
+    (np.float64(5.0), np.float64(0.6))
+    """
     prim = Primitive(name)
     prim.def_impl(impl)
     prim.def_abstract_eval(elementwise_rule(name, kinds, out_dtype))
@@ -228,7 +251,7 @@ def _unary(prim):
     def op(x):
         return prim.bind(x)
     op.__name__ = prim.name
-    op.__doc__ = f"Elementwise ``{prim.name}``."
+    op.__doc__ = f"Elementwise ``{prim.name}``.\n\n{_doc_examples.lax_example(prim.name, 1)}\n"
     return op
 
 
@@ -236,7 +259,8 @@ def _binary(prim):
     def op(x, y):
         return prim.bind(*_promote(x, y, prim.name))
     op.__name__ = prim.name
-    op.__doc__ = f"Elementwise ``{prim.name}`` with NumPy broadcasting."
+    op.__doc__ = (f"Elementwise ``{prim.name}`` with NumPy broadcasting.\n\n"
+                  f"{_doc_examples.lax_example(prim.name, 2)}\n")
     return op
 
 
@@ -267,7 +291,14 @@ mul = _binary(mul_p)
 
 
 def convert_element_type(x, new_dtype, weak_type: bool = False):
-    """``x`` converted to ``new_dtype`` (complex to real takes the real part)."""
+    """``x`` converted to ``new_dtype`` (complex to real takes the real part).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.convert_element_type(np.array([1.7, -1.7]), np.int32)
+    array([ 1, -1], dtype=int32)
+    >>> lax.convert_element_type(np.array([1 + 2j]), np.float64)
+    array([1.])
+    """
     new_dtype = dtypes.check_dtype(new_dtype, "conversion target")
     if type(x) in PYTHON_SCALAR_TYPES and not weak_type:   # a constant: convert it now
         return _convert_impl(x, new_dtype=new_dtype, weak_type=False)
@@ -304,7 +335,13 @@ def _def_checked_impl(prim, impl):
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):
     """Broadcast ``x`` to ``shape``; operand axis ``i`` becomes output axis
-    ``broadcast_dimensions[i]`` (its size must be 1 or equal to that axis)."""
+    ``broadcast_dimensions[i]`` (its size must be 1 or equal to that axis).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.broadcast_in_dim(np.array([1, 2]), (2, 3), (0,))
+    array([[1, 1, 1],
+           [2, 2, 2]])
+    """
     shape, dims = tuple(int(d) for d in shape), tuple(int(d) for d in broadcast_dimensions)
     if get_aval(x).shape == shape and dims == tuple(range(len(shape))):
         return x
@@ -349,7 +386,13 @@ batch_rules[broadcast_in_dim_p] = _broadcast_in_dim_batch
 
 
 def broadcast_to(x, shape):
-    """NumPy's ``broadcast_to`` (trailing axes aligned)."""
+    """NumPy's ``broadcast_to`` (trailing axes aligned).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.broadcast_to(np.array([1, 2, 3]), (2, 3))
+    array([[1, 2, 3],
+           [1, 2, 3]])
+    """
     shape = tuple(shape)
     ndim = get_aval(x).ndim
     if len(shape) < ndim:
@@ -358,7 +401,15 @@ def broadcast_to(x, shape):
 
 
 def full(shape, fill_value, dtype=None):
-    """An array of ``shape`` filled with ``fill_value`` (a scalar, possibly traced)."""
+    """An array of ``shape`` filled with ``fill_value`` (a scalar, possibly traced).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.full((2, 2), 7.0)
+    array([[7., 7.],
+           [7., 7.]])
+    >>> fad.grad(lambda v: lax.full((3,), v).sum())(1.0)
+    np.float64(3.0)
+    """
     dtype = get_aval(fill_value).dtype if dtype is None else dtypes.check_dtype(dtype)
     value = convert_element_type(fill_value, dtype)
     if not isinstance(value, (np.ndarray, np.generic)) or np.ndim(value):
@@ -367,6 +418,14 @@ def full(shape, fill_value, dtype=None):
 
 
 def reshape(x, new_sizes):
+    """``x`` with the shape ``new_sizes`` (C order; the sizes must multiply to ``x``'s
+    size; no ``-1``).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.reshape(np.arange(6), (2, 3))
+    array([[0, 1, 2],
+           [3, 4, 5]])
+    """
     new_sizes = tuple(int(d) for d in new_sizes)
     if get_aval(x).shape == new_sizes:
         return x
@@ -393,7 +452,12 @@ batch_rules[reshape_p] = _reshape_batch
 
 
 def expand_dims(x, dimensions):
-    """Insert size-1 axes at the positions ``dimensions`` of the result."""
+    """Insert size-1 axes at the positions ``dimensions`` of the result.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.expand_dims(np.ones((2, 3)), (0, 3)).shape
+    (1, 2, 3, 1)
+    """
     ndim = get_aval(x).ndim + len(dimensions)
     dims = tuple(sorted(normalize_axis(d, ndim, "expand_dims") for d in dimensions))
     if len(set(dims)) != len(dims):
@@ -405,7 +469,12 @@ def expand_dims(x, dimensions):
 
 
 def transpose(x, permutation):
-    """Permute the axes: output axis ``i`` is operand axis ``permutation[i]``."""
+    """Permute the axes: output axis ``i`` is operand axis ``permutation[i]``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.transpose(np.ones((2, 3, 4)), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     perm = tuple(int(p) for p in permutation)
     if perm == tuple(range(len(perm))) and len(perm) == get_aval(x).ndim:
         return x
@@ -432,6 +501,13 @@ batch_rules[transpose_p] = _transpose_batch
 
 
 def moveaxis(x, source: int, destination: int):
+    """Move axis ``source`` of ``x`` to position ``destination`` (ints; negative count
+    from the end), the others keeping their order.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.moveaxis(np.ones((2, 3, 4)), 0, -1).shape
+    (3, 4, 2)
+    """
     ndim = get_aval(x).ndim
     source = normalize_axis(source, ndim, "moveaxis")
     destination = normalize_axis(destination, ndim, "moveaxis")
@@ -516,7 +592,8 @@ def _public_reduce(prim, what):
     example = f"np.array({sample.tolist()})"
     result = np.asarray(prim.impl(sample, axes=(1,))).tolist()
     reduce.__doc__ = (f"{what} of ``x`` over ``axes`` (a tuple of ints, or an int; negative "
-                      f"counts from the end).\n\n    >>> {prim.name}({example}, (1,)).tolist()"
+                      f"counts from the end).\n\n    >>> import numpy as np, fad.lax as lax\n"
+                      f"    >>> lax.{prim.name}({example}, (1,)).tolist()"
                       f"\n    {result}\n")
     return reduce
 

@@ -31,7 +31,15 @@ def defjvp(prim, *jvp_fns):
     """JVP from one function per operand, ``fn(g, ans, *primals, **params)`` giving the
     contribution of that operand's tangent ``g`` (never a Zero); ``None`` for operands
     the output does not depend on differentiably. Contributions are summed and
-    broadcast to the output's shape."""
+    broadcast to the output's shape.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> from fad.extend import defjvp, elementwise
+    >>> square_p = elementwise('doc_square', np.square, kinds='f')
+    >>> defjvp(square_p, lambda g, ans, x: 2 * x * g)
+    >>> fad.jvp(square_p.bind, (3.0,), (1.0,))
+    (np.float64(9.0), np.float64(6.0))
+    """
     if len(jvp_fns) == 1:  # unary: the common case, without the loop
         (fn,) = jvp_fns
 
@@ -72,7 +80,15 @@ def defderiv(prim, *partials):
 
     From this one table entry come the JVP rule and the linearization rule, which
     computes the coefficients from the primal values once and records only the
-    multiplications by them in the linear program."""
+    multiplications by them in the linear program.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> from fad.extend import defderiv, elementwise
+    >>> cube_p = elementwise('doc_cube', lambda x: x ** 3, kinds='f')
+    >>> defderiv(cube_p, lambda ans, x: 3 * x ** 2)
+    >>> fad.grad(cube_p.bind)(2.0), fad.jacfwd(cube_p.bind)(2.0)
+    (np.float64(12.0), array(12.))
+    """
     def contribution(d):
         if d is None:
             return None
@@ -144,7 +160,15 @@ def defbilinear(prim, lhs_rule, rhs_rule, *, scaling=False):
     (``mul``): its linearization then defers the multiplication (a ``Scaled`` tangent),
     so that chains of products record one equation. For example (without ``mul``'s care
     for broadcasting): ``defbilinear(mul_p, lambda ct, x, y: mul(ct, y), lambda ct, x, y:
-    mul(x, ct), scaling=True)``."""
+    mul(x, ct), scaling=True)``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> from fad.extend import defbilinear, elementwise
+    >>> times_p = elementwise('doc_times', np.multiply, kinds='f')
+    >>> defbilinear(times_p, lambda ct, x, y: lax.mul(ct, y), lambda ct, x, y: lax.mul(x, ct))
+    >>> fad.grad(times_p.bind, argnums=(0, 1))(2.0, 5.0)
+    (np.float64(5.0), np.float64(2.0))
+    """
     def jvp_rule(primals, tangents, **params):
         (x, y), (dx, dy) = primals, tangents
         ans = prim.bind(x, y, **params)
@@ -187,7 +211,15 @@ def _bilinear_linearization(prim):
 
 
 def defjvp_zero(prim):
-    """The output is piecewise constant (comparisons, floor, sign, argmax, ...)."""
+    """The output is piecewise constant (comparisons, floor, sign, argmax, ...).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> from fad.extend import defjvp_zero, elementwise
+    >>> step_p = elementwise('doc_step', lambda x: (x > 0).astype(x.dtype), kinds='f')
+    >>> defjvp_zero(step_p)
+    >>> fad.grad(step_p.bind)(1.0)
+    np.float64(0.0)
+    """
     def rule(primals, tangents, **params):
         ans = prim.bind(*primals, **params)
         if prim.multiple_results:
@@ -215,7 +247,15 @@ def linear_jvp(prim, linear=None):
 
 def deflinear(prim, transpose_rule):
     """A primitive linear in all its operands: its JVP applies it to the tangents, its
-    linearization records it on them; ``transpose_rule(ct, *operands, **params)``."""
+    linearization records it on them; ``transpose_rule(ct, *operands, **params)``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> from fad.extend import deflinear, elementwise
+    >>> halve_p = elementwise('doc_halve', lambda x: x / 2, kinds='f')
+    >>> deflinear(halve_p, lambda ct, x: [halve_p.bind(ct)])
+    >>> fad.grad(halve_p.bind)(3.0)
+    np.float64(0.5)
+    """
     jvp_rules[prim] = linear_jvp(prim)
     transpose_rules[prim] = transpose_rule
     if not prim.multiple_results:
@@ -243,7 +283,12 @@ def instantiate_like(t):
 
 
 def broadcast_to_like(t, ans):
-    """Broadcast tangent ``t`` to the shape of ``ans`` if an operand was broadcast."""
+    """Broadcast tangent ``t`` to the shape of ``ans`` if an operand was broadcast.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.broadcast_to_like(np.float64(2.0), np.ones(3))
+    array([2., 2., 2.])
+    """
     shape = get_aval(ans).shape
     if get_aval(t).shape == shape:
         return t
@@ -251,7 +296,13 @@ def broadcast_to_like(t, ans):
 
 
 def unbroadcast(ct, aval):
-    """Sum ``ct`` down to ``aval``'s shape: the transpose of NumPy broadcasting."""
+    """Sum ``ct`` down to ``aval``'s shape: the transpose of NumPy broadcasting.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> from fad.core.abstract import ShapedArray
+    >>> lax.unbroadcast(np.ones((2, 3)), ShapedArray((3,), np.float64))
+    array([2., 2., 2.])
+    """
     ct_shape = ct.shape if hasattr(ct, "shape") else ()
     if ct_shape == aval.shape:
         return ct
@@ -272,7 +323,14 @@ def all_batched_at_front(args, dims):
 
 
 def batch_same_shape(prim):
-    """Batching for elementwise ops without broadcasting (e.g. ``add_any``)."""
+    """Batching for elementwise ops without broadcasting (e.g. ``add_any``).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> rule = lax.batch_same_shape(lax.add_any_p)
+    >>> out, dim = rule([np.ones((2, 3)), np.ones((3, 2))], (0, 1))
+    >>> out.shape, dim
+    ((2, 3), 0)
+    """
     def rule(args, dims, **params):
         return prim.bind(*all_batched_at_front(args, dims), **params), 0
     return rule

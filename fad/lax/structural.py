@@ -47,7 +47,12 @@ deflinear(transpose_p, _transpose_transpose)
 # -- squeeze --------------------------------------------------------------------------------
 
 def squeeze(x, dimensions):
-    """Remove the size-1 axes ``dimensions``."""
+    """Remove the size-1 axes ``dimensions``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.squeeze(np.ones((1, 2, 1)), (0, 2)).shape
+    (2,)
+    """
     ndim = get_aval(x).ndim
     dims = tuple(sorted(normalize_axis(d, ndim, "squeeze") for d in dimensions))
     if len(set(dims)) != len(dims):
@@ -204,7 +209,15 @@ def slice_in_dim(operand, start_index, limit_index, stride: int = 1, axis: int =
 
 
 def index_in_dim(operand, index: int, axis: int = 0, keepdims: bool = True):
-    """Element ``index`` (static; negative counts from the end) along ``axis``."""
+    """Element ``index`` (static; negative counts from the end) along ``axis``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> x = np.array([[1, 2], [3, 4]])
+    >>> lax.index_in_dim(x, -1)
+    array([[3, 4]])
+    >>> lax.index_in_dim(x, 0, axis=1, keepdims=False)
+    array([1, 3])
+    """
     shape = get_aval(operand).shape
     axis = normalize_axis(int(axis), len(shape), "index_in_dim")
     index, size = int(index), shape[axis]
@@ -368,7 +381,12 @@ batch_rules[pad_p] = _pad_batch
 # -- iota -----------------------------------------------------------------------------------
 
 def iota(dtype, size: int):
-    """``[0, 1, ..., size - 1]`` of ``dtype``."""
+    """``[0, 1, ..., size - 1]`` of ``dtype``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.iota(np.int32, 4)
+    array([0, 1, 2, 3], dtype=int32)
+    """
     return broadcasted_iota(dtype, (size,), 0)
 
 

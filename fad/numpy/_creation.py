@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad import lax
+from fad.core import doc_examples as _doc_examples
 from fad.core.trace import Tracer, describe
 from fad.errors import ConcretizationTypeError
 from fad.numpy import _shape
@@ -28,7 +29,12 @@ def _static_shape(np_fn):
                         _concrete(t, np_fn.__name__)
             raise
     fn.__name__ = fn.__qualname__ = np_fn.__name__
-    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}`` (the shape must be concrete)."
+    # (np.empty's values are arbitrary: its example compares shapes)
+    got, want = ((f"fnp.{np_fn.__name__}(3) * x", f"np.{np_fn.__name__}(3) * 2.0")
+                 if np_fn is not np.empty else
+                 (f"fnp.{np_fn.__name__}(3).shape", f"np.{np_fn.__name__}(3).shape"))
+    fn.__doc__ = (f"Like ``numpy.{np_fn.__name__}`` (the shape must be concrete).\n\n"
+                  + _doc_examples.call_example(got, want, "2.0", exact=True) + "\n")
     return fn
 
 
@@ -41,28 +47,52 @@ def _shape_dtype(a, dtype, shape):
 
 
 def zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
-    """Like ``numpy.zeros_like`` (a constant, also for a traced ``a``)."""
+    """Like ``numpy.zeros_like`` (a constant, also for a traced ``a``).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.zeros_like(np.array([1.5, 2.5]))
+    array([0., 0.])
+    """
     if not isinstance(a, Tracer):
         return np.zeros_like(a, dtype, order, subok, shape)
     return np.zeros(*_shape_dtype(a, dtype, shape))
 
 
 def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
-    """Like ``numpy.ones_like`` (a constant, also for a traced ``a``)."""
+    """Like ``numpy.ones_like`` (a constant, also for a traced ``a``).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.ones_like(np.array([[1, 2], [3, 4]]))
+    array([[1, 1],
+           [1, 1]])
+    """
     if not isinstance(a, Tracer):
         return np.ones_like(a, dtype, order, subok, shape)
     return np.ones(*_shape_dtype(a, dtype, shape))
 
 
 def empty_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
-    """Like ``numpy.empty_like`` (zeros for a traced ``a``)."""
+    """Like ``numpy.empty_like`` (zeros for a traced ``a``).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.empty_like(np.ones((2, 3))).shape
+    (2, 3)
+    """
     if not isinstance(a, Tracer):
         return np.empty_like(a, dtype, order, subok, shape)
     return np.zeros(*_shape_dtype(a, dtype, shape))
 
 
 def full(shape, fill_value, dtype=None, order="C", *, device=None):
-    """Like ``numpy.full``; ``fill_value`` may be traced (it is broadcast)."""
+    """Like ``numpy.full``; ``fill_value`` may be traced (it is broadcast).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.full((2, 2), 7)
+    array([[7, 7],
+           [7, 7]])
+    >>> fad.grad(lambda x: fnp.full((3,), x).sum())(1.0)
+    np.float64(3.0)
+    """
     if not isinstance(fill_value, Tracer):
         return np.full(shape, fill_value, dtype, order)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
@@ -71,7 +101,12 @@ def full(shape, fill_value, dtype=None, order="C", *, device=None):
 
 
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
-    """Like ``numpy.full_like``; ``fill_value`` may be traced."""
+    """Like ``numpy.full_like``; ``fill_value`` may be traced.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.full_like(np.array([1, 2, 3]), 5)
+    array([5, 5, 5])
+    """
     if not isinstance(a, Tracer) and not isinstance(fill_value, Tracer):
         return np.full_like(a, fill_value, dtype, order, subok, shape)
     shape, dtype = _shape_dtype(_asarray(a), dtype, shape)
@@ -93,7 +128,14 @@ def _concrete(x, what):
 
 
 def arange(start=None, stop=None, step=None, dtype=None, *, device=None, like=None):
-    """Like ``numpy.arange``; the arguments must be concrete."""
+    """Like ``numpy.arange``; the arguments must be concrete.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.arange(5)
+    array([0, 1, 2, 3, 4])
+    >>> fnp.arange(0.0, 1.0, 0.25)
+    array([0.  , 0.25, 0.5 , 0.75])
+    """
     args = [_concrete(v, "arange") if isinstance(v, Tracer) else v for v in (start, stop, step)]
     args = [a for a in args if a is not None]
     return np.arange(*args, dtype=dtype)
@@ -101,7 +143,14 @@ def arange(start=None, stop=None, step=None, dtype=None, *, device=None, like=No
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
              device=None):
-    """Like ``numpy.linspace``; ``start`` and ``stop`` may be traced."""
+    """Like ``numpy.linspace``; ``start`` and ``stop`` may be traced.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.linspace(0.0, 1.0, 5)
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    >>> fad.grad(lambda s: fnp.linspace(0.0, s, 5).sum())(1.0)
+    np.float64(2.5)
+    """
     if not isinstance(start, Tracer) and not isinstance(stop, Tracer):
         return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
     num = int(_concrete(num, "linspace"))
@@ -128,7 +177,14 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def asarray(a, dtype=None, order=None, *, copy=None, device=None, like=None):
-    """Like ``numpy.asarray``; tracers (and lists holding them) stay traced."""
+    """Like ``numpy.asarray``; tracers (and lists holding them) stay traced.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.asarray([1.0, 2.0])
+    array([1., 2.])
+    >>> fad.grad(lambda x: (fnp.asarray([x, x]) ** 2).sum())(3.0)
+    np.float64(12.0)
+    """
     if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and any_traced(a)):
         a = _asarray(a)
         return a if dtype is None else cast(a, np.dtype(dtype))
@@ -137,7 +193,15 @@ def asarray(a, dtype=None, order=None, *, copy=None, device=None, like=None):
 
 def array(object, dtype=None, *, copy=True, order="K", subok=False,  # noqa: A002
           ndmin=0, like=None):
-    """Like ``numpy.array``; tracers (and lists holding them) stay traced."""
+    """Like ``numpy.array``; tracers (and lists holding them) stay traced.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.array([[1, 2], [3, 4]])
+    array([[1, 2],
+           [3, 4]])
+    >>> fad.grad(lambda x: fnp.array([x, 2 * x]).sum())(1.0)
+    np.float64(3.0)
+    """
     if isinstance(object, Tracer) or (isinstance(object, (list, tuple)) and any_traced(object)):
         out = asarray(object, dtype)
         if ndmin > len(shape_of(out)):
@@ -147,7 +211,17 @@ def array(object, dtype=None, *, copy=True, order="K", subok=False,  # noqa: A00
 
 
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
-    """Like ``numpy.meshgrid``."""
+    """Like ``numpy.meshgrid``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> xs, ys = fnp.meshgrid(np.array([1, 2, 3]), np.array([4, 5]))
+    >>> xs
+    array([[1, 2, 3],
+           [1, 2, 3]])
+    >>> ys
+    array([[4, 4, 4],
+           [5, 5, 5]])
+    """
     if not any_traced(xi):
         return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
     n = len(xi)

@@ -26,7 +26,14 @@ ndarray = np.ndarray
 
 
 def result_type(*arrays_and_dtypes):
-    """Like ``numpy.result_type``; tracers count as arrays of their dtype."""
+    """Like ``numpy.result_type``; tracers count as arrays of their dtype.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.result_type(np.int32, np.float32)
+    dtype('float64')
+    >>> fnp.result_type(np.array([1.0], np.float32), 2.0)
+    dtype('float32')
+    """
     if not any(isinstance(a, Tracer) for a in arrays_and_dtypes):
         return np.result_type(*arrays_and_dtypes)
     arrays = [a for a in arrays_and_dtypes if isinstance(a, Tracer)]
@@ -35,12 +42,22 @@ def result_type(*arrays_and_dtypes):
 
 
 def iscomplexobj(x):
-    """Like ``numpy.iscomplexobj``."""
+    """Like ``numpy.iscomplexobj``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.iscomplexobj(np.array([1.0])), fnp.iscomplexobj(np.array([1j]))
+    (False, True)
+    """
     return x.dtype.kind == "c" if isinstance(x, Tracer) else np.iscomplexobj(x)
 
 
 def isrealobj(x):
-    """Like ``numpy.isrealobj``."""
+    """Like ``numpy.isrealobj``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.isrealobj(np.array([1.0])), fnp.isrealobj(np.array([1j]))
+    (True, False)
+    """
     return not iscomplexobj(x)
 
 

@@ -14,7 +14,14 @@ from fad.numpy._promote import (asarray, cast, concrete_or_none, dtype_of, opera
 
 
 def where(condition, x=None, y=None, /):
-    """``numpy.where(condition, x, y)``: ``x`` where ``condition`` holds, else ``y``."""
+    """``numpy.where(condition, x, y)``: ``x`` where ``condition`` holds, else ``y``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.where(np.array([True, False]), np.array([1, 2]), np.array([10, 20]))
+    array([ 1, 20])
+    >>> fad.grad(lambda x: fnp.where(x > 0, x ** 2, -x))(3.0)
+    np.float64(6.0)
+    """
     if not (isinstance(condition, Tracer) or isinstance(x, Tracer) or isinstance(y, Tracer)):
         return np.where(condition) if x is None and y is None else np.where(condition, x, y)
     if x is None or y is None:
@@ -62,7 +69,14 @@ def _broadcast(out, *operands):
 
 
 def round(a, decimals=0, out=None):  # noqa: A001
-    """Like ``numpy.round``: round half to even, to ``decimals`` decimal places."""
+    """Like ``numpy.round``: round half to even, to ``decimals`` decimal places.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.round(np.array([1.234, 5.678]), 1)
+    array([1.2, 5.7])
+    >>> fnp.round(np.array([0.5, 1.5, 2.5]))
+    array([0., 2., 2.])
+    """
     if not isinstance(a, Tracer):
         return np.round(a, decimals, out)
     a = asarray(a)
@@ -88,14 +102,26 @@ around = round_ = round
 
 def real(val):
     """Like ``numpy.real`` (of a Python scalar, or a tracer standing for one, the scalar
-    itself, weak: NumPy returns ``val.real``)."""
+    itself, weak: NumPy returns ``val.real``).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.real(np.array([1 + 2j, 3 - 1j]))
+    array([1., 3.])
+    """
     if not isinstance(val, Tracer):
         return np.real(val)
     return lax.real(val) if dtype_of(val).kind == "c" else val
 
 
 def imag(val):
-    """Like ``numpy.imag``: zeros for real input."""
+    """Like ``numpy.imag``: zeros for real input.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.imag(np.array([1 + 2j, 3 - 1j]))
+    array([ 2., -1.])
+    >>> fnp.imag(np.array([1.0, 2.0]))
+    array([0., 0.])
+    """
     if not isinstance(val, Tracer):
         return np.imag(val)
     if dtype_of(val).kind == "c":
@@ -106,7 +132,12 @@ def imag(val):
 
 
 def angle(z, deg=False):
-    """Like ``numpy.angle``: the argument of a complex number, in radians or degrees."""
+    """Like ``numpy.angle``: the argument of a complex number, in radians or degrees.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.angle(np.array([1j, -1.0]), deg=True)
+    array([ 90., 180.])
+    """
     if not isinstance(z, Tracer):
         return np.angle(z, deg)
     if dtype_of(z).kind == "c":
@@ -118,7 +149,14 @@ def angle(z, deg=False):
 
 
 def sinc(x):
-    """Like ``numpy.sinc``: ``sin(pi x) / (pi x)``, 1 at 0."""
+    """Like ``numpy.sinc``: ``sin(pi x) / (pi x)``, 1 at 0.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.sinc(np.array([0.0, 1.0, 0.5])).round(3)
+    array([1.   , 0.   , 0.637])
+    >>> fad.grad(fnp.sinc)(0.0)
+    np.float64(0.0)
+    """
     if not isinstance(x, Tracer):
         return np.sinc(x)
     x, tiny = promote(x, 1.0e-20)   # NumPy's dtype: where(x == 0, 1e-20, x)
@@ -138,12 +176,22 @@ def sinc(x):
 
 
 def fix(x):
-    """Like ``numpy.fix``: round towards zero."""
+    """Like ``numpy.fix``: round towards zero.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.fix(np.array([-1.7, 1.7]))
+    array([-1.,  1.])
+    """
     return uf.trunc(x) if isinstance(x, Tracer) else np.fix(x)
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Like ``numpy.isclose``: ``|a - b| <= atol + rtol |b|``, infinities equal to themselves."""
+    """Like ``numpy.isclose``: ``|a - b| <= atol + rtol |b|``, infinities equal to themselves.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.isclose(np.array([1.0, 1.0]), np.array([1.0 + 1e-9, 1.1]))
+    array([ True, False])
+    """
     if not isinstance(a, Tracer) and not isinstance(b, Tracer):
         return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
     a, b = promote_inexact(operand(a), operand(b))
@@ -157,14 +205,24 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Like ``numpy.allclose``; on tracers, a traced boolean scalar."""
+    """Like ``numpy.allclose``; on tracers, a traced boolean scalar.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> bool(fnp.allclose(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9])))
+    True
+    """
     if not isinstance(a, Tracer) and not isinstance(b, Tracer):
         return np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
     return _reductions.all(isclose(a, b, rtol, atol, equal_nan))
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
-    """Like ``numpy.nan_to_num``."""
+    """Like ``numpy.nan_to_num``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.nan_to_num(np.array([np.nan, np.inf, 1.0]), posinf=9.0)
+    array([0., 9., 1.])
+    """
     if not isinstance(x, Tracer):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
     x = asarray(x)
@@ -181,7 +239,12 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 
 def iscomplex(x):
     """Like ``numpy.iscomplex``: whether each element has a nonzero imaginary part (all
-    ``False`` for a real dtype)."""
+    ``False`` for a real dtype).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.iscomplex(np.array([1 + 1j, 2 + 0j]))
+    array([ True, False])
+    """
     if not isinstance(x, Tracer):
         return np.iscomplex(x)
     x = asarray(x)
@@ -191,7 +254,12 @@ def iscomplex(x):
 
 
 def isreal(x):
-    """Like ``numpy.isreal``: whether each element has a zero imaginary part."""
+    """Like ``numpy.isreal``: whether each element has a zero imaginary part.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.isreal(np.array([1 + 1j, 2 + 0j]))
+    array([False,  True])
+    """
     if not isinstance(x, Tracer):
         return np.isreal(x)
     return uf.equal(imag(asarray(x)), 0)
@@ -204,7 +272,12 @@ def real_if_close(a, tol=100):
     The result's dtype depends on the values, so they must be known: eagerly and under
     ``grad``/``jvp`` this works; under ``jit`` and ``vmap`` it raises
     ``ConcretizationTypeError`` (use ``fad.numpy.real`` to choose the real part
-    explicitly)."""
+    explicitly).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.real_if_close(np.array([1 + 1e-15j, 2 + 0j]))
+    array([1., 2.])
+    """
     if not isinstance(a, Tracer):
         return np.real_if_close(a, tol)
     a = asarray(a)

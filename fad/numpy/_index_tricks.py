@@ -127,17 +127,35 @@ def _static_int(value, what):
 
 
 def triu_indices(n, k=0, m=None):
-    """Like ``numpy.triu_indices`` (static arguments; NumPy arrays out)."""
+    """Like ``numpy.triu_indices`` (static arguments; NumPy arrays out).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.triu_indices(3, k=1)
+    (array([0, 0, 1]), array([1, 2, 2]))
+    """
     return np.triu_indices(*(_static_int(v, "triu_indices") for v in (n, k, m)))
 
 
 def tril_indices(n, k=0, m=None):
-    """Like ``numpy.tril_indices`` (static arguments; NumPy arrays out)."""
+    """Like ``numpy.tril_indices`` (static arguments; NumPy arrays out).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.tril_indices(2)
+    (array([0, 1, 1]), array([0, 0, 1]))
+    """
     return np.tril_indices(*(_static_int(v, "tril_indices") for v in (n, k, m)))
 
 
 def diag_indices(n, ndim=2):
-    """Like ``numpy.diag_indices`` (static arguments; NumPy arrays out)."""
+    """Like ``numpy.diag_indices`` (static arguments; NumPy arrays out).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> a = np.zeros((2, 2), dtype=int)
+    >>> a[fnp.diag_indices(2)] = 1
+    >>> a
+    array([[1, 0],
+           [0, 1]])
+    """
     return np.diag_indices(_static_int(n, "diag_indices"), _static_int(ndim, "diag_indices"))
 
 
@@ -149,19 +167,34 @@ def _shape_2d(arr):
 
 
 def triu_indices_from(arr, k=0):
-    """Like ``numpy.triu_indices_from``: only ``arr``'s shape is read."""
+    """Like ``numpy.triu_indices_from``: only ``arr``'s shape is read.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.triu_indices_from(np.ones((3, 3)), k=1)
+    (array([0, 0, 1]), array([1, 2, 2]))
+    """
     n, m = _shape_2d(arr)
     return triu_indices(n, k, m)
 
 
 def tril_indices_from(arr, k=0):
-    """Like ``numpy.tril_indices_from``: only ``arr``'s shape is read."""
+    """Like ``numpy.tril_indices_from``: only ``arr``'s shape is read.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.tril_indices_from(np.ones((2, 2)))
+    (array([0, 1, 1]), array([0, 0, 1]))
+    """
     n, m = _shape_2d(arr)
     return tril_indices(n, k, m)
 
 
 def diag_indices_from(arr):
-    """Like ``numpy.diag_indices_from``: only ``arr``'s shape is read."""
+    """Like ``numpy.diag_indices_from``: only ``arr``'s shape is read.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.diag_indices_from(np.ones((3, 3)))
+    (array([0, 1, 2]), array([0, 1, 2]))
+    """
     shape = shape_of(arr) if isinstance(arr, Tracer) else np.shape(arr)
     if len(shape) < 2:
         raise ValueError("input array must be at least 2-d")
@@ -238,14 +271,30 @@ def nonzero(a, *, size=None, fill_value=None):
 
 def flatnonzero(a, *, size=None, fill_value=None):
     """Like ``numpy.flatnonzero``, with JAX's ``size`` and ``fill_value`` (see
-    ``nonzero``)."""
+    ``nonzero``).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.flatnonzero(np.array([0, 5, 0, 7]))
+    array([1, 3])
+    >>> fad.jit(lambda x: fnp.flatnonzero(x, size=3))(np.array([0, 5, 0, 7]))
+    array([1, 3, 0])
+    """
     flat = _shape.ravel(a) if isinstance(a, Tracer) else np.ravel(a)
     return nonzero(flat, size=size, fill_value=fill_value)[0]
 
 
 def argwhere(a, *, size=None, fill_value=None):
     """Like ``numpy.argwhere``: the indices of the nonzero entries, one row each, with
-    JAX's ``size`` and ``fill_value`` (see ``nonzero``)."""
+    JAX's ``size`` and ``fill_value`` (see ``nonzero``).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.argwhere(np.array([[0, 1], [2, 0]]))
+    array([[0, 1],
+           [1, 0]])
+    >>> fnp.argwhere(np.array([0, 3]), size=2, fill_value=-1)
+    array([[ 1],
+           [-1]])
+    """
     nd = ndim_of(a) if isinstance(a, Tracer) else np.ndim(a)
     if nd == 0:
         flat = _shape.reshape(a, (1,)) if isinstance(a, Tracer) else np.reshape(a, (1,))

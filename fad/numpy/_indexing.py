@@ -418,7 +418,14 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
 # -- repeat and roll (NumPy's shape functions, gathers when traced) -----------------------
 
 def repeat(a, repeats, axis=None):
-    """Like ``numpy.repeat``; ``repeats`` must be concrete (static output shape)."""
+    """Like ``numpy.repeat``; ``repeats`` must be concrete (static output shape).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.repeat(np.array([1, 2]), 2)
+    array([1, 1, 2, 2])
+    >>> fnp.repeat(np.array([[1, 2]]), np.array([1, 2]), axis=1)
+    array([[1, 2, 2]])
+    """
     if not isinstance(a, Tracer) and not isinstance(repeats, Tracer):
         return np.repeat(a, repeats, axis)
     a = asarray(a)
@@ -444,7 +451,14 @@ def repeat(a, repeats, axis=None):
 
 
 def roll(a, shift, axis=None):
-    """Like ``numpy.roll``; a traced ``shift`` uses a gather."""
+    """Like ``numpy.roll``; a traced ``shift`` uses a gather.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.roll(np.array([1, 2, 3, 4]), 1)
+    array([4, 1, 2, 3])
+    >>> fad.jit(fnp.roll)(np.array([1, 2, 3, 4]), -1)
+    array([2, 3, 4, 1])
+    """
     if not isinstance(a, Tracer) and not isinstance(shift, Tracer):
         return np.roll(a, shift, axis)
     a = asarray(a)

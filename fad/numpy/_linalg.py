@@ -33,7 +33,14 @@ def _same_inexact_dtype(a, b):
 
 
 def dot(a, b, out=None):
-    """Like ``numpy.dot``."""
+    """Like ``numpy.dot``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.dot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    np.float64(11.0)
+    >>> fad.grad(lambda x: fnp.dot(x, x))(np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
     if not isinstance(a, Tracer) and not isinstance(b, Tracer):
         return np.dot(a, b, out)
     if out is None:
@@ -57,7 +64,15 @@ def dot(a, b, out=None):
 
 
 def matmul(x1, x2, /):
-    """Like ``numpy.matmul`` (the ``@`` operator), with broadcasting batch dimensions."""
+    """Like ``numpy.matmul`` (the ``@`` operator), with broadcasting batch dimensions.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.matmul(a, np.array([1.0, 1.0]))
+    array([3., 7.])
+    >>> fnp.matmul(np.ones((5, 2, 3)), np.ones((3, 4))).shape
+    (5, 2, 4)
+    """
     if not is_traced(x1, x2):
         return np.matmul(x1, x2)
     types = _same_inexact_dtype(x1, x2)
@@ -101,7 +116,12 @@ def _batched_matmul(a, b, batch):
 
 
 def vdot(a, b, /):
-    """Like ``numpy.vdot``: flattened dot product, conjugating ``a``."""
+    """Like ``numpy.vdot``: flattened dot product, conjugating ``a``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.vdot(np.array([1j, 2.0]), np.array([1j, 2.0]))
+    np.complex128(5+0j)
+    """
     if not is_traced(a, b):
         return np.vdot(a, b)
     a, b = ravel(asarray(a)), ravel(asarray(b))
@@ -109,7 +129,12 @@ def vdot(a, b, /):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    """Like ``numpy.vecdot``: ``sum(conj(x1) * x2, axis)``."""
+    """Like ``numpy.vecdot``: ``sum(conj(x1) * x2, axis)``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.vecdot(np.array([[1, 2], [3, 4]]), np.array([1, 1]))
+    array([3, 7])
+    """
     if not is_traced(x1, x2):
         return np.vecdot(x1, x2, axis=axis)
     if not ndim_of(asarray(x1)) or not ndim_of(asarray(x2)):
@@ -119,7 +144,12 @@ def vecdot(x1, x2, /, *, axis=-1):
 
 
 def inner(a, b, /):
-    """Like ``numpy.inner``: contract the last axes."""
+    """Like ``numpy.inner``: contract the last axes.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.inner(np.array([1, 2]), np.array([3, 4]))
+    np.int64(11)
+    """
     if not is_traced(a, b):
         return np.inner(a, b)
     a, b = asarray(a), asarray(b)
@@ -132,7 +162,13 @@ def inner(a, b, /):
 
 
 def outer(a, b, out=None):
-    """Like ``numpy.outer``."""
+    """Like ``numpy.outer``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.outer(np.array([1, 2]), np.array([3, 4, 5]))
+    array([[ 3,  4,  5],
+           [ 6,  8, 10]])
+    """
     if not is_traced(a, b):
         return np.outer(a, b, out)
     a, b = ravel(asarray(a)), ravel(asarray(b))
@@ -140,7 +176,14 @@ def outer(a, b, out=None):
 
 
 def tensordot(a, b, axes=2):
-    """Like ``numpy.tensordot``."""
+    """Like ``numpy.tensordot``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.tensordot(np.ones((2, 3, 4)), np.ones((3, 4, 5))).shape
+    (2, 5)
+    >>> fnp.tensordot(np.ones((2, 3)), np.ones((3, 4)), axes=([1], [0])).shape
+    (2, 4)
+    """
     if not is_traced(a, b):
         return np.tensordot(a, b, axes)
     a, b = asarray(a), asarray(b)
@@ -162,7 +205,13 @@ def tensordot(a, b, axes=2):
 
 
 def kron(a, b):
-    """Like ``numpy.kron``."""
+    """Like ``numpy.kron``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.kron(np.eye(2, dtype=int), np.array([[1, 2]]))
+    array([[1, 2, 0, 0],
+           [0, 0, 1, 2]])
+    """
     if not is_traced(a, b):
         return np.kron(a, b)
     a, b = asarray(a), asarray(b)
@@ -177,7 +226,14 @@ def kron(a, b):
 # -- diagonals and triangles -------------------------------------------------------------------
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
-    """Like ``numpy.diagonal``: the diagonal becomes the last axis."""
+    """Like ``numpy.diagonal``: the diagonal becomes the last axis.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.diagonal(np.array([[1, 2], [3, 4]]))
+    array([1, 4])
+    >>> fnp.diagonal(np.array([[1, 2], [3, 4]]), offset=1)
+    array([2])
+    """
     if not isinstance(a, Tracer):
         return np.diagonal(a, offset, axis1, axis2)
     nd = ndim_of(a)
@@ -198,14 +254,31 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    """Like ``numpy.trace``: the sum of a diagonal."""
+    """Like ``numpy.trace``: the sum of a diagonal.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.trace(a)
+    np.float64(5.0)
+    >>> fad.grad(fnp.trace)(a)
+    array([[1., 0.],
+           [0., 1.]])
+    """
     if not isinstance(a, Tracer):
         return np.trace(a, offset, axis1, axis2, dtype, out)
     return _reductions.sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
 def diag(v, k=0):
-    """Like ``numpy.diag``: extract a diagonal (2-D input) or build a diagonal matrix (1-D)."""
+    """Like ``numpy.diag``: extract a diagonal (2-D input) or build a diagonal matrix (1-D).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.diag(np.array([[1, 2], [3, 4]]))
+    array([1, 4])
+    >>> fnp.diag(np.array([1, 2]))
+    array([[1, 0],
+           [0, 2]])
+    """
     if not isinstance(v, Tracer):
         return np.diag(v, k)
     if ndim_of(v) == 2:
@@ -221,7 +294,13 @@ def diag(v, k=0):
 
 
 def diagflat(v, k=0):
-    """Like ``numpy.diagflat``."""
+    """Like ``numpy.diagflat``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.diagflat(np.array([[1, 2]]))
+    array([[1, 0],
+           [0, 2]])
+    """
     return diag(ravel(v), k) if isinstance(v, Tracer) else np.diagflat(v, k)
 
 
@@ -239,12 +318,26 @@ def _triangle(m, k, lower):
 
 
 def tril(m, k=0):
-    """Like ``numpy.tril``: zero above the ``k``-th diagonal."""
+    """Like ``numpy.tril``: zero above the ``k``-th diagonal.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.tril(np.ones((3, 3), dtype=int))
+    array([[1, 0, 0],
+           [1, 1, 0],
+           [1, 1, 1]])
+    """
     return _triangle(m, k, True) if isinstance(m, Tracer) else np.tril(m, k)
 
 
 def triu(m, k=0):
-    """Like ``numpy.triu``: zero below the ``k``-th diagonal."""
+    """Like ``numpy.triu``: zero below the ``k``-th diagonal.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.triu(np.ones((3, 3), dtype=int), k=1)
+    array([[0, 1, 1],
+           [0, 0, 1],
+           [0, 0, 0]])
+    """
     return _triangle(m, k, False) if isinstance(m, Tracer) else np.triu(m, k)
 
 

@@ -20,7 +20,14 @@ from fad.numpy._promote import (accept_traced_sequences_in, asarray, cast, dtype
 def polyval(p, x):
     """Like ``numpy.polyval``: ``p[0] * x**(n-1) + ... + p[n-1]`` by Horner's rule, with
     NumPy's dtypes (``x``'s zeros, then promotion with each coefficient). ``poly1d``
-    arguments are not traced (pass ``p.coeffs``)."""
+    arguments are not traced (pass ``p.coeffs``).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.polyval(np.array([1, 0, -1]), np.array([0, 2, 3]))
+    array([-1,  3,  8])
+    >>> fad.grad(lambda x: fnp.polyval(np.array([1.0, 0.0, -1.0]), x))(3.0)
+    np.float64(6.0)
+    """
     if not is_traced(p, x):
         return np.polyval(p, x)
     p, x = asarray(p), asarray(x)
@@ -43,7 +50,13 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     first), with ``full=True`` also ``(residuals, rank, singular values, rcond)``, with
     ``cov`` also the covariance of the coefficients. ``deg`` must be a static int. Traced,
     a rank-deficient fit gives no ``RankWarning`` (the rank is not known under
-    ``jit``/``vmap``)."""
+    ``jit``/``vmap``).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([0.0, 1.0, 2.0, 3.0])
+    >>> bool(np.allclose(fnp.polyfit(x, 2 * x ** 2 + 1, 2), [2.0, 0.0, 1.0]))
+    True
+    """
     if not is_traced(x, y, w):
         return np.polyfit(x, y, deg, rcond, full, w, cov)
     order = int(deg) + 1

@@ -10,6 +10,7 @@ import functools
 import numpy as np
 
 from fad import lax
+from fad.core import doc_examples as _doc_examples
 from fad.core.trace import Tracer
 from fad.lax.sort import take_along_axis as _take_along_axis
 from fad.numpy import _ufuncs as uf
@@ -41,7 +42,16 @@ def _check_nonempty(a, axes, name):
 
 
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
-    """Like ``numpy.sum``."""
+    """Like ``numpy.sum``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.sum(a), fnp.sum(a, axis=0)
+    (np.float64(10.0), array([4., 6.]))
+    >>> fad.grad(fnp.sum)(a)
+    array([[1., 1.],
+           [1., 1.]])
+    """
     if not isinstance(a, Tracer):
         if initial is None and where is None:
             return np.sum(a, axis, dtype, out, keepdims)
@@ -60,7 +70,15 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    """Like ``numpy.prod``."""
+    """Like ``numpy.prod``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.prod(a, axis=1)
+    array([ 2., 12.])
+    >>> fad.grad(fnp.prod)(np.array([2.0, 3.0, 4.0]))
+    array([12.,  8.,  6.])
+    """
     if not isinstance(a, Tracer):
         return np.prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims,
                        **({} if initial is None else {"initial": initial}),
@@ -94,7 +112,9 @@ def _extremum(np_fn, lax_fn, ufunc, name):
             res = cast(ufunc(res, initial), dtype_of(a))
         return _keep(res, axes, keepdims)
     fn.__name__ = fn.__qualname__ = np_fn.__name__
-    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``."
+    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``.\n\n" + _doc_examples.call_example(
+        f"fnp.{np_fn.__name__}(x, axis=0)", f"np.{np_fn.__name__}(x, axis=0)",
+        "np.array([[1.0, 4.0], [3.0, 2.0]])", f"x == np.{np_fn.__name__}(x, axis=0)") + "\n"
     return fn
 
 
@@ -117,7 +137,9 @@ def _boolean_reduction(np_fn, lax_fn):
         b = a if dtype_of(a).kind == "b" else uf.not_equal(a, 0)
         return _keep(lax_fn(b, axes) if axes else b, axes, keepdims)
     fn.__name__ = fn.__qualname__ = np_fn.__name__
-    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``."
+    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``.\n\n" + _doc_examples.call_example(
+        f"fnp.{np_fn.__name__}(x > 1.5, axis=0)", f"np.{np_fn.__name__}(x > 1.5, axis=0)",
+        "np.array([[1.0, 4.0], [3.0, 2.0]])", exact=True) + "\n"
     return fn
 
 
@@ -133,7 +155,15 @@ def _count(a, axes):
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
-    """Like ``numpy.mean``."""
+    """Like ``numpy.mean``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.mean(a, axis=0)
+    array([2., 3.])
+    >>> fad.grad(fnp.mean)(np.array([1.0, 2.0, 3.0, 4.0]))
+    array([0.25, 0.25, 0.25, 0.25])
+    """
     if not isinstance(a, Tracer):
         return np.mean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims,
                        **({} if where is None else {"where": where}))
@@ -147,7 +177,15 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
         correction=None):
-    """Like ``numpy.var``: the mean squared deviation, divided by ``n - ddof``."""
+    """Like ``numpy.var``: the mean squared deviation, divided by ``n - ddof``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> fnp.var(x), fnp.var(x, ddof=1).round(3)
+    (np.float64(1.25), np.float64(1.667))
+    >>> fad.grad(fnp.var)(x)
+    array([-0.75, -0.25,  0.25,  0.75])
+    """
     if not isinstance(a, Tracer):
         kw = {} if correction is None else {"correction": correction}
         return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
@@ -173,7 +211,15 @@ def _mean_keep(x, axes):
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
         correction=None):
-    """Like ``numpy.std``: the square root of ``var``."""
+    """Like ``numpy.std``: the square root of ``var``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([1.0, 3.0])
+    >>> fnp.std(x)
+    np.float64(1.0)
+    >>> fad.grad(fnp.std)(x)
+    array([-0.5,  0.5])
+    """
     if not isinstance(a, Tracer):
         kw = {} if correction is None else {"correction": correction}
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
@@ -192,7 +238,13 @@ def _root_of_variance(v):
 
 
 def ptp(a, axis=None, out=None, keepdims=False):
-    """Like ``numpy.ptp``: ``max - min``."""
+    """Like ``numpy.ptp``: ``max - min``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> fnp.ptp(a), fnp.ptp(a, axis=1)
+    (np.float64(3.0), array([1., 1.]))
+    """
     if not isinstance(a, Tracer):
         return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
     return uf.subtract(max(a, axis, keepdims=keepdims), min(a, axis, keepdims=keepdims))
@@ -217,7 +269,9 @@ def _arg_extremum(np_fn, lax_fn, name):
         res = pick(a, axis, np.dtype(np.intp))
         return _keep(res, (axis,), keepdims)
     fn.__name__ = fn.__qualname__ = np_fn.__name__
-    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``."
+    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``.\n\n" + _doc_examples.call_example(
+        f"fnp.{np_fn.__name__}(x, axis=1)", f"np.{np_fn.__name__}(x, axis=1)",
+        "np.array([[1.0, 4.0], [3.0, 2.0]])", exact=True) + "\n"
     return fn
 
 
@@ -239,7 +293,10 @@ def _cumulative(np_fn, lax_fn, bool_fn):
         a = cast(a, acc)
         return bool_fn(a, axis) if acc.kind == "b" else lax_fn(a, axis)
     fn.__name__ = fn.__qualname__ = np_fn.__name__
-    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``."
+    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``.\n\n" + _doc_examples.call_example(
+        f"fnp.{np_fn.__name__}(x)", f"np.{np_fn.__name__}(x)", "np.array([1.0, 4.0, 3.0])",
+        # (the derivative of the sum of the running sums: each x[i] is in n - i of them)
+        "np.arange(3, 0, -1)" if np_fn is np.cumsum else None) + "\n"
     return fn
 
 
@@ -248,7 +305,15 @@ cumprod = _cumulative(np.cumprod, lax.cumprod, lax.cummin)   # bool: running "an
 
 
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
-    """Like ``numpy.average``: the (weighted) mean along ``axis``."""
+    """Like ``numpy.average``: the (weighted) mean along ``axis``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> fnp.average(x, weights=np.array([3.0, 1.0, 0.0]))
+    np.float64(1.25)
+    >>> fad.grad(lambda w: fnp.average(x, weights=w))(np.ones(3)).round(3)
+    array([-0.333,  0.   ,  0.333])
+    """
     if not isinstance(a, Tracer) and not isinstance(weights, Tracer):
         return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
     a = asarray(a)
@@ -326,10 +391,13 @@ def _nan_to(a, value):
     return lax.select_n(uf.isnan(a), a, np.asarray(value, dtype_of(a))[()])
 
 
-def _nan_doc(fn, np_fn, more=""):
+def _nan_doc(fn, np_fn, more="", derivative=None, exact=False):
     fn.__name__ = fn.__qualname__ = np_fn.__name__
+    example = _doc_examples.call_example(
+        f"fnp.{np_fn.__name__}(x)", f"np.{np_fn.__name__}(x)", "np.array([2.0, np.nan, 3.0])",
+        derivative, exact)
     fn.__doc__ = (f"Like ``numpy.{np_fn.__name__}``: NaNs are ignored; their derivative is "
-                  f"zero.{more}")
+                  f"zero.{more}\n\n{example}\n")
     return fn
 
 
@@ -343,7 +411,8 @@ def _nan_reduction(np_fn, reduction, identity):
         if _has_nans(a):
             a = _nan_to(a, identity)
         return reduction(a, axis, dtype, out, keepdims, initial, where)
-    return _nan_doc(fn, np_fn)
+    return _nan_doc(fn, np_fn, derivative=(
+        "~np.isnan(x)" if identity == 0 else "np.where(np.isnan(x), 0, np.nanprod(x) / x)"))
 
 
 nansum = _nan_reduction(np.nansum, sum, 0)
@@ -380,7 +449,8 @@ def _nan_extremum(np_fn, extremum, largest):
             return res
         all_nan = all(nan, axis, keepdims=keepdims)
         return lax.select_n(all_nan, res, np.asarray(np.nan, dtype_of(a))[()])
-    return _nan_doc(fn, np_fn, " An all-NaN slice gives NaN (NumPy also warns).")
+    return _nan_doc(fn, np_fn, " An all-NaN slice gives NaN (NumPy also warns).",
+                    f"x == np.{np_fn.__name__}(x)")
 
 
 nanmax = _nan_extremum(np.nanmax, max, True)
@@ -405,7 +475,7 @@ def _nan_arg_extremum(np_fn, arg, largest):
         return lax.select_n(all_nan, res, np.asarray(-1, dtype_of(res))[()])
     return _nan_doc(fn, np_fn, " An all-NaN slice raises ``ValueError`` as in NumPy where "
                     "the values are known (eagerly, under ``grad``), and gives -1 (as in "
-                    "JAX) under ``jit`` and ``vmap``.")
+                    "JAX) under ``jit`` and ``vmap``.", exact=True)
 
 
 nanargmax = _nan_arg_extremum(np.nanargmax, argmax, True)
@@ -414,7 +484,12 @@ nanargmin = _nan_arg_extremum(np.nanargmin, argmin, False)
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     """Like ``numpy.nanmean``: the mean of the non-NaN values (NaN for an all-NaN slice);
-    the derivative at the NaNs is zero."""
+    the derivative at the NaNs is zero.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.nanmean(np.array([1.0, np.nan, 3.0]))
+    np.float64(2.0)
+    """
     if not isinstance(a, Tracer):
         return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims,
                           **({} if where is None else {"where": where}))
@@ -431,7 +506,12 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
            mean=None, correction=None):
     """Like ``numpy.nanvar``: the variance of the non-NaN values, divided by ``count -
-    ddof`` (NaN where that is not positive); the derivative at the NaNs is zero."""
+    ddof`` (NaN where that is not positive); the derivative at the NaNs is zero.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.nanvar(np.array([1.0, np.nan, 3.0]))
+    np.float64(1.0)
+    """
     if not isinstance(a, Tracer):
         kw = {} if correction is None else {"correction": correction}
         return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
@@ -467,7 +547,12 @@ def _drop(kept, axis):
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
            mean=None, correction=None):
-    """Like ``numpy.nanstd``: the square root of ``nanvar``."""
+    """Like ``numpy.nanstd``: the square root of ``nanvar``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.nanstd(np.array([1.0, np.nan, 3.0]))
+    np.float64(1.0)
+    """
     if not isinstance(a, Tracer):
         kw = {} if correction is None else {"correction": correction}
         return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.exceptions import AxisError
 
 from fad import lax
+from fad.core import doc_examples as _doc_examples
 from fad.core.trace import Tracer
 from fad.errors import ConcretizationTypeError
 from fad.numpy import _ufuncs
@@ -57,7 +58,16 @@ def _resolve_shape(shape, size):
 
 
 def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
-    """Like ``numpy.reshape`` (orders ``'C'`` and ``'F'``; one ``-1`` allowed)."""
+    """Like ``numpy.reshape`` (orders ``'C'`` and ``'F'``; one ``-1`` allowed).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.reshape(np.arange(6), (2, -1))
+    array([[0, 1, 2],
+           [3, 4, 5]])
+    >>> fnp.reshape(np.arange(6), (2, 3), order='F')
+    array([[0, 2, 4],
+           [1, 3, 5]])
+    """
     shape = newshape if shape is None else shape
     if not isinstance(a, Tracer):
         return np.reshape(a, shape, order=order)
@@ -71,14 +81,27 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
 
 
 def ravel(a, order="C"):
-    """Like ``numpy.ravel``."""
+    """Like ``numpy.ravel``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.ravel(np.array([[1, 2], [3, 4]]))
+    array([1, 2, 3, 4])
+    """
     if not isinstance(a, Tracer):
         return np.ravel(a, order=order)
     return reshape(a, (-1,), order=order)
 
 
 def transpose(a, axes=None):
-    """Like ``numpy.transpose``: reverse the axes, or permute them by ``axes``."""
+    """Like ``numpy.transpose``: reverse the axes, or permute them by ``axes``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.transpose(np.array([[1, 2], [3, 4]]))
+    array([[1, 3],
+           [2, 4]])
+    >>> fnp.transpose(np.ones((2, 3, 4)), (1, 0, 2)).shape
+    (3, 2, 4)
+    """
     if not isinstance(a, Tracer):
         return np.transpose(a, axes)
     a = asarray(a)
@@ -92,12 +115,22 @@ def transpose(a, axes=None):
 
 
 def permute_dims(a, axes=None):
-    """Array API name of ``transpose``."""
+    """Array API name of ``transpose``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.permute_dims(np.ones((2, 3, 4)), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     return transpose(a, axes)
 
 
 def swapaxes(a, axis1, axis2):
-    """Like ``numpy.swapaxes``."""
+    """Like ``numpy.swapaxes``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.swapaxes(np.ones((2, 3, 4)), 0, 2).shape
+    (4, 3, 2)
+    """
     if not isinstance(a, Tracer):
         return np.swapaxes(a, axis1, axis2)
     a = asarray(a)
@@ -109,7 +142,12 @@ def swapaxes(a, axis1, axis2):
 
 
 def moveaxis(a, source, destination):
-    """Like ``numpy.moveaxis`` (ints or sequences of axes)."""
+    """Like ``numpy.moveaxis`` (ints or sequences of axes).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.moveaxis(np.ones((2, 3, 4)), 0, -1).shape
+    (3, 4, 2)
+    """
     if not isinstance(a, Tracer):
         return np.moveaxis(a, source, destination)
     a = asarray(a)
@@ -126,7 +164,14 @@ def moveaxis(a, source, destination):
 
 
 def expand_dims(a, axis):
-    """Like ``numpy.expand_dims`` (an int or a tuple of positions in the result)."""
+    """Like ``numpy.expand_dims`` (an int or a tuple of positions in the result).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.expand_dims(np.array([1, 2]), 0).shape
+    (1, 2)
+    >>> fnp.expand_dims(np.array([1, 2]), (0, 2)).shape
+    (1, 2, 1)
+    """
     if not isinstance(a, Tracer):
         return np.expand_dims(a, axis)
     a = asarray(a)
@@ -136,7 +181,14 @@ def expand_dims(a, axis):
 
 
 def squeeze(a, axis=None):
-    """Like ``numpy.squeeze``."""
+    """Like ``numpy.squeeze``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.squeeze(np.ones((1, 2, 1))).shape
+    (2,)
+    >>> fnp.squeeze(np.ones((1, 2, 1)), axis=0).shape
+    (2, 1)
+    """
     if not isinstance(a, Tracer):
         return np.squeeze(a, axis)
     a = asarray(a)
@@ -152,7 +204,13 @@ def squeeze(a, axis=None):
 
 
 def broadcast_to(array, shape):
-    """Like ``numpy.broadcast_to``."""
+    """Like ``numpy.broadcast_to``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.broadcast_to(np.array([1, 2]), (2, 2))
+    array([[1, 2],
+           [1, 2]])
+    """
     if not isinstance(array, Tracer):
         return np.broadcast_to(array, shape)
     array = asarray(array)
@@ -168,7 +226,12 @@ def broadcast_to(array, shape):
 
 
 def broadcast_arrays(*args):
-    """Like ``numpy.broadcast_arrays`` (returns a tuple)."""
+    """Like ``numpy.broadcast_arrays`` (returns a tuple).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> [a.shape for a in fnp.broadcast_arrays(np.ones((2, 1)), np.ones(3))]
+    [(2, 3), (2, 3)]
+    """
     if not any_traced(args):
         return np.broadcast_arrays(*args)
     args = [asarray(a) for a in args]
@@ -197,7 +260,9 @@ def _atleast(nd, np_fn):
             outs.append(lax.reshape(a, new) if new != shape_of(a) else a)
         return outs[0] if len(outs) == 1 else tuple(outs)
     fn.__name__ = fn.__qualname__ = np_fn.__name__
-    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``."
+    fn.__doc__ = f"Like ``numpy.{np_fn.__name__}``.\n\n" + _doc_examples.call_example(
+        f"fnp.{np_fn.__name__}(x)", f"np.{np_fn.__name__}(x)", "np.array([1.0, 2.0])",
+        "np.ones(2)") + "\n"
     return fn
 
 
@@ -209,7 +274,14 @@ atleast_3d = _atleast(3, np.atleast_3d)
 # -- joining ----------------------------------------------------------------------------------
 
 def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
-    """Like ``numpy.concatenate``; ``axis=None`` flattens first."""
+    """Like ``numpy.concatenate``; ``axis=None`` flattens first.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.concatenate([np.array([1, 2]), np.array([3])])
+    array([1, 2, 3])
+    >>> fad.grad(lambda x: fnp.concatenate([x, 2 * x]).sum())(np.ones(2))
+    array([3., 3.])
+    """
     arrays = list(arrays)
     if not any_traced(arrays):
         return np.concatenate(arrays, axis=axis, out=out, dtype=dtype, casting=casting)
@@ -240,7 +312,13 @@ concat = concatenate
 
 
 def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
-    """Like ``numpy.stack``: join along a new axis."""
+    """Like ``numpy.stack``: join along a new axis.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.stack([np.array([1, 2]), np.array([3, 4])], axis=1)
+    array([[1, 3],
+           [2, 4]])
+    """
     arrays = list(arrays)
     if not any_traced(arrays):
         return np.stack(arrays, axis=axis, out=out, dtype=dtype, casting=casting)
@@ -248,7 +326,12 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
 
 
 def hstack(tup, *, dtype=None, casting="same_kind"):
-    """Like ``numpy.hstack``."""
+    """Like ``numpy.hstack``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.hstack([np.array([1, 2]), np.array([3])])
+    array([1, 2, 3])
+    """
     if not any_traced(tup):
         return np.hstack(tup, dtype=dtype, casting=casting)
     arrs = [atleast_1d(a) for a in tup]
@@ -256,7 +339,13 @@ def hstack(tup, *, dtype=None, casting="same_kind"):
 
 
 def vstack(tup, *, dtype=None, casting="same_kind"):
-    """Like ``numpy.vstack``."""
+    """Like ``numpy.vstack``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.vstack([np.array([1, 2]), np.array([3, 4])])
+    array([[1, 2],
+           [3, 4]])
+    """
     if not any_traced(tup):
         return np.vstack(tup, dtype=dtype, casting=casting)
     return concatenate([atleast_2d(a) for a in tup], 0, dtype=dtype)
@@ -266,14 +355,25 @@ row_stack = vstack
 
 
 def dstack(tup):
-    """Like ``numpy.dstack``."""
+    """Like ``numpy.dstack``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.dstack([np.array([1, 2]), np.array([3, 4])]).shape
+    (1, 2, 2)
+    """
     if not any_traced(tup):
         return np.dstack(tup)
     return concatenate([atleast_3d(a) for a in tup], 2)
 
 
 def column_stack(tup):
-    """Like ``numpy.column_stack``."""
+    """Like ``numpy.column_stack``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.column_stack([np.array([1, 2]), np.array([3, 4])])
+    array([[1, 3],
+           [2, 4]])
+    """
     if not any_traced(tup):
         return np.column_stack(tup)
     cols = [reshape(asarray(a), (-1, 1)) if ndim_of(asarray(a)) < 2 else asarray(a)
@@ -298,14 +398,26 @@ def _split_points(n, indices_or_sections, even):
 
 
 def array_split(ary, indices_or_sections, axis=0):
-    """Like ``numpy.array_split`` (static split points)."""
+    """Like ``numpy.array_split`` (static split points).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> [a.tolist() for a in fnp.array_split(np.arange(5), 2)]
+    [[0, 1, 2], [3, 4]]
+    """
     if not isinstance(ary, Tracer):
         return np.array_split(ary, indices_or_sections, axis)
     return _split(ary, indices_or_sections, axis, even=False)
 
 
 def split(ary, indices_or_sections, axis=0):
-    """Like ``numpy.split`` (static split points; equal sections must divide evenly)."""
+    """Like ``numpy.split`` (static split points; equal sections must divide evenly).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> [a.tolist() for a in fnp.split(np.arange(6), 3)]
+    [[0, 1], [2, 3], [4, 5]]
+    >>> [a.tolist() for a in fnp.split(np.arange(6), [1, 4])]
+    [[0], [1, 2, 3], [4, 5]]
+    """
     if not isinstance(ary, Tracer):
         return np.split(ary, indices_or_sections, axis)
     return _split(ary, indices_or_sections, axis, even=True)
@@ -328,21 +440,36 @@ def _ndim_any(ary):
 
 
 def hsplit(ary, indices_or_sections):
-    """Like ``numpy.hsplit``: ``split`` along axis 1 (axis 0 of a 1-D array)."""
+    """Like ``numpy.hsplit``: ``split`` along axis 1 (axis 0 of a 1-D array).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> [a.tolist() for a in fnp.hsplit(np.array([[1, 2], [3, 4]]), 2)]
+    [[[1], [3]], [[2], [4]]]
+    """
     if _ndim_any(ary) == 0:
         raise ValueError("hsplit only works on arrays of 1 or more dimensions")
     return split(ary, indices_or_sections, 1 if _ndim_any(ary) > 1 else 0)
 
 
 def vsplit(ary, indices_or_sections):
-    """Like ``numpy.vsplit``: ``split`` along axis 0 of an array of 2 or more dimensions."""
+    """Like ``numpy.vsplit``: ``split`` along axis 0 of an array of 2 or more dimensions.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> [a.tolist() for a in fnp.vsplit(np.array([[1, 2], [3, 4]]), 2)]
+    [[[1, 2]], [[3, 4]]]
+    """
     if _ndim_any(ary) < 2:
         raise ValueError("vsplit only works on arrays of 2 or more dimensions")
     return split(ary, indices_or_sections, 0)
 
 
 def dsplit(ary, indices_or_sections):
-    """Like ``numpy.dsplit``: ``split`` along axis 2 of an array of 3 or more dimensions."""
+    """Like ``numpy.dsplit``: ``split`` along axis 2 of an array of 3 or more dimensions.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> [a.shape for a in fnp.dsplit(np.ones((1, 2, 4)), 2)]
+    [(1, 2, 2), (1, 2, 2)]
+    """
     if _ndim_any(ary) < 3:
         raise ValueError("dsplit only works on arrays of 3 or more dimensions")
     return split(ary, indices_or_sections, 2)
@@ -351,7 +478,15 @@ def dsplit(ary, indices_or_sections):
 # -- repetition, flipping, rolling ----------------------------------------------------------------
 
 def tile(A, reps):
-    """Like ``numpy.tile``."""
+    """Like ``numpy.tile``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.tile(np.array([1, 2]), 2)
+    array([1, 2, 1, 2])
+    >>> fnp.tile(np.array([1, 2]), (2, 1))
+    array([[1, 2],
+           [1, 2]])
+    """
     if not isinstance(A, Tracer):
         return np.tile(A, reps)
     A = asarray(A)
@@ -367,7 +502,13 @@ def tile(A, reps):
 
 
 def flip(m, axis=None):
-    """Like ``numpy.flip``."""
+    """Like ``numpy.flip``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.flip(np.array([[1, 2], [3, 4]]))
+    array([[4, 3],
+           [2, 1]])
+    """
     if not isinstance(m, Tracer):
         return np.flip(m, axis)
     m = asarray(m)
@@ -376,7 +517,13 @@ def flip(m, axis=None):
 
 
 def fliplr(m):
-    """Like ``numpy.fliplr``."""
+    """Like ``numpy.fliplr``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.fliplr(np.array([[1, 2], [3, 4]]))
+    array([[2, 1],
+           [4, 3]])
+    """
     if not isinstance(m, Tracer):
         return np.fliplr(m)
     if ndim_of(m) < 2:
@@ -385,7 +532,13 @@ def fliplr(m):
 
 
 def flipud(m):
-    """Like ``numpy.flipud``."""
+    """Like ``numpy.flipud``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.flipud(np.array([[1, 2], [3, 4]]))
+    array([[3, 4],
+           [1, 2]])
+    """
     if not isinstance(m, Tracer):
         return np.flipud(m)
     if ndim_of(m) < 1:
@@ -394,7 +547,14 @@ def flipud(m):
 
 
 def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
-    """Like ``numpy.diff``: ``n``-th discrete difference along ``axis``."""
+    """Like ``numpy.diff``: ``n``-th discrete difference along ``axis``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.diff(np.array([1, 4, 9, 16]))
+    array([3, 5, 7])
+    >>> fnp.diff(np.array([1, 4, 9, 16]), n=2)
+    array([2, 2])
+    """
     if not any_traced([a, prepend, append]):
         return np.diff(a, n, axis, prepend, append)
     a = asarray(a)
@@ -421,7 +581,13 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
 
 def rot90(m, k=1, axes=(0, 1)):
     """Like ``numpy.rot90``: rotate by ``k`` quarter turns from ``axes[0]`` towards
-    ``axes[1]``."""
+    ``axes[1]``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.rot90(np.array([[1, 2], [3, 4]]))
+    array([[2, 4],
+           [1, 3]])
+    """
     if not isinstance(m, Tracer):
         return np.rot90(m, k, axes)
     m = asarray(m)
@@ -447,7 +613,12 @@ def rot90(m, k=1, axes=(0, 1)):
 
 
 def rollaxis(a, axis, start=0):
-    """Like ``numpy.rollaxis`` (``moveaxis`` is the clearer spelling)."""
+    """Like ``numpy.rollaxis`` (``moveaxis`` is the clearer spelling).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.rollaxis(np.ones((2, 3, 4)), 2).shape
+    (4, 2, 3)
+    """
     if not isinstance(a, Tracer):
         return np.rollaxis(a, axis, start)
     a = asarray(a)
@@ -542,17 +713,38 @@ def append(arr, values, axis=None):
 
 
 def shape(a):
-    """Like ``numpy.shape``."""
+    """Like ``numpy.shape``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.shape(np.ones((2, 3)))
+    (2, 3)
+    >>> fnp.shape(1.0)
+    ()
+    """
     return shape_of(a) if isinstance(a, Tracer) else np.shape(a)
 
 
 def ndim(a):
-    """Like ``numpy.ndim``."""
+    """Like ``numpy.ndim``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.ndim(np.ones((2, 3)))
+    2
+    >>> fnp.ndim(1.0)
+    0
+    """
     return ndim_of(a) if isinstance(a, Tracer) else np.ndim(a)
 
 
 def size(a, axis=None):
-    """Like ``numpy.size``."""
+    """Like ``numpy.size``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.size(np.ones((2, 3)))
+    6
+    >>> fnp.size(np.ones((2, 3)), axis=1)
+    3
+    """
     if not isinstance(a, Tracer):
         return np.size(a, axis)
     return _size(shape_of(a)) if axis is None else shape_of(a)[normalize_axis(axis, ndim_of(a))]

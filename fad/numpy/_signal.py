@@ -129,7 +129,12 @@ def gradient(f, *varargs, axis=None, edge_order=1):
 
 def ediff1d(ary, to_end=None, to_begin=None):
     """Like ``numpy.ediff1d``: the differences of the flattened ``ary``, in its dtype, with
-    ``to_begin`` and ``to_end`` attached."""
+    ``to_begin`` and ``to_end`` attached.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.ediff1d(np.array([1, 2, 4, 7]), to_begin=0)
+    array([0, 1, 2, 3])
+    """
     if not any_traced([ary, to_end, to_begin]):
         return np.ediff1d(ary, to_end, to_begin)
     ary = _shape.ravel(asarray(ary))

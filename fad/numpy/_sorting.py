@@ -77,7 +77,12 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
 
 def lexsort(keys, axis=-1):
     """Like ``numpy.lexsort``: the indices that sort by the last key, ties broken by the
-    key before it, and so on (stable)."""
+    key before it, and so on (stable).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.lexsort((np.array([2, 1, 0]), np.array([1, 0, 1])))
+    array([1, 2, 0])
+    """
     if not (isinstance(keys, Tracer) or (isinstance(keys, (list, tuple)) and any_traced(keys))):
         return np.lexsort(keys, axis)
     keys = [keys[i] for i in range(shape_of(keys)[0])] if isinstance(keys, Tracer) else \
@@ -107,7 +112,14 @@ def _kth_list(kth, n, name):
 def partition(a, kth, axis=-1, kind="introselect", order=None):
     """Like ``numpy.partition``. Traced, the result is the fully sorted array: one of the
     arrays NumPy's contract allows (every ``kth`` element in place, smaller ones before,
-    larger ones after), though NumPy may order the parts in between differently."""
+    larger ones after), though NumPy may order the parts in between differently.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.partition(np.array([3, 1, 2, 0]), 1)[1]
+    np.int64(1)
+    >>> fad.jit(lambda x: fnp.partition(x, 1))(np.array([3, 1, 2, 0]))
+    array([0, 1, 2, 3])
+    """
     if not isinstance(a, Tracer):
         return np.partition(a, kth, axis, kind, order)
     _no_order(order, "partition")
@@ -120,7 +132,13 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
 
 def argpartition(a, kth, axis=-1, kind="introselect", order=None):
     """Like ``numpy.argpartition``; traced, the indices that sort ``a`` fully (see
-    ``partition``)."""
+    ``partition``).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([3, 1, 2, 0])
+    >>> int(x[fnp.argpartition(x, 1)[1]])
+    1
+    """
     if not isinstance(a, Tracer):
         return np.argpartition(a, kth, axis, kind, order)
     _no_order(order, "argpartition")

@@ -104,7 +104,14 @@ def _median(a, axis, keepdims, ignore_nan):
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """Like ``numpy.median``: the mean of the middle values of the sorted slice (NaN if it
-    holds a NaN); the derivative goes to those middle values."""
+    holds a NaN); the derivative goes to those middle values.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.median(np.array([3.0, 1.0, 2.0, 10.0]))
+    np.float64(2.5)
+    >>> fad.grad(fnp.median)(np.array([3.0, 1.0, 2.0]))
+    array([0., 0., 1.])
+    """
     if not isinstance(a, Tracer):
         return np.median(a, axis, out, overwrite_input, keepdims)
     _no_out(out, "median")
@@ -113,7 +120,12 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """Like ``numpy.nanmedian``: ``median`` of the non-NaN values (NaN for an all-NaN
-    slice); the derivative goes to the middle values, none to the NaNs."""
+    slice); the derivative goes to the middle values, none to the NaNs.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.nanmedian(np.array([3.0, np.nan, 1.0]))
+    np.float64(2.0)
+    """
     if not isinstance(a, Tracer):
         return np.nanmedian(a, axis, out, overwrite_input, keepdims)
     _no_out(out, "nanmedian")
@@ -263,14 +275,40 @@ def _quantile_function(np_fn, scale, ignore_nan, doc):
 quantile = _quantile_function(np.quantile, 1, False, """Like ``numpy.quantile``, with
     every ``method`` of NumPy; ``q`` may be traced. The derivative goes to the one or two
     sorted elements each quantile is read from (weighted by the interpolation). Traced,
-    ``weights=`` (NumPy's weighted ``inverted_cdf``) is not supported.""")
+    ``weights=`` (NumPy's weighted ``inverted_cdf``) is not supported.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([4.0, 1.0, 3.0, 2.0])
+    >>> float(fnp.quantile(x, 0.5))
+    2.5
+    >>> fad.grad(lambda x: fnp.quantile(x, 0.5))(x)   # halfway between 2.0 and 3.0
+    array([0. , 0. , 0.5, 0.5])
+    """)
 percentile = _quantile_function(np.percentile, 100, False,
-                                """Like ``numpy.percentile``: ``quantile(a, q / 100)``.""")
+                                """Like ``numpy.percentile``: ``quantile(a, q / 100)``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([4.0, 1.0, 3.0, 2.0])
+    >>> fad.jit(lambda x: fnp.percentile(x, 25.0))(x) == np.percentile(x, 25.0)
+    np.True_
+    """)
 nanquantile = _quantile_function(np.nanquantile, 1, True, """Like ``numpy.nanquantile``:
     ``quantile`` of the non-NaN values of each slice (NaN for an all-NaN slice); no
-    derivative goes to the NaNs.""")
+    derivative goes to the NaNs.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([4.0, np.nan, 1.0])
+    >>> fad.grad(lambda x: fnp.nanquantile(x, 0.5))(x)
+    array([0.5, 0. , 0.5])
+    """)
 nanpercentile = _quantile_function(np.nanpercentile, 100, True,
-                                   """Like ``numpy.nanpercentile``: ``nanquantile(a, q / 100)``.""")
+                                   """Like ``numpy.nanpercentile``: ``nanquantile(a, q / 100)``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([4.0, np.nan, 1.0])
+    >>> fad.jit(lambda x: fnp.nanpercentile(x, 50.0))(x)
+    np.float64(2.5)
+    """)
 
 
 # -- covariance and correlation -----------------------------------------------------------------
@@ -312,7 +350,14 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         dtype=None):
     """Like ``numpy.cov``: the covariance matrix of the variables in the rows of ``m``
     (columns if not ``rowvar``), with ``y``'s appended; frequency and analytic weights may
-    be traced. Zero or negative degrees of freedom divide by zero (NumPy also warns)."""
+    be traced. Zero or negative degrees of freedom divide by zero (NumPy also warns).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])
+    >>> fnp.cov(x)
+    array([[ 1., -1.],
+           [-1.,  1.]])
+    """
     if not is_traced(m, y, fweights, aweights):
         return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
     if ddof is not None and ddof != int(ddof):
@@ -362,7 +407,14 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
 
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     """Like ``numpy.corrcoef``: ``cov`` normalised by the standard deviations, clipped to
-    ``[-1, 1]`` (real and imaginary parts)."""
+    ``[-1, 1]`` (real and imaginary parts).
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> x = np.array([0.0, 1.0, 2.0])
+    >>> fnp.corrcoef(x, 2 * x + 1).round(6)
+    array([[1., 1.],
+           [1., 1.]])
+    """
     if not is_traced(x, y):
         return np.corrcoef(x, y, rowvar, dtype=dtype)
     c = cov(x, y, rowvar, dtype=dtype)

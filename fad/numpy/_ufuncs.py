@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad import lax
+from fad.core import doc_examples as _doc_examples
 from fad.core.dtypes import PYTHON_SCALAR_TYPES
 from fad.core.trace import Tracer
 from fad.errors import TracerArrayConversionError
@@ -105,7 +106,8 @@ def _make(ufunc, impl, name=None):
             except ValueError as err:   # (NumPy's words for shapes: fad's, as traced)
                 raise _broadcast_error(fn.__name__, x, y, err) from None
     fn.__name__ = fn.__qualname__ = name or ufunc.__name__
-    fn.__doc__ = f"Like ``numpy.{fn.__name__}``; traceable and differentiable."
+    fn.__doc__ = (f"Like ``numpy.{fn.__name__}``; traceable and differentiable.\n\n"
+                  f"{_doc_examples.example(f'fnp.{fn.__name__}', fn.__name__, ufunc.nin)}\n")
     fn.ufunc = ufunc
     fn.impl = impl
     return fn
@@ -341,7 +343,16 @@ for _ufunc, _impl in _IMPLS.items():
 
 
 def power(x, y, /):
-    """Like ``numpy.power``; a concrete integer exponent uses ``lax.integer_pow``."""
+    """Like ``numpy.power``; a concrete integer exponent uses ``lax.integer_pow``.
+
+    >>> import numpy as np, fad, fad.numpy as fnp
+    >>> fnp.power(np.array([1.0, 2.0, 3.0]), 2)
+    array([1., 4., 9.])
+    >>> fad.grad(fnp.power)(3.0, 2)
+    np.float64(6.0)
+    >>> fad.grad(fnp.power, argnums=1)(2.0, 3.0).round(3)
+    np.float64(5.545)
+    """
     if not isinstance(x, Tracer):
         if not isinstance(y, Tracer):
             return np.power(x, y)

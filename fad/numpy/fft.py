@@ -154,35 +154,66 @@ def _one(a, n, axis, norm, kind, name, out):
 
 
 def fft(a, n=None, axis=-1, norm=None, out=None):
-    """Like ``numpy.fft.fft``."""
+    """Like ``numpy.fft.fft``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> fft.fft(x)
+    array([10.+0.j, -2.+2.j, -2.+0.j, -2.-2.j])
+    >>> fad.grad(lambda x: fft.fft(x)[1].real)(x)
+    array([ 1.,  0., -1.,  0.])
+    """
     if not is_traced(a):
         return np.fft.fft(a, n, axis, norm, out)
     return _one(a, n, axis, norm, "FFT", "fft", out)
 
 
 def ifft(a, n=None, axis=-1, norm=None, out=None):
-    """Like ``numpy.fft.ifft``."""
+    """Like ``numpy.fft.ifft``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> bool(np.allclose(fft.ifft(fft.fft(x)), x))
+    True
+    """
     if not is_traced(a):
         return np.fft.ifft(a, n, axis, norm, out)
     return _one(a, n, axis, norm, "IFFT", "ifft", out)
 
 
 def rfft(a, n=None, axis=-1, norm=None, out=None):
-    """Like ``numpy.fft.rfft``."""
+    """Like ``numpy.fft.rfft``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> fft.rfft(x)
+    array([10.+0.j, -2.+2.j, -2.+0.j])
+    """
     if not is_traced(a):
         return np.fft.rfft(a, n, axis, norm, out)
     return _one(a, n, axis, norm, "RFFT", "rfft", out)
 
 
 def irfft(a, n=None, axis=-1, norm=None, out=None):
-    """Like ``numpy.fft.irfft``: a float16 input gives float16, as in NumPy."""
+    """Like ``numpy.fft.irfft``: a float16 input gives float16, as in NumPy.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> bool(np.allclose(fft.irfft(fft.rfft(x), n=4), x))
+    True
+    """
     if not is_traced(a):
         return np.fft.irfft(a, n, axis, norm, out)
     return _real_result(_one(a, n, axis, norm, "IRFFT", "irfft", out), a)
 
 
 def hfft(a, n=None, axis=-1, norm=None, out=None):
-    """Like ``numpy.fft.hfft``: the real spectrum of a Hermitian-symmetric signal."""
+    """Like ``numpy.fft.hfft``: the real spectrum of a Hermitian-symmetric signal.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> fft.hfft(np.array([1.0, 2.0, 3.0]))
+    array([ 8., -2.,  0., -2.])
+    """
     if not is_traced(a):
         return np.fft.hfft(a, n, axis, norm, out)
     a = asarray(a)
@@ -192,7 +223,13 @@ def hfft(a, n=None, axis=-1, norm=None, out=None):
 
 
 def ihfft(a, n=None, axis=-1, norm=None, out=None):
-    """Like ``numpy.fft.ihfft``: the inverse of ``hfft``."""
+    """Like ``numpy.fft.ihfft``: the inverse of ``hfft``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> bool(np.allclose(fft.hfft(fft.ihfft(x), n=4), x))
+    True
+    """
     if not is_traced(a):
         return np.fft.ihfft(a, n, axis, norm, out)
     return uf.conjugate(rfft(a, n, axis, _swap_direction(norm), out))
@@ -222,50 +259,98 @@ def _nd(a, s, axes, norm, kind, name, out):
 
 
 def fftn(a, s=None, axes=None, norm=None, out=None):
-    """Like ``numpy.fft.fftn``."""
+    """Like ``numpy.fft.fftn``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> bool(np.allclose(fft.fftn(x), np.fft.fftn(x)))
+    True
+    """
     if not is_traced(a):
         return np.fft.fftn(a, s, axes, norm, out)
     return _nd(a, s, axes, norm, "FFT", "fftn", out)
 
 
 def ifftn(a, s=None, axes=None, norm=None, out=None):
-    """Like ``numpy.fft.ifftn``."""
+    """Like ``numpy.fft.ifftn``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> bool(np.allclose(fft.ifftn(fft.fftn(x)), x))
+    True
+    """
     if not is_traced(a):
         return np.fft.ifftn(a, s, axes, norm, out)
     return _nd(a, s, axes, norm, "IFFT", "ifftn", out)
 
 
 def rfftn(a, s=None, axes=None, norm=None, out=None):
-    """Like ``numpy.fft.rfftn``."""
+    """Like ``numpy.fft.rfftn``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> fft.rfftn(x).shape
+    (2, 2)
+    """
     if not is_traced(a):
         return np.fft.rfftn(a, s, axes, norm, out)
     return _nd(a, s, axes, norm, "RFFT", "rfftn", out)
 
 
 def irfftn(a, s=None, axes=None, norm=None, out=None):
-    """Like ``numpy.fft.irfftn``."""
+    """Like ``numpy.fft.irfftn``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> bool(np.allclose(fft.irfftn(fft.rfftn(x), s=x.shape, axes=(0, 1)), x))
+    True
+    """
     if not is_traced(a):
         return np.fft.irfftn(a, s, axes, norm, out)
     return _real_result(_nd(a, s, axes, norm, "IRFFT", "irfftn", out), a)
 
 
 def fft2(a, s=None, axes=(-2, -1), norm=None, out=None):
-    """Like ``numpy.fft.fft2``."""
+    """Like ``numpy.fft.fft2``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> fft.fft2(x)[0, 0]
+    np.complex128(15+0j)
+    """
     return fftn(a, s, axes, norm, out)
 
 
 def ifft2(a, s=None, axes=(-2, -1), norm=None, out=None):
-    """Like ``numpy.fft.ifft2``."""
+    """Like ``numpy.fft.ifft2``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> bool(np.allclose(fft.ifft2(fft.fft2(x)), x))
+    True
+    """
     return ifftn(a, s, axes, norm, out)
 
 
 def rfft2(a, s=None, axes=(-2, -1), norm=None, out=None):
-    """Like ``numpy.fft.rfft2``."""
+    """Like ``numpy.fft.rfft2``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> fft.rfft2(x).shape
+    (2, 2)
+    """
     return rfftn(a, s, axes, norm, out)
 
 
 def irfft2(a, s=None, axes=(-2, -1), norm=None, out=None):
-    """Like ``numpy.fft.irfft2``."""
+    """Like ``numpy.fft.irfft2``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> bool(np.allclose(fft.irfft2(fft.rfft2(x), s=x.shape), x))
+    True
+    """
     return irfftn(a, s, axes, norm, out)
 
 
@@ -277,7 +362,14 @@ def _real_result(y, a):
 # -- frequencies and shifts -----------------------------------------------------------------
 
 def fftfreq(n, d=1.0, device=None):
-    """Like ``numpy.fft.fftfreq``; the sample spacing ``d`` may be traced."""
+    """Like ``numpy.fft.fftfreq``; the sample spacing ``d`` may be traced.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> fft.fftfreq(4)
+    array([ 0.  ,  0.25, -0.5 , -0.25])
+    >>> fft.fftfreq(4, d=0.5)
+    array([ 0. ,  0.5, -1. , -0.5])
+    """
     if not is_traced(d):
         return np.fft.fftfreq(n, d, device=device)
     n = _length(n, "n")
@@ -286,7 +378,12 @@ def fftfreq(n, d=1.0, device=None):
 
 
 def rfftfreq(n, d=1.0, device=None):
-    """Like ``numpy.fft.rfftfreq``; the sample spacing ``d`` may be traced."""
+    """Like ``numpy.fft.rfftfreq``; the sample spacing ``d`` may be traced.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> fft.rfftfreq(4)
+    array([0.  , 0.25, 0.5 ])
+    """
     if not is_traced(d):
         return np.fft.rfftfreq(n, d, device=device)
     n = _length(n, "n")
@@ -304,14 +401,24 @@ def _shifted(x, axes, sign):
 
 
 def fftshift(x, axes=None):
-    """Like ``numpy.fft.fftshift``: the zero frequency to the centre."""
+    """Like ``numpy.fft.fftshift``: the zero frequency to the centre.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> fft.fftshift(np.array([0, 1, 2, 3, 4]))
+    array([3, 4, 0, 1, 2])
+    """
     if not is_traced(x):
         return np.fft.fftshift(x, axes)
     return _shifted(asarray(x), axes, 1)
 
 
 def ifftshift(x, axes=None):
-    """Like ``numpy.fft.ifftshift``: the inverse of ``fftshift``."""
+    """Like ``numpy.fft.ifftshift``: the inverse of ``fftshift``.
+
+    >>> import numpy as np, fad, fad.numpy.fft as fft
+    >>> fft.ifftshift(fft.fftshift(np.array([0, 1, 2, 3, 4])))
+    array([0, 1, 2, 3, 4])
+    """
     if not is_traced(x):
         return np.fft.ifftshift(x, axes)
     return _shifted(asarray(x), axes, -1)

@@ -97,7 +97,14 @@ def _real_dtype(dtype):
 @_eager(np.linalg.cholesky)
 def cholesky(a, /, *, upper=False):
     """Like ``numpy.linalg.cholesky``: reads the lower triangle (the upper one with
-    ``upper=True``); not positive definite raises ``LinAlgError``."""
+    ``upper=True``); not positive definite raises ``LinAlgError``.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> l = la.cholesky(a)
+    >>> bool(np.allclose(l @ l.T, a))
+    True
+    """
     (a,) = _prepare(a)
     _assert_stacked_square(a)
     if upper:
@@ -117,7 +124,15 @@ def _solve_shared_matrix(a, b):
 @_eager(np.linalg.solve)
 def solve(a, b):
     """Like ``numpy.linalg.solve`` (NumPy 2: ``b`` is a vector only when 1-D; batch
-    dimensions broadcast). Singular ``a`` raises ``LinAlgError``."""
+    dimensions broadcast). Singular ``a`` raises ``LinAlgError``.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> la.solve(a, np.array([6.0, 5.0])).round(6)
+    array([1., 1.])
+    >>> fad.grad(lambda b: la.solve(a, b).sum())(np.zeros(2)).round(3)
+    array([0.125, 0.25 ])
+    """
     a, b = _prepare(a, b)
     _assert_stacked_square(a)
     n = a.shape[-1]
@@ -139,7 +154,16 @@ def solve(a, b):
 
 @_eager(np.linalg.inv)
 def inv(a):
-    """Like ``numpy.linalg.inv`` (a solve with the identity, as NumPy's)."""
+    """Like ``numpy.linalg.inv`` (a solve with the identity, as NumPy's).
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> bool(np.allclose(la.inv(a) @ a, np.eye(2)))
+    True
+    >>> fad.grad(lambda x: la.inv(x)[0, 0])(np.eye(2))
+    array([[-1.,  0.],
+           [ 0.,  0.]])
+    """
     (a,) = _prepare(a)
     _assert_stacked_square(a)
     return lax_linalg.solve(a, fnp.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape))
@@ -156,7 +180,16 @@ def _lu_diagonal_and_parity(a):
 @_eager(np.linalg.det)
 def det(a):
     """Like ``numpy.linalg.det``, from the LU factorisation. Its derivative needs an
-    invertible matrix (a singular one raises ``LinAlgError``)."""
+    invertible matrix (a singular one raises ``LinAlgError``).
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> la.det(a).round(6)
+    np.float64(8.0)
+    >>> fad.grad(la.det)(a).round(6)
+    array([[ 3., -2.],
+           [-2.,  4.]])
+    """
     (a,) = _prepare(a)
     _assert_stacked_square(a)
     d, parity = _lu_diagonal_and_parity(a)
@@ -166,7 +199,13 @@ def det(a):
 @_eager(np.linalg.slogdet)
 def slogdet(a):
     """Like ``numpy.linalg.slogdet``: ``SlogdetResult(sign, logabsdet)``; a singular
-    matrix gives sign 0 and logabsdet -inf."""
+    matrix gives sign 0 and logabsdet -inf.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> sign, logdet = la.slogdet(np.array([[0.0, 2.0], [3.0, 0.0]]))
+    >>> float(sign), float(np.exp(logdet).round(6))
+    (-1.0, 6.0)
+    """
     (a,) = _prepare(a)
     _assert_stacked_square(a)
     d, parity = _lu_diagonal_and_parity(a)
@@ -185,7 +224,14 @@ def slogdet(a):
 @_eager(np.linalg.qr)
 def qr(a, mode="reduced"):
     """Like ``numpy.linalg.qr`` with modes 'reduced', 'complete' and 'r' ('raw', the
-    Householder reflectors, is not traceable)."""
+    Householder reflectors, is not traceable).
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> q, r = la.qr(a)
+    >>> bool(np.allclose(q @ r, a)), bool(np.allclose(q.T @ q, np.eye(2)))
+    (True, True)
+    """
     if mode not in ("reduced", "complete", "r", "raw"):
         raise ValueError(f"Unrecognized mode '{mode}'")
     if mode == "raw":
@@ -212,7 +258,14 @@ def _uplo(UPLO):
 def eigh(a, UPLO="L"):
     """Like ``numpy.linalg.eigh``: ``EighResult(eigenvalues, eigenvectors)``, reading the
     ``UPLO`` triangle. Eigenvector derivatives need distinct eigenvalues (degenerate ones
-    give infinite/NaN derivatives, as in JAX)."""
+    give infinite/NaN derivatives, as in JAX).
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> w, v = la.eigh(a)
+    >>> bool(np.allclose(a @ v, v * w))
+    True
+    """
     lower = _uplo(UPLO)
     (a,) = _prepare(a)
     _assert_stacked_square(a)
@@ -222,7 +275,12 @@ def eigh(a, UPLO="L"):
 
 @_eager(np.linalg.eigvalsh)
 def eigvalsh(a, UPLO="L"):
-    """Like ``numpy.linalg.eigvalsh``."""
+    """Like ``numpy.linalg.eigvalsh``.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.eigvalsh(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    array([1., 3.])
+    """
     return eigh(a, UPLO).eigenvalues
 
 
@@ -230,7 +288,13 @@ def eigvalsh(a, UPLO="L"):
 def eig(a):
     """Like ``numpy.linalg.eig``: ``EigResult(eigenvalues, eigenvectors)``, but complex
     whatever the values when traced. Differentiable (eigenvalues; eigenvectors for
-    distinct eigenvalues, in gauge-invariant functions)."""
+    distinct eigenvalues, in gauge-invariant functions).
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> w, v = la.eig(np.array([[2.0, 0.0], [0.0, 3.0]]))
+    >>> w
+    array([2., 3.])
+    """
     (a,) = _prepare(a)
     _assert_stacked_square(a)
     w, v = lax_linalg.eig(a)
@@ -239,7 +303,12 @@ def eig(a):
 
 @_eager(np.linalg.eigvals)
 def eigvals(a):
-    """Like ``numpy.linalg.eigvals``, complex whatever the values when traced."""
+    """Like ``numpy.linalg.eigvals``, complex whatever the values when traced.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.eigvals(np.array([[0.0, -1.0], [1.0, 0.0]]))
+    array([0.+1.j, 0.-1.j])
+    """
     (a,) = _prepare(a)
     _assert_stacked_square(a)
     return lax_linalg.eig(a, compute_right_eigenvectors=False)[0]
@@ -262,7 +331,14 @@ def _descending_abs_eigh(a, compute_uv):
 @_eager(np.linalg.svd)
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """Like ``numpy.linalg.svd``: ``SVDResult(U, S, Vh)`` (or ``S``). Singular-vector
-    derivatives need distinct nonzero singular values."""
+    derivatives need distinct nonzero singular values.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> u, s, vh = la.svd(a)
+    >>> bool(np.allclose(u * s @ vh, a))
+    True
+    """
     (a,) = _prepare(a)
     if a.ndim < 2:
         raise LinAlgError(f"{a.ndim}-dimensional array given. Array must be at least "
@@ -276,7 +352,12 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 @_eager(np.linalg.svdvals)
 def svdvals(x, /):
-    """Like ``numpy.linalg.svdvals``."""
+    """Like ``numpy.linalg.svdvals``.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.svdvals(np.array([[3.0, 0.0], [0.0, -4.0]]))
+    array([4., 3.])
+    """
     return svd(x, compute_uv=False)
 
 
@@ -353,7 +434,14 @@ def _norm_operand(x):
 @_eager(np.linalg.norm)
 def norm(x, ord=None, axis=None, keepdims=False):
     """Like ``numpy.linalg.norm``: every vector and matrix ``ord`` NumPy accepts; the
-    2-norm's derivative at 0 is 0 (a subgradient), not NaN."""
+    2-norm's derivative at 0 is 0 (a subgradient), not NaN.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.norm(np.array([3.0, 4.0]))
+    np.float64(5.0)
+    >>> fad.grad(la.norm)(np.array([3.0, 4.0]))
+    array([0.6, 0.8])
+    """
     x = _norm_operand(x)
     nd = x.ndim
     if axis is None:
@@ -376,7 +464,14 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 @_eager(np.linalg.vector_norm)
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
-    """Like ``numpy.linalg.vector_norm`` (several axes are flattened into one)."""
+    """Like ``numpy.linalg.vector_norm`` (several axes are flattened into one).
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.vector_norm(np.array([[3.0, 4.0], [6.0, 8.0]]), axis=1)
+    array([ 5., 10.])
+    >>> la.vector_norm(np.array([1.0, -2.0]), ord=1)
+    np.float64(3.0)
+    """
     x = _norm_operand(x)
     nd = x.ndim
     axes = tuple(range(nd)) if axis is None else (
@@ -393,13 +488,25 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
 
 @_eager(np.linalg.matrix_norm)
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
-    """Like ``numpy.linalg.matrix_norm``: ``norm`` over the last two axes."""
+    """Like ``numpy.linalg.matrix_norm``: ``norm`` over the last two axes.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.matrix_norm(np.array([[3.0, 0.0], [0.0, 4.0]]))
+    np.float64(5.0)
+    >>> la.matrix_norm(np.array([[3.0, 0.0], [0.0, 4.0]]), ord=2)
+    np.float64(4.0)
+    """
     return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
 
 @_eager(np.linalg.cond)
 def cond(x, p=None):
-    """Like ``numpy.linalg.cond`` (without NumPy's NaN-to-inf replacement)."""
+    """Like ``numpy.linalg.cond`` (without NumPy's NaN-to-inf replacement).
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.cond(np.diag([1.0, 4.0]))
+    np.float64(4.0)
+    """
     x = _norm_operand(x)
     if p is None or p in (2, -2):
         s = svdvals(x)
@@ -421,7 +528,13 @@ def _cutoff_reciprocal(s, rcond):
 @_eager(np.linalg.pinv)
 def pinv(a, rcond=None, hermitian=False, *, rtol=_NO_VALUE):
     """Like ``numpy.linalg.pinv``, from the SVD (its derivative needs distinct singular
-    values)."""
+    values).
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    >>> la.pinv(a) @ np.array([1.0, 4.0, 9.0])
+    array([1., 2.])
+    """
     (a,) = _prepare(a)
     if rcond is None:
         rcond = 1e-15 if rtol is _NO_VALUE else (
@@ -443,7 +556,14 @@ def lstsq(a, b, rcond=None):
     """Like ``numpy.linalg.lstsq``: ``(x, residuals, rank, s)``, singular values at most
     ``rcond * max(s)`` treated as zero. The residuals are NumPy's (empty unless the rank
     is full and ``m > n``) when the rank is known; under ``jit``/``vmap`` it is not, and
-    they are those of a full-rank system."""
+    they are those of a full-rank system.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])
+    >>> x, res, rank, s = la.lstsq(a, np.array([1.0, 3.0, 5.0]))
+    >>> x.round(6), int(rank)
+    (array([1., 2.]), 2)
+    """
     a, b = _prepare(a, b)
     vector = b.ndim == 1
     if vector:
@@ -476,7 +596,12 @@ def lstsq(a, b, rcond=None):
 
 @_eager(np.linalg.matrix_rank)
 def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
-    """Like ``numpy.linalg.matrix_rank`` (an integer: no derivative)."""
+    """Like ``numpy.linalg.matrix_rank`` (an integer: no derivative).
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.matrix_rank(np.array([[1.0, 2.0], [2.0, 4.0]]))
+    np.int64(1)
+    """
     A = lax.stop_gradient(asarray(A))
     if A.ndim < 2:
         return fnp.any(A != 0).astype(np.int64)
@@ -495,7 +620,13 @@ def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
 
 @_eager(np.linalg.matrix_power)
 def matrix_power(a, n):
-    """Like ``numpy.linalg.matrix_power`` (the same products in the same order)."""
+    """Like ``numpy.linalg.matrix_power`` (the same products in the same order).
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.matrix_power(np.array([[1, 1], [0, 1]]), 3)
+    array([[1, 3],
+           [0, 1]])
+    """
     a = asarray(a)
     try:
         n = operator.index(n)
@@ -549,7 +680,12 @@ def _chain(arrays, split, i, j):
 @_eager(np.linalg.multi_dot)
 def multi_dot(arrays, *, out=None):
     """Like ``numpy.linalg.multi_dot`` (NumPy's order of products); ``out`` is not
-    supported when traced."""
+    supported when traced.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.multi_dot([np.ones((2, 3)), np.ones((3, 4)), np.ones(4)])
+    array([12., 12.])
+    """
     if out is not None:
         raise TypeError("multi_dot(..., out=...) cannot write into a traced array: drop "
                         "out= and use the returned value")
@@ -583,7 +719,12 @@ def multi_dot(arrays, *, out=None):
 
 @_eager(np.linalg.cross)
 def cross(x1, x2, /, *, axis=-1):
-    """Like ``numpy.linalg.cross``: of (arrays of) 3-element vectors."""
+    """Like ``numpy.linalg.cross``: of (arrays of) 3-element vectors.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    array([0., 0., 1.])
+    """
     x1, x2 = asarray(x1), asarray(x2)
     if x1.shape[axis] != 3 or x2.shape[axis] != 3:
         raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors, but "
@@ -597,7 +738,13 @@ def cross(x1, x2, /, *, axis=-1):
 
 @_eager(np.linalg.outer)
 def outer(x1, x2, /):
-    """Like ``numpy.linalg.outer``: of two vectors."""
+    """Like ``numpy.linalg.outer``: of two vectors.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.outer(np.array([1, 2]), np.array([1, 10]))
+    array([[ 1, 10],
+           [ 2, 20]])
+    """
     x1, x2 = asarray(x1), asarray(x2)
     if x1.ndim != 1 or x2.ndim != 1:
         raise ValueError(f"Input arrays must be one-dimensional, but they are x1.ndim="
@@ -607,7 +754,14 @@ def outer(x1, x2, /):
 
 @_eager(np.linalg.tensorsolve)
 def tensorsolve(a, b, axes=None):
-    """Like ``numpy.linalg.tensorsolve``."""
+    """Like ``numpy.linalg.tensorsolve``.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = 2 * np.eye(4).reshape(2, 2, 2, 2)
+    >>> la.tensorsolve(a, np.ones((2, 2)))
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
     a, b = asarray(a), asarray(b)
     if axes is not None:
         order = [k for k in range(a.ndim) if k not in [k2 % a.ndim for k2 in axes]]
@@ -622,7 +776,13 @@ def tensorsolve(a, b, axes=None):
 
 @_eager(np.linalg.tensorinv)
 def tensorinv(a, ind=2):
-    """Like ``numpy.linalg.tensorinv``."""
+    """Like ``numpy.linalg.tensorinv``.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> a = np.eye(4).reshape(4, 2, 2)
+    >>> la.tensorinv(a, ind=1).shape
+    (2, 2, 4)
+    """
     a = asarray(a)
     if ind <= 0:
         raise ValueError("Invalid ind argument.")
@@ -632,7 +792,12 @@ def tensorinv(a, ind=2):
 
 @_eager(np.linalg.matrix_transpose)
 def matrix_transpose(x, /):
-    """Like ``numpy.linalg.matrix_transpose``."""
+    """Like ``numpy.linalg.matrix_transpose``.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.matrix_transpose(np.ones((5, 2, 3))).shape
+    (5, 3, 2)
+    """
     x = asarray(x)
     if x.ndim < 2:
         raise ValueError(f"Input array must be at least 2-dimensional, but it is {x.ndim}")
@@ -641,31 +806,57 @@ def matrix_transpose(x, /):
 
 @_eager(np.linalg.vecdot)
 def vecdot(x1, x2, /, *, axis=-1):
-    """Like ``numpy.linalg.vecdot``."""
+    """Like ``numpy.linalg.vecdot``.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.vecdot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    np.float64(11.0)
+    """
     return fnp.vecdot(x1, x2, axis=axis)
 
 
 @_eager(np.linalg.matmul)
 def matmul(x1, x2, /):
-    """Like ``numpy.linalg.matmul``."""
+    """Like ``numpy.linalg.matmul``.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.matmul(np.array([[1, 2], [3, 4]]), np.array([1, 1]))
+    array([3, 7])
+    """
     return fnp.matmul(x1, x2)
 
 
 @_eager(np.linalg.tensordot)
 def tensordot(x1, x2, /, *, axes=2):
-    """Like ``numpy.linalg.tensordot``."""
+    """Like ``numpy.linalg.tensordot``.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.tensordot(np.ones((2, 3)), np.ones((3, 4)), axes=1).shape
+    (2, 4)
+    """
     return fnp.tensordot(x1, x2, axes)
 
 
 @_eager(np.linalg.trace)
 def trace(x, /, *, offset=0, dtype=None):
-    """Like ``numpy.linalg.trace``: over the last two axes."""
+    """Like ``numpy.linalg.trace``: over the last two axes.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.trace(np.arange(8).reshape(2, 2, 2))
+    array([ 3, 11])
+    """
     return fnp.trace(x, offset, -2, -1, dtype)
 
 
 @_eager(np.linalg.diagonal)
 def diagonal(x, /, *, offset=0):
-    """Like ``numpy.linalg.diagonal``: of the last two axes."""
+    """Like ``numpy.linalg.diagonal``: of the last two axes.
+
+    >>> import numpy as np, fad, fad.numpy.linalg as la
+    >>> la.diagonal(np.arange(8).reshape(2, 2, 2))
+    array([[0, 3],
+           [4, 7]])
+    """
     return fnp.diagonal(x, offset, -2, -1)
 
 

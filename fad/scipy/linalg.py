@@ -92,20 +92,43 @@ def _trans_code(trans):
 @_eager("cholesky")
 def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
     """Like ``scipy.linalg.cholesky``: the upper factor ``u`` (``a = u^H u``) by default,
-    reading the upper triangle; ``lower=True`` gives ``l`` from the lower triangle."""
+    reading the upper triangle; ``lower=True`` gives ``l`` from the lower triangle.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> u = sl.cholesky(a)
+    >>> bool(np.allclose(u.T @ u, a)), bool(np.allclose(sl.cholesky(a, lower=True), u.T))
+    (True, True)
+    """
     return fla.cholesky(_square(a), upper=not lower)
 
 
 @_eager("cho_factor")
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
-    """Like ``scipy.linalg.cho_factor``: ``(c, lower)``, the other triangle of ``c`` zero."""
+    """Like ``scipy.linalg.cho_factor``: ``(c, lower)``, the other triangle of ``c`` zero.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> c, lower = sl.cho_factor(a)
+    >>> sl.cho_solve((c, lower), np.array([6.0, 5.0])).round(6)
+    array([1., 1.])
+    """
     return cholesky(a, lower=lower), lower
 
 
 @_eager("cho_solve")
 def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     """Like ``scipy.linalg.cho_solve``: ``a x = b`` from ``cho_factor``'s ``(c, lower)``,
-    two triangular solves reading one triangle of ``c``."""
+    two triangular solves reading one triangle of ``c``.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> fac = sl.cho_factor(a)
+    >>> sl.cho_solve(fac, np.array([6.0, 5.0])).round(6)
+    array([1., 1.])
+    >>> fad.grad(lambda b: sl.cho_solve(fac, b).sum())(np.zeros(2)).round(3)
+    array([0.125, 0.25 ])
+    """
     c, lower = c_and_lower
     if lower:   # a = l l^H
         return _trsm(c, _trsm(c, b, True), True, trans=2)
@@ -116,7 +139,13 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
                      check_finite=True):
     """Like ``scipy.linalg.solve_triangular``: ``op(a) x = b`` reading the ``lower`` (or
-    upper) triangle; ``trans`` 0/'N', 1/'T' or 2/'C'. Singular: ``LinAlgError``."""
+    upper) triangle; ``trans`` 0/'N', 1/'T' or 2/'C'. Singular: ``LinAlgError``.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> l = np.array([[2.0, 0.0], [1.0, 1.0]])
+    >>> sl.solve_triangular(l, np.array([2.0, 3.0]), lower=True)
+    array([1., 2.])
+    """
     return _trsm(a, b, lower, _trans_code(trans), unit_diagonal)
 
 
@@ -125,7 +154,14 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
 
 @_eager("lu_factor")
 def lu_factor(a, overwrite_a=False, check_finite=True):
-    """Like ``scipy.linalg.lu_factor``: ``(lu, piv)``, ``piv`` 0-based int32."""
+    """Like ``scipy.linalg.lu_factor``: ``(lu, piv)``, ``piv`` 0-based int32.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> lu, piv = sl.lu_factor(a)
+    >>> sl.lu_solve((lu, piv), np.array([6.0, 5.0])).round(6)
+    array([1., 1.])
+    """
     (a,) = fla._prepare(a)
     packed, pivots, _ = lax_linalg.lu(a)
     return packed, pivots
@@ -134,7 +170,16 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
 @_eager("lu_solve")
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
     """Like ``scipy.linalg.lu_solve``: ``op(a) x = b`` from ``lu_factor``'s output, by
-    triangular solves on the packed factors (differentiable in them and in ``b``)."""
+    triangular solves on the packed factors (differentiable in them and in ``b``).
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> fac = sl.lu_factor(a)
+    >>> sl.lu_solve(fac, np.array([6.0, 5.0])).round(6)
+    array([1., 1.])
+    >>> sl.lu_solve(fac, np.array([6.0, 5.0]), trans=1).round(6)
+    array([1., 1.])
+    """
     packed, piv = lu_and_piv
     trans = _trans_code(trans)
     packed = _square(packed)
@@ -158,7 +203,14 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
 def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False):
     """Like ``scipy.linalg.lu``: ``(p, l, u)`` with ``a = p @ l @ u`` (``p`` a permutation
     matrix, or with ``p_indices`` row indices such that ``a = l[p] @ u``), or ``(p @ l,
-    u)`` with ``permute_l``."""
+    u)`` with ``permute_l``.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> p, l, u = sl.lu(a)
+    >>> bool(np.allclose(p @ l @ u, a)), bool(np.allclose(np.tril(l), l))
+    (True, True)
+    """
     (a,) = fla._prepare(a)
     if a.ndim < 2:
         raise ValueError("expected at least 2-D array")
@@ -200,7 +252,16 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
           assume_a=None, transposed=False):
     """Like ``scipy.linalg.solve``, with ``assume_a`` 'gen', 'sym', 'her', 'pos',
     'diagonal', 'tridiagonal', 'upper triangular' or 'lower triangular' ('banded' is not
-    traceable); ``transposed`` solves ``a^T x = b``."""
+    traceable); ``transposed`` solves ``a^T x = b``.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> sl.solve(a, np.array([6.0, 5.0]), assume_a='pos').round(6)
+    array([1., 1.])
+    >>> fad.grad(lambda a: sl.solve(a, np.ones(2)).sum())(np.eye(2))
+    array([[-1., -1.],
+           [-1., -1.]])
+    """
     kind = _ASSUME.get(assume_a)
     if kind is None:
         raise NotImplementedError(f"solve: assume_a={assume_a!r} is not supported when "
@@ -231,7 +292,13 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
 
 @_eager("inv")
 def inv(a, overwrite_a=False, check_finite=True):
-    """Like ``scipy.linalg.inv``."""
+    """Like ``scipy.linalg.inv``.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> bool(np.allclose(sl.inv(a) @ a, np.eye(2)))
+    True
+    """
     return fla.inv(a)
 
 
@@ -239,7 +306,16 @@ def inv(a, overwrite_a=False, check_finite=True):
 def det(a, overwrite_a=False, check_finite=True):
     """Like ``scipy.linalg.det``: float64 or complex128, whatever the precision of ``a``
     (SciPy computes single-precision determinants in double precision, which keeps them
-    from overflowing)."""
+    from overflowing).
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> float(sl.det(a).round(6))
+    8.0
+    >>> fad.grad(sl.det)(a).round(6)
+    array([[ 3., -2.],
+           [-2.,  4.]])
+    """
     (a,) = fla._prepare(a)
     return fla.det(a.astype(np.complex128 if a.dtype.kind == "c" else np.float64))
 
@@ -253,7 +329,16 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
     """Like ``scipy.linalg.eigh``: the standard or (with ``b``, through its Cholesky
     factor, ``type`` 1, 2 or 3) generalised Hermitian eigenproblem, reading the ``lower``
     (or upper) triangles; ``subset_by_index`` selects eigenvalues by index
-    (``subset_by_value`` is not traceable)."""
+    (``subset_by_value`` is not traceable).
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> w, v = sl.eigh(a)
+    >>> bool(np.allclose(a @ v, v * w))
+    True
+    >>> bool(np.allclose(sl.eigh(a, np.diag([2.0, 2.0]), eigvals_only=True), w / 2))
+    True
+    """
     if subset_by_value is not None:
         raise NotImplementedError("eigh: subset_by_value gives a shape that depends on the "
                                   "values and is not traceable; use subset_by_index")
@@ -283,7 +368,14 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
 @_eager("svd")
 def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=True,
         lapack_driver="gesdd"):
-    """Like ``scipy.linalg.svd``: ``(U, s, Vh)`` or ``s``."""
+    """Like ``scipy.linalg.svd``: ``(U, s, Vh)`` or ``s``.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> u, s, vh = sl.svd(a)
+    >>> bool(np.allclose(u * s @ vh, a)), bool(np.allclose(sl.svd(a, compute_uv=False), s))
+    (True, True)
+    """
     out = fla.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
     return tuple(out) if compute_uv else out
 
@@ -291,7 +383,14 @@ def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=
 @_eager("qr")
 def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
     """Like ``scipy.linalg.qr`` with modes 'full', 'economic' and 'r' (a 1-tuple);
-    'raw' and ``pivoting`` are not traceable."""
+    'raw' and ``pivoting`` are not traceable.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> q, r = sl.qr(a, mode='economic')
+    >>> q.shape, r.shape, bool(np.allclose(q @ r, a))
+    ((3, 2), (2, 2), True)
+    """
     if mode not in ("full", "r", "economic", "raw"):
         raise ValueError("Mode argument should be one of ['full', 'r', 'economic', 'raw']")
     if mode == "raw" or pivoting:
@@ -346,7 +445,16 @@ def _pade(a, m):
 @_eager("expm")
 def expm(A):
     """Like ``scipy.linalg.expm`` (stacks ``(..., n, n)``): Padé with scaling and
-    squaring, differentiable through its operations."""
+    squaring, differentiable through its operations.
+
+    >>> import numpy as np, fad, fad.scipy.linalg as sl
+    >>> sl.expm(np.zeros((2, 2)))
+    array([[1., 0.],
+           [0., 1.]])
+    >>> n = np.array([[0.0, 1.0], [0.0, 0.0]])
+    >>> bool(np.allclose(sl.expm(n), np.eye(2) + n))
+    True
+    """
     a = _square(A)
     if a.shape[-1] == 0:
         return a

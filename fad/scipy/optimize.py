@@ -54,7 +54,14 @@ class MinimizeResult:
     (the gradient at ``x`` in ``x0``'s structure, float64; None when the method reports
     none), SciPy's ``nit``, ``nfev``, ``njev`` (None when not reported), ``success``,
     ``status``, ``message``, and ``raw``, SciPy's own ``OptimizeResult`` (flat vectors;
-    ``hess_inv`` and the rest are there)."""
+    ``hess_inv`` and the rest are there).
+
+    >>> import numpy as np, fad.numpy as fnp
+    >>> from fad.scipy.optimize import minimize
+    >>> res = minimize(lambda x: fnp.sum((x - 2.0) ** 2), np.zeros(2), method='BFGS')
+    >>> res.x.round(4), bool(res.success), type(res).__name__
+    (array([2., 2.]), True, 'MinimizeResult')
+    """
     x: Any
     fun: float
     jac: Any

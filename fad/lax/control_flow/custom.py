@@ -50,7 +50,15 @@ FORWARD_MODE_ERROR = (
 class LazyJaxpr:
     """A closed jaxpr made by ``make()`` the first time ``get()`` asks for it, then
     kept; programs derived from it are kept on it too (``derived``), so that the batched
-    rule of a call is one object however often the call is batched."""
+    rule of a call is one object however often the call is batched.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lazy = lax.LazyJaxpr(lambda: fad.make_jaxpr(lax.sin)(1.0))
+    >>> lazy
+    <rule, traced on demand>
+    >>> lazy.get().jaxpr.eqns[0].primitive.name, lazy
+    ('sin', <rule, traced>)
+    """
 
     __slots__ = ("_make", "_value", "_derived", "__weakref__")
 
@@ -85,7 +93,15 @@ class PatternRule:
     """A JVP rule traced once per pattern of nonzero input tangents (``custom_jvp`` with
     ``symbolic_zeros=True``): ``for_nonzeros(nonzero)`` is ``(program, out_nonzero)``,
     the program taking ``[*operands, *the nonzero tangents]`` and giving ``[*results,
-    *the tangents out_nonzero flags]``."""
+    *the tangents out_nonzero flags]``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> rule = lax.PatternRule(lambda nonzero: (f'program for {nonzero}', nonzero))
+    >>> rule.for_nonzeros((True, False))
+    ('program for (True, False)', (True, False))
+    >>> rule
+    <rule, traced for 1 pattern(s) of zero tangents>
+    """
 
     __slots__ = ("_make", "_programs", "_derived", "__weakref__")
 

@@ -47,23 +47,52 @@ remat_p = Primitive("remat", multiple_results=True)
 # -- policies ---------------------------------------------------------------------------------
 
 def nothing_saveable(prim, *avals, **params) -> bool:
-    """Save nothing: the backward pass recomputes every intermediate (the default)."""
+    """Save nothing: the backward pass recomputes every intermediate (the default).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> f = fad.checkpoint(lambda x: lax.sin(lax.sin(x)), policy=lax.nothing_saveable)
+    >>> bool(np.isclose(fad.grad(f)(1.0), np.cos(np.sin(1.0)) * np.cos(1.0)))
+    True
+    """
     return False
 
 
 def everything_saveable(prim, *avals, **params) -> bool:
-    """Save everything, as without ``checkpoint``."""
+    """Save everything, as without ``checkpoint``.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> f = fad.checkpoint(lambda x: lax.sin(x) * x, policy=lax.everything_saveable)
+    >>> bool(np.isclose(fad.grad(f)(1.0), np.cos(1.0) + np.sin(1.0)))
+    True
+    """
     return True
 
 
 def dots_saveable(prim, *avals, **params) -> bool:
     """Save the results of matrix products (``dot_general``), recompute the rest: the
-    products are the expensive part, the elementwise work around them is cheap."""
+    products are the expensive part, the elementwise work around them is cheap.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.dots_saveable(lax.dot_general_p), lax.dots_saveable(lax.sin_p)
+    (True, False)
+    >>> g = lambda w: lax.sin(w @ w).sum()
+    >>> f = fad.checkpoint(g, policy=lax.dots_saveable)
+    >>> bool(np.allclose(fad.grad(f)(np.eye(2)), fad.grad(g)(np.eye(2))))
+    True
+    """
     return prim.name == "dot_general"
 
 
 def dots_with_no_batch_dims_saveable(prim, *avals, **params) -> bool:
-    """Save the results of ``dot_general`` without batch dimensions, recompute the rest."""
+    """Save the results of ``dot_general`` without batch dimensions, recompute the rest.
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> g = lambda w: lax.sin(w @ w).sum()
+    >>> f = fad.checkpoint(g, policy=lax.dots_with_no_batch_dims_saveable)
+    >>> w = np.array([[1.0, 2.0], [0.0, 1.0]])
+    >>> bool(np.allclose(fad.grad(f)(w), fad.grad(g)(w)))
+    True
+    """
     if prim.name != "dot_general":
         return False
     (_, _), (lhs_batch, _) = params["dimension_numbers"]
@@ -83,7 +112,13 @@ def remat_params(closed: ClosedJaxpr, policy, prevent_cse: bool) -> dict:
 
 def remat_call(closed: ClosedJaxpr, args, policy=None, prevent_cse: bool = True) -> list:
     """Bind ``remat_p`` to call ``closed`` on ``args`` (flat), the tracers it closes over
-    made operands (``lift_tracer_consts``)."""
+    made operands (``lift_tracer_consts``).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> closed = fad.make_jaxpr(lambda x: x * x * x)(1.0)
+    >>> fad.grad(lambda x: lax.remat_call(closed, [x])[0])(2.0)
+    np.float64(12.0)
+    """
     policy = nothing_saveable if policy is None else policy
     if any(isinstance(c, Tracer) for c in closed.consts):
         (closed,), lifted = lift_tracer_consts([closed])

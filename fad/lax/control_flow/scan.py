@@ -94,7 +94,14 @@ def _scan(f, init, xs, length, reverse, names):
 
 def map(f, xs):
     """``f`` applied to each slice of ``xs`` along its leading axis, the results stacked
-    (JAX's ``lax.map``: a scan without carry)."""
+    (JAX's ``lax.map``: a scan without carry).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.map(lambda row: row.sum(), np.array([[1, 2], [3, 4]]))
+    array([3, 7])
+    >>> fad.grad(lambda x: lax.map(lax.sin, x).sum())(np.zeros(2))
+    array([1., 1.])
+    """
     return scan(lambda _, x: (None, f(x)), None, xs)[1]
 
 
@@ -102,7 +109,14 @@ def fori_loop(lower, upper, body_fun, init_val):
     """``body_fun(i, val)`` for ``i`` from ``lower`` to ``upper`` (JAX's ``fori_loop``).
     With static bounds (Python or NumPy ints) it is a ``scan`` over the indices, so it is
     differentiable in both modes; with traced bounds it is a ``while_loop`` (forward mode
-    only: its trip count is not known when the program is staged)."""
+    only: its trip count is not known when the program is staged).
+
+    >>> import numpy as np, fad, fad.lax as lax
+    >>> lax.fori_loop(0, 5, lambda i, total: total + i, 0)
+    np.int64(10)
+    >>> fad.grad(lambda x: lax.fori_loop(0, 3, lambda i, v: v * x, 1.0))(2.0)
+    np.float64(12.0)
+    """
     if isinstance(lower, Tracer) or isinstance(upper, Tracer):
         def cond(state):
             return state[0] < state[1]
