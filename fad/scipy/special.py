@@ -68,7 +68,15 @@ def _unit(z):
 
 
 def softmax(x, axis=None):
-    """``exp(x) / sum(exp(x), axis)``, computed stably."""
+    """``exp(x) / sum(exp(x), axis)``, computed stably; the gradient of ``logsumexp``.
+
+    >>> import fad
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> bool(np.allclose(softmax(x), np.exp(x) / np.sum(np.exp(x))))
+    True
+    >>> bool(np.allclose(fad.grad(logsumexp)(x), softmax(x)))
+    True
+    """
     (x,) = promote_inexact(asarray(x))
     shifted = fnp.subtract(x, lax.stop_gradient(fnp.max(x, axis=axis, keepdims=True)))
     e = fnp.exp(shifted)
@@ -76,7 +84,11 @@ def softmax(x, axis=None):
 
 
 def log_softmax(x, axis=None):
-    """``x - logsumexp(x, axis)``, computed stably."""
+    """``x - logsumexp(x, axis)``, computed stably.
+
+    >>> print(log_softmax(np.array([1000.0, 0.0])))   # (exp(1000.0) overflows)
+    [    0. -1000.]
+    """
     (x,) = promote_inexact(asarray(x))
     shifted = fnp.subtract(x, lax.stop_gradient(fnp.max(x, axis=axis, keepdims=True)))
     return fnp.subtract(shifted, fnp.log(fnp.sum(fnp.exp(shifted), axis=axis, keepdims=True)))
@@ -85,30 +97,82 @@ def log_softmax(x, axis=None):
 _REAL_ONLY = " Real arguments only: complex ones are a ``TypeError`` (SciPy accepts them)."
 
 
-def _real_float(name, lax_fn, doc=""):
-    """``scipy.special.name`` as the real-only ``lax_fn`` (``expit`` takes complex too)."""
+def _real_float(name, lax_fn, doc="", example=""):
+    """``scipy.special.name`` as the real-only ``lax_fn`` (``expit`` takes complex too);
+    ``example`` (doctest lines) ends its docstring."""
     def fn(x):
         (x,) = promote_inexact(asarray(x))
         return lax_fn(x if lax_fn is lax.logistic else _real_only(name, x))
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Like ``scipy.special.{name}``.{doc}"
+    fn.__doc__ = f"Like ``scipy.special.{name}``.{doc}\n\n{example}"
     return fn
 
 
-expit = _real_float("expit", lax.logistic)
-erf = _real_float("erf", lax.erf, _REAL_ONLY)
-erfc = _real_float("erfc", lax.erfc, _REAL_ONLY)
-erfinv = _real_float("erfinv", lax.erf_inv, " ``erf(erfinv(y)) == y``; +-inf at +-1.")
+expit = _real_float("expit", lax.logistic, " ``1 / (1 + exp(-x))``.", """\
+>>> import fad
+>>> print(expit(np.array([-np.inf, 0.0, np.inf])))
+[0.  0.5 1. ]
+>>> float(fad.grad(expit)(0.0))   # expit(x) (1 - expit(x))
+0.25
+""")
+erf = _real_float("erf", lax.erf, _REAL_ONLY, """\
+>>> import fad
+>>> print(erf(np.array([-np.inf, 0.0, np.inf])))
+[-1.  0.  1.]
+>>> bool(np.isclose(fad.grad(erf)(0.0), 2 / np.sqrt(np.pi)))
+True
+""")
+erfc = _real_float("erfc", lax.erfc, _REAL_ONLY, """\
+>>> print(f"{float(erfc(10.0)):.6e}")   # 1 - erf(10.0) would be 0
+2.088488e-45
+""")
+erfinv = _real_float("erfinv", lax.erf_inv, " ``erf(erfinv(y)) == y``; +-inf at +-1.", """\
+>>> print(erfinv(np.array([-1.0, 0.0, 1.0])))
+[-inf   0.  inf]
+>>> bool(np.isclose(erfinv(erf(0.3)), 0.3))
+True
+""")
 ndtri = _real_float("ndtri", lax.ndtri, " The inverse of ``ndtr``, accurate down to the "
-                    "smallest probabilities.")
-gammaln = _real_float("gammaln", lax.lgamma, " ``log|gamma(x)|``.")
-digamma = psi = _real_float("digamma", lax.digamma, _REAL_ONLY)
-i0e = _real_float("i0e", lax.bessel_i0e, " ``exp(-|x|) i0(x)``.")
-i1e = _real_float("i1e", lax.bessel_i1e, " ``exp(-|x|) i1(x)``.")
+                    "smallest probabilities.", """\
+>>> print(f"{float(ndtri(0.975)):.6f}")
+1.959964
+>>> bool(np.isclose(ndtri(ndtr(-30.0)), -30.0))   # ndtr(-30.0) is about 5e-198
+True
+""")
+gammaln = _real_float("gammaln", lax.lgamma, " ``log|gamma(x)|``.", """\
+>>> bool(np.isclose(gammaln(0.5), np.log(np.sqrt(np.pi))))   # gamma(1/2) = sqrt(pi)
+True
+>>> print(f"{float(gammaln(1000.0)):.6f}")   # (gamma(1000.0) overflows)
+5905.220423
+""")
+digamma = psi = _real_float("digamma", lax.digamma, " The derivative of ``gammaln``."
+                            + _REAL_ONLY, """\
+>>> import fad
+>>> print(f"{float(digamma(1.0)):.6f}")   # minus the Euler-Mascheroni constant
+-0.577216
+>>> bool(np.isclose(fad.grad(gammaln)(3.0), digamma(3.0)))
+True
+""")
+i0e = _real_float("i0e", lax.bessel_i0e, " ``exp(-|x|) i0(x)``.", """\
+>>> import scipy.special
+>>> bool(np.isclose(i0e(1000.0), scipy.special.i0e(1000.0)))   # (i0(1000.0) overflows)
+True
+""")
+i1e = _real_float("i1e", lax.bessel_i1e, " ``exp(-|x|) i1(x)``.", """\
+>>> import scipy.special
+>>> bool(np.isclose(i1e(1000.0), scipy.special.i1e(1000.0)))
+True
+""")
 
 
 def erfcinv(y):
-    """Like ``scipy.special.erfcinv``: ``erfc(erfcinv(y)) == y`` for ``0 <= y <= 2``."""
+    """Like ``scipy.special.erfcinv``: ``erfc(erfcinv(y)) == y`` for ``0 <= y <= 2``.
+
+    >>> print(erfcinv(np.array([0.0, 2.0])))
+    [ inf -inf]
+    >>> bool(np.isclose(erfcinv(erfc(0.3)), 0.3))
+    True
+    """
     (y,) = promote_inexact(asarray(y))
     # (Python floats: they adopt y's dtype, so float32 stays float32 as in SciPy)
     return fnp.multiply(fnp.negative(lax.ndtri(fnp.multiply(y, 0.5))), _SQRT_HALF)
@@ -116,14 +180,28 @@ def erfcinv(y):
 
 def i0(x):
     """Like ``scipy.special.i0``: the modified Bessel function of order 0
-    (``exp(|x|) i0e(x)``; inf beyond about 713)."""
+    (``exp(|x|) i0e(x)``; inf beyond about 713).
+
+    >>> import scipy.special
+    >>> float(i0(0.0))
+    1.0
+    >>> bool(np.isclose(i0(1.5), scipy.special.i0(1.5)))
+    True
+    """
     (x,) = promote_inexact(asarray(x))
     return fnp.multiply(fnp.exp(fnp.absolute(x)), lax.bessel_i0e(x))
 
 
 def i1(x):
     """Like ``scipy.special.i1``: the modified Bessel function of order 1
-    (``exp(|x|) i1e(x)``)."""
+    (``exp(|x|) i1e(x)``).
+
+    >>> import fad
+    >>> float(i1(0.0))
+    0.0
+    >>> bool(np.isclose(fad.grad(i0)(1.5), i1(1.5)))   # i0' = i1
+    True
+    """
     (x,) = promote_inexact(asarray(x))
     return fnp.multiply(fnp.exp(fnp.absolute(x)), lax.bessel_i1e(x))
 
@@ -131,7 +209,13 @@ def i1(x):
 def polygamma(n, x):
     """Like ``scipy.special.polygamma``: the ``n``-th derivative of ``digamma``. ``n`` must
     be known (a Python int or concrete integer array: it selects the function), with
-    non-negative integer values; it broadcasts against ``x``."""
+    non-negative integer values; it broadcasts against ``x``.
+
+    >>> bool(np.isclose(polygamma(1, 1.0), np.pi ** 2 / 6))   # zeta(2)
+    True
+    >>> bool(np.allclose(polygamma(np.array([0, 1]), 1.0), [digamma(1.0), np.pi ** 2 / 6]))
+    True
+    """
     known = concrete_or_none(n)
     if known is None:
         raise ConcretizationTypeError(
@@ -153,7 +237,11 @@ def polygamma(n, x):
 def betaln(a, b):
     """Like ``scipy.special.betaln``: ``log|B(a, b)|`` as ``gammaln(a) + gammaln(b) -
     gammaln(a + b)`` (which loses some relative precision when ``a + b`` is very large
-    and the result small)."""
+    and the result small).
+
+    >>> bool(np.isclose(betaln(2.0, 3.0), np.log(1 / 12)))   # B(2, 3) = 1! 2! / 4!
+    True
+    """
     a, b = promote_inexact(asarray(a), asarray(b))
     return fnp.subtract(fnp.add(lax.lgamma(a), lax.lgamma(b)), lax.lgamma(fnp.add(a, b)))
 
@@ -161,7 +249,13 @@ def betaln(a, b):
 def ndtr(x):
     """Like ``scipy.special.ndtr``: the standard normal CDF, from ``erf`` near 0 and
     ``erfc`` in the tails (full relative precision in the lower tail). Real arguments only
-    (complex ones are a ``TypeError``)."""
+    (complex ones are a ``TypeError``).
+
+    >>> print(ndtr(np.array([-np.inf, 0.0, np.inf])))
+    [0.  0.5 1. ]
+    >>> print(f"{float(ndtr(-10.0)):.6e}")
+    7.619853e-24
+    """
     (x,) = promote_inexact(asarray(x))
     t = fnp.multiply(_real_only("ndtr", x), _SQRT_HALF)
     near = fnp.less(fnp.absolute(t), _SQRT_HALF)
@@ -174,7 +268,14 @@ def log_ndtr(x):
     """Like ``scipy.special.log_ndtr``: ``log(ndtr(x))``, accurate in both tails
     (``log1p(-ndtr(-x))`` above 0, an asymptotic series far below), with finite
     derivatives everywhere (each formula gets inputs clamped to its own range). Real
-    arguments only (complex ones are a ``TypeError``)."""
+    arguments only (complex ones are a ``TypeError``).
+
+    >>> import scipy.special
+    >>> print(f"{float(log_ndtr(-40.0)):.6f}")   # ndtr(-40.0) underflows to 0
+    -804.608442
+    >>> bool(np.isclose(log_ndtr(-40.0), scipy.special.log_ndtr(-40.0)))
+    True
+    """
     (x,) = promote_inexact(asarray(x))
     _real_only("log_ndtr", x)
     low = -10.0 if fnp.result_type(x) == np.float32 else -20.0
@@ -204,7 +305,13 @@ def _log_ndtr_asymptotic(x):
 def logit(p):
     """Like ``scipy.special.logit``: ``log(p / (1 - p))``, the inverse of ``expit``; near
     1/2 as ``log1p(s) - log1p(-s)`` with ``s = 2p - 1`` (exact there), which keeps full
-    relative precision where the result is small."""
+    relative precision where the result is small.
+
+    >>> print(logit(np.array([0.0, 0.5, 1.0])))
+    [-inf   0.  inf]
+    >>> bool(np.isclose(logit(expit(2.0)), 2.0))
+    True
+    """
     (p,) = promote_inexact(asarray(p))
     near = fnp.logical_and(fnp.greater_equal(p, 0.3), fnp.less_equal(p, 0.65))
     s = fnp.subtract(fnp.multiply(fnp.clip(p, 0.3, 0.65), 2), 1)
@@ -215,7 +322,13 @@ def logit(p):
 
 
 def log_expit(x):
-    """Like ``scipy.special.log_expit``: ``log(expit(x))``, stable for large ``|x|``."""
+    """Like ``scipy.special.log_expit``: ``log(expit(x))``, stable for large ``|x|``.
+
+    >>> float(log_expit(-1000.0))   # (expit(-1000.0) underflows to 0)
+    -1000.0
+    >>> bool(np.isclose(log_expit(0.0), -np.log(2.0)))
+    True
+    """
     (x,) = promote_inexact(asarray(x))
     return fnp.negative(fnp.logaddexp(0, fnp.negative(x)))
 
@@ -223,21 +336,38 @@ def log_expit(x):
 def xlogy(x, y):
     """Like ``scipy.special.xlogy``: ``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is
     NaN). Derivatives: ``log(y)`` with respect to ``x`` (as JAX), ``x / y`` with respect
-    to ``y``, which is 0 where ``x == 0``, also at ``y == 0``."""
+    to ``y``, which is 0 where ``x == 0``, also at ``y == 0``.
+
+    >>> import fad
+    >>> float(xlogy(0.0, 0.0)), float(xlogy(2.0, np.e))
+    (0.0, 2.0)
+    >>> float(fad.grad(xlogy, argnums=1)(0.0, 0.0))
+    0.0
+    """
     x, y = promote_inexact(asarray(x), asarray(y))
     return lax.xlogy(x, y)
 
 
 def xlog1py(x, y):
     """Like ``scipy.special.xlog1py``: ``x * log1p(y)``, 0 where ``x == 0`` (unless ``y``
-    is NaN); derivatives as ``xlogy``'s."""
+    is NaN); derivatives as ``xlogy``'s.
+
+    >>> float(xlog1py(0.0, -1.0)), float(xlog1py(2.0, np.e - 1))
+    (0.0, 2.0)
+    """
     x, y = promote_inexact(asarray(x), asarray(y))
     return lax.xlog1py(x, y)
 
 
 def entr(x):
     """Like ``scipy.special.entr``: ``-x log(x)`` for ``x > 0``, 0 at 0, -inf below. Its
-    derivative at 0 is +inf (the one-sided limit), 0 below 0."""
+    derivative at 0 is +inf (the one-sided limit), 0 below 0.
+
+    >>> float(entr(-1.0)), abs(float(entr(0.0)))
+    (-inf, 0.0)
+    >>> bool(np.isclose(entr(0.5), 0.5 * np.log(2.0)))
+    True
+    """
     (x,) = promote_inexact(asarray(x))
     negative = fnp.less(x, 0)
     safe = fnp.where(negative, np.ones((), fnp.result_type(x))[()], x)

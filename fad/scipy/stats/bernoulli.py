@@ -15,7 +15,11 @@ def _valid(p):
 
 def logpmf(k, p, loc=0):
     """Like ``scipy.stats.bernoulli.logpmf``: ``xlogy(k, p) + xlog1py(1 - k, -p)`` at
-    ``k - loc`` in {0, 1}, -inf elsewhere."""
+    ``k - loc`` in {0, 1}, -inf elsewhere.
+
+    >>> print(logpmf(np.array([0.0, 1.0, 2.0]), 0.25))
+    [-0.28768207 -1.38629436        -inf]
+    """
     k, p, loc = inexact(k, p, loc)
     k = fnp.subtract(k, loc)
     binary = fnp.logical_or(fnp.equal(k, 0), fnp.equal(k, 1))
@@ -26,12 +30,20 @@ def logpmf(k, p, loc=0):
 
 
 def pmf(k, p, loc=0):
-    """Like ``scipy.stats.bernoulli.pmf``."""
+    """Like ``scipy.stats.bernoulli.pmf``.
+
+    >>> print(pmf(np.array([0.0, 1.0, 2.0]), 0.25))
+    [0.75 0.25 0.  ]
+    """
     return fnp.exp(logpmf(k, p, loc))
 
 
 def cdf(k, p, loc=0):
-    """Like ``scipy.stats.bernoulli.cdf``: 0 below 0, ``1 - p`` up to 1, then 1."""
+    """Like ``scipy.stats.bernoulli.cdf``: 0 below 0, ``1 - p`` up to 1, then 1.
+
+    >>> print(cdf(np.array([-1.0, 0.0, 0.5, 1.0]), 0.25))
+    [0.   0.75 0.75 1.  ]
+    """
     k, p, loc = inexact(k, p, loc)
     k = fnp.subtract(k, loc)
     value = fnp.where(fnp.less(k, 0), constant(0, p),
@@ -40,7 +52,11 @@ def cdf(k, p, loc=0):
 
 
 def logcdf(k, p, loc=0):
-    """Like ``scipy.stats.bernoulli.logcdf``: ``log(cdf)``."""
+    """Like ``scipy.stats.bernoulli.logcdf``: ``log(cdf)``.
+
+    >>> print(logcdf(np.array([-1.0, 0.0, 1.0]), 0.25))
+    [       -inf -0.28768207  0.        ]
+    """
     with np.errstate(divide="ignore"):
         return fnp.log(cdf(k, p, loc))
 

@@ -12,7 +12,14 @@ from fad.scipy.stats._common import constant, inexact, standardized, where_valid
 
 def logpdf(x, a, b, loc=0, scale=1):
     """Like ``scipy.stats.beta.logpdf``: ``xlogy(a - 1, y) + xlog1py(b - 1, -y) -
-    betaln(a, b) - log(scale)`` on the support, -inf off it."""
+    betaln(a, b) - log(scale)`` on the support, -inf off it.
+
+    >>> import scipy.stats
+    >>> bool(np.isclose(logpdf(0.3, 2.5, 4.0), scipy.stats.beta.logpdf(0.3, 2.5, 4.0)))
+    True
+    >>> float(logpdf(1.5, 2.5, 4.0))
+    -inf
+    """
     x, a, b, loc, scale = inexact(x, a, b, loc, scale)
     y, safe, ok = standardized(x, loc, scale)
     inside = fnp.logical_and(fnp.greater_equal(y, 0), fnp.less_equal(y, 1))
@@ -26,7 +33,11 @@ def logpdf(x, a, b, loc=0, scale=1):
 
 
 def pdf(x, a, b, loc=0, scale=1):
-    """Like ``scipy.stats.beta.pdf``."""
+    """Like ``scipy.stats.beta.pdf``.
+
+    >>> print(pdf(np.array([-0.5, 0.5]), 2.0, 2.0))   # 6 x (1 - x) on [0, 1]
+    [0.  1.5]
+    """
     return fnp.exp(logpdf(x, a, b, loc, scale))
 
 

@@ -47,7 +47,15 @@ def logpdf(x, alpha):
     """Like ``scipy.stats.dirichlet.logpdf``: ``sum((alpha - 1) log x) - (sum(gammaln(alpha))
     - gammaln(sum(alpha)))`` over the first axis. SciPy's errors for ``x`` off the simplex
     or ``alpha <= 0`` are raised where the values are known; under ``jit``/``vmap`` such
-    points give -inf (``x``) or NaN (``alpha``), as in JAX."""
+    points give -inf (``x``) or NaN (``alpha``), as in JAX.
+
+    >>> import scipy.stats
+    >>> x, alpha = np.array([0.2, 0.3, 0.5]), np.array([2.0, 3.0, 4.0])
+    >>> bool(np.isclose(logpdf(x, alpha), scipy.stats.dirichlet.logpdf(x, alpha)))
+    True
+    >>> bool(np.isclose(logpdf(x[:2], alpha), logpdf(x, alpha)))   # the last one implied
+    True
+    """
     x, alpha = inexact(x, alpha)
     x = _components(x, alpha)
     _check_known(x, alpha)
@@ -61,7 +69,12 @@ def logpdf(x, alpha):
 
 
 def pdf(x, alpha):
-    """Like ``scipy.stats.dirichlet.pdf``."""
+    """Like ``scipy.stats.dirichlet.pdf``.
+
+    >>> alpha = np.array([1.0, 1.0, 1.0])   # uniform on the simplex, of area 1/2
+    >>> bool(np.isclose(pdf(np.array([0.2, 0.3, 0.5]), alpha), 2.0))
+    True
+    """
     return fnp.exp(logpdf(x, alpha))
 
 

@@ -13,7 +13,15 @@ from fad.scipy.stats._common import constant, inexact, standardized, where_valid
 def logpdf(x, a, loc=0, scale=1):
     """Like ``scipy.stats.gamma.logpdf``: ``xlogy(a - 1, y) - y - gammaln(a) -
     log(scale)``, -inf below the support (at ``y = 0``: ``inf``, ``-log(scale)`` or -inf
-    for ``a`` below, at or above 1)."""
+    for ``a`` below, at or above 1).
+
+    >>> import scipy.stats
+    >>> bool(np.isclose(logpdf(3.0, 2.5, scale=2.0), scipy.stats.gamma.logpdf(3.0, 2.5,
+    ...                                                                         scale=2.0)))
+    True
+    >>> float(logpdf(2.0, 1.0))   # a = 1: the exponential distribution
+    -2.0
+    """
     x, a, loc, scale = inexact(x, a, loc, scale)
     y, safe, ok = standardized(x, loc, scale)
     inside = fnp.greater_equal(y, 0)
@@ -25,7 +33,11 @@ def logpdf(x, a, loc=0, scale=1):
 
 
 def pdf(x, a, loc=0, scale=1):
-    """Like ``scipy.stats.gamma.pdf``."""
+    """Like ``scipy.stats.gamma.pdf``.
+
+    >>> bool(np.allclose(pdf(np.array([-1.0, 0.0, 2.0]), 1.0), [0.0, 1.0, np.exp(-2.0)]))
+    True
+    """
     return fnp.exp(logpdf(x, a, loc, scale))
 
 

@@ -57,7 +57,15 @@ def _squeeze(out):
 
 def logpdf(x, mean=None, cov=1, allow_singular=False):
     """Like ``scipy.stats.multivariate_normal.logpdf``: ``-(d log(2 pi) + log det(cov) +
-    (x - mean)^T cov^-1 (x - mean)) / 2``."""
+    (x - mean)^T cov^-1 (x - mean)) / 2``.
+
+    >>> import scipy.stats
+    >>> mean, cov = np.array([1.0, -1.0]), np.array([[2.0, 0.5], [0.5, 1.0]])
+    >>> x = np.array([[0.0, 0.0], [1.0, 2.0]])
+    >>> bool(np.allclose(logpdf(x, mean, cov), scipy.stats.multivariate_normal.logpdf(
+    ...     x, mean, cov)))
+    True
+    """
     mean, cov, d = _dims(mean, cov)
     x, mean, cov = inexact(_points(x, d), mean, cov)
     dev = fnp.subtract(x, mean)
@@ -96,7 +104,14 @@ def _logpdf_psd(dev, cov, d):
 
 
 def pdf(x, mean=None, cov=1, allow_singular=False):
-    """Like ``scipy.stats.multivariate_normal.pdf``."""
+    """Like ``scipy.stats.multivariate_normal.pdf``.
+
+    >>> from fad.scipy.stats import norm
+    >>> x = np.array([0.5, -1.0])   # a diagonal cov: the product of normal densities
+    >>> bool(np.isclose(pdf(x, np.zeros(2), np.array([1.0, 4.0])),
+    ...                 norm.pdf(0.5) * norm.pdf(-1.0, 0.0, 2.0)))
+    True
+    """
     return fnp.exp(logpdf(x, mean, cov, allow_singular))
 
 

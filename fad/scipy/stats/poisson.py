@@ -12,7 +12,11 @@ from fad.scipy.stats._common import constant, inexact, where_valid
 
 def logpmf(k, mu, loc=0):
     """Like ``scipy.stats.poisson.logpmf``: ``xlogy(k, mu) - gammaln(k + 1) - mu`` at the
-    non-negative integers ``k - loc``, -inf elsewhere."""
+    non-negative integers ``k - loc``, -inf elsewhere.
+
+    >>> print(logpmf(np.array([0.0, 1.5, -1.0]), 2.0))
+    [ -2. -inf -inf]
+    """
     k, mu, loc = inexact(k, mu, loc)
     k = fnp.subtract(k, loc)
     count = fnp.logical_and(fnp.greater_equal(k, 0), fnp.equal(k, fnp.floor(k)))
@@ -24,7 +28,12 @@ def logpmf(k, mu, loc=0):
 
 
 def pmf(k, mu, loc=0):
-    """Like ``scipy.stats.poisson.pmf``."""
+    """Like ``scipy.stats.poisson.pmf``.
+
+    >>> bool(np.allclose(pmf(np.array([0.0, 1.0, 2.0]), 2.0), np.exp(-2.0) * np.array(
+    ...     [1.0, 2.0, 2.0])))   # mu^k exp(-mu) / k!
+    True
+    """
     return fnp.exp(logpmf(k, mu, loc))
 
 

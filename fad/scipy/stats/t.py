@@ -13,7 +13,14 @@ from fad.scipy.stats._common import constant, inexact, standardized, where_valid
 
 def logpdf(x, df, loc=0, scale=1):
     """Like ``scipy.stats.t.logpdf``: ``gammaln((df+1)/2) - gammaln(df/2) - log(df pi)/2 -
-    (df+1)/2 log1p(z^2/df) - log(scale)``."""
+    (df+1)/2 log1p(z^2/df) - log(scale)``.
+
+    >>> import scipy.stats
+    >>> bool(np.isclose(logpdf(1.5, 4.0), scipy.stats.t.logpdf(1.5, 4.0)))
+    True
+    >>> bool(np.isclose(logpdf(1.5, np.inf), norm.logpdf(1.5)))   # df = inf: the normal
+    True
+    """
     x, df, loc, scale = inexact(x, df, loc, scale)
     z, safe, ok = standardized(x, loc, scale)
     finite = fnp.isfinite(df)
@@ -29,7 +36,11 @@ def logpdf(x, df, loc=0, scale=1):
 
 
 def pdf(x, df, loc=0, scale=1):
-    """Like ``scipy.stats.t.pdf``."""
+    """Like ``scipy.stats.t.pdf``.
+
+    >>> bool(np.isclose(pdf(0.0, 1.0), 1 / np.pi))   # df = 1: the Cauchy distribution
+    True
+    """
     return fnp.exp(logpdf(x, df, loc, scale))
 
 
