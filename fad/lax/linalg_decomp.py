@@ -31,10 +31,11 @@ from fad.lax.plumbing import (batch_axis_at, broadcast_to, moveaxis,
 from fad.lax.rules import defjvp_zero
 from fad.lax.sort import take_along_axis
 
-try:   # optional: LAPACK's triangular solve and LU, which NumPy does not expose
+try:   # optional: BLAS's triangular solve and LAPACK's LU, which NumPy does not expose
+    from scipy.linalg import blas as _blas
     from scipy.linalg import lapack as _lapack
 except ImportError:   # pragma: no cover - exercised by monkeypatching in the tests
-    _lapack = None
+    _blas = _lapack = None
 
 LinAlgError = np.linalg.LinAlgError
 _LINALG_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64,
@@ -247,15 +248,27 @@ def _left_trsm(a, b, lower, transpose_a, conjugate_a, unit_diagonal):
     trans = (2 if conjugate_a and complex_ else 1) if transpose_a else 0
     if _lapack is None:
         return _trsm_numpy(a, b, lower, trans, unit_diagonal)
-    (trtrs,) = _lapack.get_lapack_funcs(("trtrs",), (a, b))
+    (trsm,) = _blas.get_blas_funcs(("trsm",), (a, b))
 
     def one(a2, b2):
-        x, info = trtrs(a2, b2, lower=lower, trans=trans, unitdiag=unit_diagonal)
-        if info > 0:
-            raise LinAlgError(f"triangular_solve: singular matrix: diagonal entry {info - 1} "
-                              "is zero")
-        return (x,)
+        if not unit_diagonal:
+            zero = np.flatnonzero(np.diagonal(a2) == 0)
+            if zero.size:
+                raise LinAlgError(f"triangular_solve: singular matrix: diagonal entry "
+                                  f"{zero[0]} is zero")
+        return (_solve_c_ordered(trsm, a2, b2, lower, trans, unit_diagonal),)
     return np.asarray(_batch_loop(one, a, b)[0], b.dtype)
+
+
+def _solve_c_ordered(trsm, a, b, lower, trans, unit_diagonal):
+    """``op(a)^-1 b`` (``op`` by ``trans``: 0 none, 1 transpose, 2 conjugate transpose)
+    with BLAS's ``trsm``, on NumPy's C-ordered arrays as they are: their transposes are
+    Fortran-ordered views (no copy of ``a``, one of ``b``, the result's), and
+    ``x^T = b^T op(a)^-T`` is a solve from the right by ``a^T`` whose operation is
+    ``trans`` again (``op(a)^T`` is ``a^T`` untransposed, transposed, or conjugated)."""
+    y = trsm(1.0, np.asarray(a).T, np.asarray(b).T, side=1, lower=not lower,
+             trans_a=trans, diag=int(unit_diagonal))
+    return y.T
 
 
 def _trsm_numpy(a, b, lower, trans, unit_diagonal):

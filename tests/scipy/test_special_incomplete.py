@@ -67,7 +67,10 @@ def test_gamma_values_match_scipy(points):
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.floats(-2, 4), st.floats(-2, 4), st.floats(0, 1), spreads),
+# (x not subnormal: there SciPy's betainc is off by ~1%, and mpmath agrees with fad's —
+# e.g. a = 0.1, b = 10, x = 5e-324: 6.1526e-33, SciPy 6.2001e-33)
+@given(st.lists(st.tuples(st.floats(-2, 4), st.floats(-2, 4),
+                          st.one_of(st.just(0.0), st.floats(1e-300, 1)), spreads),
                 min_size=1, max_size=8))
 def test_beta_values_match_scipy(points):
     a = np.array([10.0 ** p[0] for p in points])
