@@ -214,6 +214,7 @@ def linearize_flat(fun, primals, differentiable=None, dce: bool = True):
     # (this runs on every ``grad`` call): the partial evaluator never needs to be current
     # itself, the linearizing trace above it hands it what it records.
     pe = StagingTrace(_current_trace.get(), fold_known=True)
+    pe.linear_unknowns = True
     jt = (WeakLinearizeTrace if any(is_weak(p) for p in primals) else LinearizeTrace)(pe)
     token = _current_trace.set(jt)
     try:

@@ -42,12 +42,16 @@ class StagingTracer(Tracer):
 
 class StagingTrace(Trace):
     name = "StagingTrace"
-    __slots__ = ("fold_known", "eqns", "invars", "constvars", "consts")
+    __slots__ = ("fold_known", "eqns", "invars", "constvars", "consts", "linear_unknowns")
     abstract_value_help = STAGED_VALUE_HELP
 
     def __init__(self, parent, fold_known: bool = False):
         super().__init__(parent)
         self.fold_known = fold_known
+        # (set by ``linearize``: its unknowns are tangents, and what it records is linear
+        # in them; read by the custom_vjp rule through ``getattr``, other partial
+        # evaluators such as the staged layer's probe not having it)
+        self.linear_unknowns = False
         self.const_eval = fold_known and parent.const_eval   # else constants are recorded
         self.eqns: list[JaxprEqn] = new_eqn_list()   # (noting source lines, if asked)
         self.invars: list[Var] = []

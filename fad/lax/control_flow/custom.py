@@ -261,6 +261,12 @@ lowering_rules[custom_vjp_call_p] = _call_lowering
 
 
 def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts, name):
+    if getattr(get_current_trace(), "linear_unknowns", False):
+        # Linearizing: a tangent that is a known value (a custom_jvp rule's constant
+        # tangent) does not depend on the input tangents, and the map is linear: it is
+        # zero. (``custom_lin`` could not be run forward on it.)
+        tangents = [t if type(t) is Zero or isinstance(t, Tracer) else Zero.like(t)
+                    for t in tangents]
     _check_consts_not_differentiated(tangents, num_consts, "custom_vjp")
     out_avals = call_jaxpr.out_avals
     if all(type(t) is Zero for t in tangents):

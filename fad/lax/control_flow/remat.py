@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from fad.core.abstract import get_aval
 from fad.core.ad_util import Zero, instantiate, tangent_aval, zeros_like_aval
-from fad.core.ir import ClosedJaxpr, Jaxpr, Var, dce_jaxpr, dce_rules, new_eqn
+from fad.core.ir import ClosedJaxpr, Jaxpr, Var, dce_jaxpr, dce_rules, new_eqn, sub_jaxprs
 from fad.core.primitive import Primitive
 from fad.core.trace import Tracer
 from fad.interpreters.batching import batch_rules
@@ -191,7 +191,8 @@ def _remat_linearize(pe, primals, tangents, *, jaxpr, policy, prevent_cse):
     no more than a few arrays alive at a time. ``None`` (the general path: JVP, then
     partial evaluation's split) for other policies and types."""
     if policy is not nothing_saveable or not all(
-            a.dtype.kind in "fc" for a in [*jaxpr.in_avals, *jaxpr.out_avals]):
+            a.dtype.kind in "fc" for a in [*jaxpr.in_avals, *jaxpr.out_avals]) or \
+            jaxpr.derived("forward_only", lambda: _calls_forward_only(jaxpr.jaxpr)):
         return None
     ans = remat_p.bind(*primals, jaxpr=jaxpr, policy=policy, prevent_cse=prevent_cse)
     nonzero = tuple(t is not None for t in tangents)
@@ -200,6 +201,20 @@ def _remat_linearize(pe, primals, tangents, *, jaxpr, policy, prevent_cse):
         remat_p, [*primals, *[materialize(t) for t in tangents if t is not None]],
         remat_params(body, policy, prevent_cse))
     return ans, out_tangents
+
+
+def _calls_forward_only(jaxpr) -> bool:
+    """Whether ``jaxpr`` (or a body inside it) calls a ``custom_vjp`` function, which has
+    no forward mode: the rule above binds the body itself for the results, which an
+    enclosing forward mode (``hessian``) could not differentiate; the general path binds
+    the forward program of its linearization instead."""
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "custom_vjp_call":
+            return True
+        if any(_calls_forward_only(sub.jaxpr if isinstance(sub, ClosedJaxpr) else sub)
+               for _, sub in sub_jaxprs(eqn.params)):
+            return True
+    return False
 
 
 def _relinearized(closed: ClosedJaxpr, nonzero) -> ClosedJaxpr:
