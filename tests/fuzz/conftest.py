@@ -3,7 +3,7 @@ by ``program_strategy.register_profiles`` when this imports it), the ``fuzz`` ma
 a count of the programs run.
 
 - ``fuzz-ci`` (the default for the fuzz tests): 30 derandomized examples per property;
-- ``long``: 1700 random examples per property. Run it with
+- ``long``: 4000 random examples per property. Run it with
   ``pytest tests/fuzz -m fuzz --hypothesis-profile=long`` (or ``FAD_FUZZ_PROFILE=long``
   in the environment), ``--hypothesis-show-statistics`` for hypothesis' counts;
   ``FAD_FUZZ_EXAMPLES=N`` sets the number of examples per property.
