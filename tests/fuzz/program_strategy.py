@@ -594,9 +594,7 @@ class _Builder:
         inner = x.shape[:axis] + x.shape[axis + 1:]
         other = self.pick() if self.draw(st.booleans()) else None
         params = [dataclasses.replace(x, shape=inner)] + ([other] if other else [])
-        # reverse mode through vmap of a custom_vjp function over an axis other than 0
-        # gives a wrongly laid out gradient (test_fuzz_regressions.py)
-        child = self.sub(params, custom_vjp=self.opts["custom_vjp"] and axis == 0)
+        child = self.sub(params)
         r = child.pick(fresh=True)
         shape = (x.shape[axis],) + r.shape
         if _size(shape) > MAX_SIZE:

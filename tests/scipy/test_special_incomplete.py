@@ -57,8 +57,13 @@ def test_gamma_values_match_scipy(points):
     spread = np.array([s for _, s in points])
     x = np.concatenate([a * np.exp(spread / np.sqrt(np.maximum(a, 1))), a * np.exp(2 * spread)])
     a = np.concatenate([a, a])
-    close(special.gammainc(a, x), sps.gammainc(a, x), rtol=5e-12)
-    close(special.gammaincc(a, x), sps.gammaincc(a, x), rtol=5e-12)
+    # (SciPy's own error grows in the far tails of large a: at a = 10**3.625, x = a e^0.5,
+    # Q = 4.0468277743862e-275 (mpmath), fad 4.0468277743868e-275, SciPy 4.0468277744110e-275)
+    large = a >= 1e3
+    for ours, scipys in ((special.gammainc, sps.gammainc), (special.gammaincc, sps.gammaincc)):
+        got, want = ours(a, x), scipys(a, x)
+        close(got[~large], want[~large], rtol=5e-12)
+        close(got[large], want[large], rtol=5e-11)
     a32, x32 = a.astype(np.float32), x.astype(np.float32)
     close(special.gammainc(a32, x32), in_float32(sps.gammainc, a32, x32), 1e-7, 1e-38,
           np.float32)

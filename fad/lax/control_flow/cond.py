@@ -227,9 +227,9 @@ batch_rules[cond_p] = _cond_batch
 
 def _split_branches(branches, unknowns):
     """The branches split for the unknown operands ``unknowns``: known parts (known
-    operands -> known outputs, then the residuals of every branch, zeros but its own),
-    unknown parts (every branch's residuals, unknown operands -> unknown outputs), which
-    outputs are unknown (in any branch), and the residuals' types."""
+    operands -> known outputs, then the residuals of every branch, placeholders but its
+    own), unknown parts (every branch's residuals, unknown operands -> unknown outputs),
+    which outputs are unknown (in any branch), and the residuals' types."""
     first = [b.derived(("partial_eval", unknowns), lambda b=b: partial_eval_jaxpr(b, unknowns))
              for b in branches]
     out_unknowns = [any(col) for col in zip(*[f[2] for f in first])]
@@ -248,14 +248,25 @@ def _split_branches(branches, unknowns):
     return tuple(knowns), tuple(unknowns_), out_unknowns, all_res
 
 
+def _placeholder(aval):
+    """The value of another branch's residual slot: never read where the branch taken
+    is this one, but under ``vmap`` with a per-example index every branch's backward
+    pass runs on every example, its results then discarded. Ones keep the usual
+    backward-pass arithmetic on residuals (dividing by a tie count, a norm) free of
+    floating-point exceptions there; zeros keep integer ones (indices) in bounds."""
+    if aval.dtype.kind in "fc":
+        return np.ones(aval.shape, aval.dtype)
+    return zeros_like_aval(aval)
+
+
 def _with_residual_slots(known, n_res, offset, all_res):
     """``known`` returning, instead of its ``n_res`` residuals, all of ``all_res``: its own
-    at ``offset``, zeros elsewhere."""
+    at ``offset``, placeholders elsewhere."""
     n_out = len(known.jaxpr.outvars) - n_res
 
     def fun(*args):
         outs = eval_jaxpr(known, (), *args)
-        res = [zeros_like_aval(a) for a in all_res]
+        res = [_placeholder(a) for a in all_res]
         res[offset:offset + n_res] = outs[n_out:]
         return [*outs[:n_out], *res]
     return trace_to_jaxpr(fun, known.in_avals)

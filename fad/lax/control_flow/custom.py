@@ -146,6 +146,21 @@ def _closed_over_error(kind):
         "rule to it.")
 
 
+def _known_tangents_zero(tangents):
+    """``tangents`` with those that are known values made symbolic zeros, when the
+    current trace is ``linearize``'s partial evaluator (else unchanged).
+
+    Under linearization the tangents are the unknowns and every rule is linear in them,
+    so a tangent known without them (a ``custom_jvp`` rule's constant tangent, zeros it
+    instantiated) is a linear map of nothing: zero. Left as a value, the programs after
+    it would run their tangent part forward, which a ``custom_vjp`` function's cannot."""
+    trace = get_current_trace()
+    if not getattr(trace, "linear_unknowns", False):
+        return tangents
+    return [t if type(t) is Zero or (isinstance(t, Tracer) and t._trace is trace)
+            else Zero.like(t) for t in tangents]
+
+
 def _check_consts_not_differentiated(tangents, num_consts, kind):
     for t in tangents[:num_consts]:
         if type(t) is not Zero:
@@ -201,12 +216,13 @@ def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts, name
         outs = eval_jaxpr(program, (), *primals,
                           *[t for t in tangents[num_consts:] if type(t) is not Zero])
         given = iter(outs[n:])
-        return outs[:n], _out_tangents([next(given) if nz else Zero(tangent_aval(a))
-                                        for nz, a in zip(out_nonzero, out_avals)], out_avals)
+        return outs[:n], _known_tangents_zero(_out_tangents(
+            [next(given) if nz else Zero(tangent_aval(a))
+             for nz, a in zip(out_nonzero, out_avals)], out_avals))
     # (the rule sees the tangents of inputs not differentiated as zeros, as in JAX)
     outs = eval_jaxpr(jvp.get(), (), *primals,
                       *[instantiate(t) for t in tangents[num_consts:]])
-    return outs[:n], _out_tangents(outs[n:], out_avals)
+    return outs[:n], _known_tangents_zero(_out_tangents(outs[n:], out_avals))
 
 
 def _custom_jvp_call_batch(args, dims, *, call_jaxpr, jvp, num_consts, name):
@@ -261,12 +277,7 @@ lowering_rules[custom_vjp_call_p] = _call_lowering
 
 
 def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts, name):
-    if getattr(get_current_trace(), "linear_unknowns", False):
-        # Linearizing: a tangent that is a known value (a custom_jvp rule's constant
-        # tangent) does not depend on the input tangents, and the map is linear: it is
-        # zero. (``custom_lin`` could not be run forward on it.)
-        tangents = [t if type(t) is Zero or isinstance(t, Tracer) else Zero.like(t)
-                    for t in tangents]
+    tangents = _known_tangents_zero(tangents)   # (custom_lin cannot run forward)
     _check_consts_not_differentiated(tangents, num_consts, "custom_vjp")
     out_avals = call_jaxpr.out_avals
     if all(type(t) is Zero for t in tangents):
@@ -284,7 +295,13 @@ def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts,
 
 
 def _custom_vjp_call_batch(args, dims, *, call_jaxpr, fwd, bwd, num_consts, name):
-    size, dims = _batch_size(args, dims), tuple(dims)
+    size = _batch_size(args, dims)
+    # Every differentiable operand batched at axis 0 (unbatched ones broadcast): the
+    # batched backward program gives each input's cotangent at axis 0, so the inputs
+    # must be laid out that way for reverse mode through this call to line up.
+    args = [*args[:num_consts], *[plumbing.batch_axis_at(x, d, size)
+                                  for x, d in zip(args[num_consts:], dims[num_consts:])]]
+    dims = (*dims[:num_consts], *[0] * (len(args) - num_consts))
     body = call_jaxpr.derived(("custom_batch", size, dims), lambda: batch_jaxpr(
         call_jaxpr, size, dims, instantiate=True)[0])
     fwd_b = fwd.batched(size, dims)
