@@ -13,6 +13,7 @@ from typing import Callable
 from fad import api_grad, api_jacobians, api_vmap
 from fad.api_grad import eval_jaxpr, linear_transpose, linearize, make_jaxpr, stop_gradient
 from fad.api_util import GradSpec, check_callable, list_argument_error
+from fad.core.keys import Unkeyable, value_key
 from fad.core.trace import eval_trace, get_current_trace
 from fad.errors import TracerArrayConversionError
 from fad.staged import staging_enabled
@@ -131,9 +132,8 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
     >>> fad.value_and_grad(lambda x: x ** 3)(2.0)
     (np.float64(8.0), np.float64(12.0))
     """
-    check_callable(fun, "grad")
     return _gradient_function(
-        GradSpec(fun, argnums, has_aux, holomorphic, True),
+        GradSpec(fun, argnums, has_aux, holomorphic, True), allow_int,
         lambda: api_grad.value_and_grad(fun, argnums, has_aux, holomorphic, allow_int))
 
 
@@ -146,16 +146,37 @@ def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = Fa
     >>> fad.grad(lambda x: x ** 4 + 3 * x ** 2 + 2 * x)(2.0)
     np.float64(46.0)
     """
-    check_callable(fun, "grad")
     return _gradient_function(
-        GradSpec(fun, argnums, has_aux, holomorphic, False),
+        GradSpec(fun, argnums, has_aux, holomorphic, False), allow_int,
         lambda: api_grad.grad(fun, argnums, has_aux, holomorphic, allow_int))
 
 
-def _gradient_function(spec: GradSpec, make_interpreted: Callable) -> Callable:
+# The gradient functions made last, by what they compute: ``grad(loss)`` written inside a
+# step function, or a vmapped lambda, made afresh at every call, is the function made the
+# time before (the same behaviour: making one has no other effect) rather than a new
+# stager and wrapper each time. Keyed by the function's identity (kept alive while here)
+# and argnums by type and value (``True`` is not ``1``: it is refused).
+_recent_gradients: dict = {}
+_MAX_RECENT = 32
+
+
+def _gradient_function(spec: GradSpec, allow_int: bool, make_interpreted: Callable) -> Callable:
+    try:
+        key = (id(spec.fun), value_key(spec.argnums), *spec[2:], allow_int)
+        recent = _recent_gradients.get(key)
+    except (TypeError, Unkeyable):   # (argnums unhashable: made afresh, and checked)
+        key = recent = None
+    if recent is not None and recent[0] is spec.fun:
+        return recent[1]
+    check_callable(spec.fun, "grad")
     stager = None if spec.has_aux or spec.holomorphic else StagedGrad(spec)
-    return staged_or_interpreted(stager, make_interpreted, spec.fun,
+    made = staged_or_interpreted(stager, make_interpreted, spec.fun,
                                  lambda args, err: list_argument_error(args, spec.argnums, err))
+    if key is not None:
+        if len(_recent_gradients) >= _MAX_RECENT:
+            _recent_gradients.clear()
+        _recent_gradients[key] = (spec.fun, made)
+    return made
 
 
 def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None):

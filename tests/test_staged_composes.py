@@ -127,6 +127,20 @@ def test_grad_of_a_partial_made_at_every_step_replays(fresh_programs):
     assert compiled_programs() == 1
 
 
+def test_a_gradient_made_again_of_the_same_function_is_the_same_function():
+    # (grad(loss) written inside a step, or a vmapped lambda: no new stager and wrapper
+    # at every call; what it computes decides, argnums by type and value)
+    def f(x, y):
+        return fnp.sum(x * y)
+    assert fad.grad(f) is fad.grad(f)
+    assert fad.value_and_grad(f, (0, 1)) is fad.value_and_grad(f, (0, 1))
+    assert fad.grad(f) is not fad.value_and_grad(f)
+    assert fad.grad(f, 1) is not fad.grad(f)
+    assert fad.grad(f, True) is not fad.grad(f, 1)
+    with pytest.raises(TypeError, match="callable"):
+        fad.grad(3.0)
+
+
 @pytest.mark.parametrize("name", ["jacfwd", "jacrev", "hessian"])
 def test_jacobians_in_a_loop_are_staged(name, fresh_programs):
     transform = getattr(fad, name)
