@@ -108,11 +108,14 @@ _PARAMS = [
     {"fft_type": "RFFT", "fft_lengths": (3,)}, {"fft_type": "IRFFT", "fft_lengths": (4,)},
     {"left_side": True, "lower": True, "transpose_a": False, "conjugate_a": False,
      "unit_diagonal": False},
+    {"left_side": True, "lower": True, "transpose_a": False, "conjugate_a": False},
+    {"lower": True, "transpose_a": False, "conjugate_a": False},
+    {"lower": True, "transpose": False}, {"lower": True, "transpose": True},
     {"full_matrices": False}, {"full_matrices": False, "compute_uv": True},
     {"lower": True}, {"compute_right_eigenvectors": True}, {"permutation_size": 3},
 ]
 _PATTERNS = ["", "f", "m", "b", "i", "ff", "fs", "fi", "fj", "fk", "ii", "fff", "bff",
-             "fku", "fuj", "wwww", "zf", "q", "qr"]
+             "fku", "fuj", "wwww", "zf", "q", "qr", "qq"]
 _CANDIDATES = [(pattern, params) for params in _PARAMS for pattern in _PATTERNS]
 
 

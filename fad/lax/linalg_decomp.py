@@ -1,18 +1,19 @@
-"""Linear algebra, part 1: the solves and the triangular factorisations.
+"""Linear algebra, part 1: the general solve and the factorisations.
 
-Primitives, each with all its rules: ``triangular_solve`` (JAX's signature), ``solve``
-(a general square solve, so that its derivative costs a solve rather than the derivative
-of an LU factorisation), ``cholesky``, ``lu`` (with pivots and the row permutation),
-and ``lu_pivots_to_permutation``. Every primitive takes stacked matrices
+Primitives, each with all its rules: ``solve`` (a general square solve, so that its
+derivative costs a solve rather than the derivative of an LU factorisation),
+``cholesky``, ``lu`` (with pivots and the row permutation), and
+``lu_pivots_to_permutation``. ``triangular_solve`` and the other triangular primitives
+live in ``linalg_trmm`` (re-exported here); ``cholesky``'s derivative is two of them, a
+congruence and a triangular product. Every primitive takes stacked matrices
 ``(..., m, n)``, as NumPy does, so batching moves the batch axis to the front (or, for a
 solve whose matrix is shared, folds the batch into the right-hand side's columns).
 ``fad.lax.linalg`` adds ``qr`` and the spectral decompositions and is the public module.
 
 Implementations call LAPACK through NumPy, and through SciPy's LAPACK wrappers for the
-routines NumPy lacks (``trtrs``, ``getrf``) when SciPy is installed; without SciPy they
-fall back to NumPy (a general solve on the triangle, a partial-pivoting loop). A singular
-triangular matrix raises ``numpy.linalg.LinAlgError``, as SciPy's ``solve_triangular``
-and NumPy's ``solve`` do.
+routines NumPy lacks (``potrf`` in place, ``getrf``) when SciPy is installed; without SciPy
+they fall back to NumPy (NumPy's Cholesky, a partial-pivoting loop). A singular matrix
+raises ``numpy.linalg.LinAlgError``, as NumPy's ``solve`` does.
 """
 from __future__ import annotations
 
@@ -26,35 +27,21 @@ from fad.interpreters.jvp import jvp_rules
 from fad.interpreters.transpose import is_undefined, transpose_rules
 from fad import lax
 from fad.lax.dot import dot_general
-from fad.lax.plumbing import (batch_axis_at, broadcast_to, moveaxis,
-                              reshape, transpose)
+from fad.lax.plumbing import batch_axis_at, broadcast_to, moveaxis, reshape
+from fad.lax.linalg_trmm import (LinAlgError, adjoint, batch_loop, check_matrix, constant, swap,
+                                 square_operand_batch, triangular_congruence_p,
+                                 triangular_matmul_p, triangular_solve, triangular_solve_p,
+                                 tril, triu)
+from fad.lax.linalg_trmm import hermitian_part, is_complex  # noqa: F401 - (for fad.lax.linalg)
 from fad.lax.rules import defjvp_zero
 from fad.lax.sort import take_along_axis
 
-try:   # optional: BLAS's triangular solve and LAPACK's LU, which NumPy does not expose
-    from scipy.linalg import blas as _blas
+try:   # optional: LAPACK's LU, which NumPy does not expose, and its Cholesky in place
     from scipy.linalg import lapack as _lapack
 except ImportError:   # pragma: no cover - exercised by monkeypatching in the tests
-    _blas = _lapack = None
+    _lapack = None
 
-LinAlgError = np.linalg.LinAlgError
-_LINALG_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64,
-                                                 np.complex128))
-
-# -- shared helpers (they bind primitives: usable on tracers inside rules) --------------------
-
-
-def check_matrix(name, aval, square=False, min_ndim=2):
-    """Raise for an operand that is not a (stack of) matrices of a LAPACK dtype."""
-    if aval.dtype not in _LINALG_DTYPES:
-        raise TypeError(f"{name}: array type {aval.dtype} is unsupported in linalg; use "
-                        "float32, float64, complex64 or complex128")
-    if aval.ndim < min_ndim:
-        raise LinAlgError(f"{name}: {aval.ndim}-dimensional array given. Array must be at "
-                          "least two-dimensional")
-    if square and aval.shape[-1] != aval.shape[-2]:
-        raise LinAlgError(f"{name}: last 2 dimensions of the array must be square, got "
-                          f"shape {aval.shape}")
+# -- shared helpers (they bind primitives: usable on tracers inside rules; more in linalg_trmm)
 
 
 def real_dtype(dtype):
@@ -64,25 +51,6 @@ def real_dtype(dtype):
 def complex_dtype(dtype):
     return (np.dtype(np.complex64) if dtype in (np.float32, np.complex64)
             else np.dtype(np.complex128))
-
-
-def is_complex(x) -> bool:
-    return get_aval(x).dtype.kind == "c"
-
-
-def swap(x):
-    """The matrix transpose of the last two axes."""
-    nd = get_aval(x).ndim
-    return transpose(x, (*range(nd - 2), nd - 1, nd - 2))
-
-
-def conj(x):
-    return lax.conj(x) if is_complex(x) else x
-
-
-def adjoint(x):
-    """The conjugate transpose of the last two axes."""
-    return conj(swap(x))
 
 
 def matmul(a, b):
@@ -96,25 +64,6 @@ def matmul(a, b):
         return dot_general(a, b, (((na - 1,), (0,)), ((), ())))
     batch = tuple(range(na - 2))
     return dot_general(a, b, (((na - 1,), (nb - 2,)), (batch, batch)))
-
-
-def constant(value, like):
-    """``value`` as a NumPy constant of ``like``'s dtype."""
-    return np.asarray(value, get_aval(like).dtype)
-
-
-def _triangle_mask(m, n, k, lower):
-    return np.tri(m, n, k, dtype=bool) if lower else ~np.tri(m, n, k - 1, dtype=bool)
-
-
-def tril(x, k=0):
-    m, n = get_aval(x).shape[-2:]
-    return lax.select_n(_triangle_mask(m, n, k, True), constant(0, x)[()], x)
-
-
-def triu(x, k=0):
-    m, n = get_aval(x).shape[-2:]
-    return lax.select_n(_triangle_mask(m, n, k, False), constant(0, x)[()], x)
 
 
 def diagonal(x):
@@ -145,32 +94,6 @@ def eye_like(x, n):
     return broadcast_to(eye, batch + (n, n)) if batch else eye
 
 
-def hermitian_part(t, lower):
-    """The Hermitian matrix a routine reading one triangle (``lower`` or upper) and the
-    real part of the diagonal sees in ``t``: what its tangent is."""
-    m = get_aval(t).shape[-1]
-    other = _triangle_mask(m, m, 1, False) if lower else _triangle_mask(m, m, -1, True)
-    p = lax.select_n(other, t, adjoint(t))
-    if not is_complex(t):
-        return p
-    # p's diagonal is complex: the mean with its adjoint keeps the real part only
-    return lax.mul(lax.add(p, adjoint(p)), constant(0.5, t)[()])
-
-
-def op_matmul(a, b, transpose_a=False, conjugate_a=False, a_on_left=True):
-    """``op(a) @ b`` (or ``b @ op(a)``) for stacks with equal batch shapes, ``op``
-    transposing and/or conjugating: one contraction, no transposed copy (nor one of the
-    cotangent in reverse mode)."""
-    a = conj(a) if conjugate_a else a
-    nd = get_aval(a).ndim
-    batch = tuple(range(nd - 2))
-    if a_on_left:   # contract a's columns (its rows when transposed) with b's rows
-        dims = (((nd - 2 if transpose_a else nd - 1,), (nd - 2,)), (batch, batch))
-        return dot_general(a, b, dims)
-    dims = (((nd - 1,), (nd - 1 if transpose_a else nd - 2,)), (batch, batch))
-    return dot_general(b, a, dims)
-
-
 def _leading_batch(prim):
     """The batching rule of a one-operand primitive on stacks: the batch axis first."""
     def rule(args, dims, **params):
@@ -178,169 +101,6 @@ def _leading_batch(prim):
         out = prim.bind(batch_axis_at(x, bd), **params)
         return out, [0] * len(out) if prim.multiple_results else 0
     return rule
-
-
-def _batch_loop(fn, *arrays):
-    """Apply ``fn`` (of 2-D arrays, returning a tuple of arrays) to each matrix of stacks
-    of one batch shape; the results stacked."""
-    batch = arrays[0].shape[:-2]
-    if not batch:
-        return fn(*arrays)
-    outs = [fn(*(a[idx] for a in arrays)) for idx in np.ndindex(*batch)]
-    return tuple(np.stack([o[i] for o in outs]).reshape(batch + outs[0][i].shape)
-                 for i in range(len(outs[0])))
-
-
-# -- triangular_solve --------------------------------------------------------------------------
-
-
-def triangular_solve(a, b, left_side: bool = False, lower: bool = False,
-                     transpose_a: bool = False, conjugate_a: bool = False,
-                     unit_diagonal: bool = False):
-    """Solve ``op(a) @ x = b`` (``left_side``) or ``x @ op(a) = b`` for ``x``, where ``a``
-    is triangular (only its ``lower`` or upper triangle is read; its diagonal is taken
-    to be ones when ``unit_diagonal``) and ``op`` transposes and/or conjugates it. As
-    ``jax.lax.linalg.triangular_solve``: ``a`` is ``(..., m, m)``, ``b`` is ``(..., m, n)``
-    (left side) or ``(..., n, m)``, with the same batch shape.
-
-    >>> triangular_solve(np.array([[2., 0.], [1., 1.]]), np.array([[2.], [3.]]),
-    ...                  left_side=True, lower=True)
-    array([[1.],
-           [2.]])
-    """
-    params = dict(left_side=bool(left_side), lower=bool(lower),
-                  transpose_a=bool(transpose_a), conjugate_a=bool(conjugate_a),
-                  unit_diagonal=bool(unit_diagonal))
-    _trsm_rule(get_aval(a), get_aval(b), **params)
-    return triangular_solve_p.bind(a, b, **params)
-
-
-def _trsm_rule(a, b, *, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
-    check_matrix("triangular_solve", a, square=True)
-    check_matrix("triangular_solve", b)
-    if a.dtype != b.dtype:
-        raise TypeError(f"triangular_solve: a and b must have one dtype, got {a.dtype} and "
-                        f"{b.dtype}")
-    m = a.shape[-1]
-    k = b.shape[-2] if left_side else b.shape[-1]
-    if a.shape[:-2] != b.shape[:-2] or k != m:
-        side = "(..., m, n)" if left_side else "(..., n, m)"
-        raise ValueError(f"triangular_solve: a of shape {a.shape} and b of shape {b.shape} "
-                         f"do not fit (b must be {side} with a's batch shape)")
-    return ShapedArray(b.shape, b.dtype)
-
-
-def _trsm_impl(a, b, *, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
-    a, b = np.asarray(a), np.asarray(b)
-    if not left_side:   # x op(a) = b  <=>  op(a)^T x^T = b^T
-        x = _left_trsm(a, np.swapaxes(b, -1, -2), lower, not transpose_a, conjugate_a,
-                       unit_diagonal)
-        return np.swapaxes(x, -1, -2)   # (a view of a fresh array: nothing shared)
-    return _left_trsm(a, b, lower, transpose_a, conjugate_a, unit_diagonal)
-
-
-def _left_trsm(a, b, lower, transpose_a, conjugate_a, unit_diagonal):
-    if b.size == 0:
-        return np.zeros(b.shape, b.dtype)
-    complex_ = a.dtype.kind == "c"
-    if conjugate_a and complex_ and not transpose_a:   # conj(a) x = b <=> a conj(x) = conj(b)
-        return np.conj(_left_trsm(a, np.conj(b), lower, False, False, unit_diagonal))
-    trans = (2 if conjugate_a and complex_ else 1) if transpose_a else 0
-    if _lapack is None:
-        return _trsm_numpy(a, b, lower, trans, unit_diagonal)
-    (trsm,) = _blas.get_blas_funcs(("trsm",), (a, b))
-
-    def one(a2, b2):
-        if not unit_diagonal:
-            zero = np.flatnonzero(np.diagonal(a2) == 0)
-            if zero.size:
-                raise LinAlgError(f"triangular_solve: singular matrix: diagonal entry "
-                                  f"{zero[0]} is zero")
-        return (_solve_c_ordered(trsm, a2, b2, lower, trans, unit_diagonal),)
-    return np.asarray(_batch_loop(one, a, b)[0], b.dtype)
-
-
-def _solve_c_ordered(trsm, a, b, lower, trans, unit_diagonal):
-    """``op(a)^-1 b`` (``op`` by ``trans``: 0 none, 1 transpose, 2 conjugate transpose)
-    with BLAS's ``trsm``, on NumPy's C-ordered arrays as they are: their transposes are
-    Fortran-ordered views (no copy of ``a``, one of ``b``, the result's), and
-    ``x^T = b^T op(a)^-T`` is a solve from the right by ``a^T`` whose operation is
-    ``trans`` again (``op(a)^T`` is ``a^T`` untransposed, transposed, or conjugated)."""
-    y = trsm(1.0, np.asarray(a).T, np.asarray(b).T, side=1, lower=not lower,
-             trans_a=trans, diag=int(unit_diagonal))
-    return y.T
-
-
-def _trsm_numpy(a, b, lower, trans, unit_diagonal):
-    """The triangular solve without SciPy: a general solve on the explicit triangle."""
-    t = np.tril(a) if lower else np.triu(a)
-    if unit_diagonal:
-        n = a.shape[-1]
-        t = t.copy()
-        t[..., np.arange(n), np.arange(n)] = 1
-    if trans:
-        t = np.swapaxes(t, -1, -2)
-        t = np.conj(t) if trans == 2 else t
-    try:
-        return np.linalg.solve(t, b)
-    except LinAlgError:
-        raise LinAlgError("triangular_solve: singular matrix: a diagonal entry is zero") \
-            from None
-
-
-def _trsm_jvp(primals, tangents, **params):
-    (a, b), (ta, tb) = primals, tangents
-    x = triangular_solve_p.bind(a, b, **params)
-    if type(ta) is Zero and type(tb) is Zero:
-        return x, Zero.like(x)
-    rhs = None if type(tb) is Zero else tb
-    if type(ta) is not Zero:
-        # op(a) x = b: op(da) x + op(a) dx = db, so dx = op(a)^-1 (db - op(da) x)
-        ta = tril(ta) if params["lower"] else triu(ta)
-        if params["unit_diagonal"]:
-            ta = tril(ta, -1) if params["lower"] else triu(ta, 1)
-        prod = op_matmul(ta, x, params["transpose_a"], params["conjugate_a"],
-                         params["left_side"])
-        rhs = lax.neg(prod) if rhs is None else lax.sub(rhs, prod)
-    return x, triangular_solve_p.bind(a, rhs, **params)
-
-
-def _trsm_transpose(ct, a, b, **params):
-    if is_undefined(a):
-        raise TypeError("triangular_solve is not linear in its matrix a")
-    # x = M b with M = op(a)^-1 (or b M): the transpose is M^T, which flips transpose_a
-    params = dict(params, transpose_a=not params["transpose_a"])
-    return [None, triangular_solve_p.bind(a, ct, **params)]
-
-
-def _rhs_batch(prim, left_side_of):
-    """Batching of a solve ``prim(a, b)``: with ``a`` unbatched the batch folds into the
-    columns of ``b`` (left side) or its rows (right side): one solve, one factorisation."""
-    def rule(args, dims, **params):
-        (a, b), (ad, bd) = args, dims
-        if ad is None:
-            nd = get_aval(b).ndim
-            left = left_side_of(params)
-            at = nd - 1 if left else nd - 3   # after the columns, or before the rows
-            b = moveaxis(b, bd, at)
-            shape = get_aval(b).shape
-            if left:
-                folded = reshape(b, shape[:-2] + (shape[-2] * shape[-1],))
-            else:
-                folded = reshape(b, shape[:-3] + (shape[-3] * shape[-2], shape[-1]))
-            out = prim.bind(a, folded, **params)
-            return reshape(out, shape), at
-        size = get_aval(a).shape[ad]
-        return prim.bind(batch_axis_at(a, ad), batch_axis_at(b, bd, size), **params), 0
-    return rule
-
-
-triangular_solve_p = Primitive("triangular_solve")
-triangular_solve_p.def_impl(_trsm_impl)
-triangular_solve_p.def_abstract_eval(_trsm_rule)
-jvp_rules[triangular_solve_p] = _trsm_jvp
-transpose_rules[triangular_solve_p] = _trsm_transpose
-batch_rules[triangular_solve_p] = _rhs_batch(triangular_solve_p, lambda p: p["left_side"])
 
 
 # -- solve -------------------------------------------------------------------------------------
@@ -400,7 +160,7 @@ solve_p.def_impl(_solve_impl)
 solve_p.def_abstract_eval(_solve_rule)
 jvp_rules[solve_p] = _solve_jvp
 transpose_rules[solve_p] = _solve_transpose
-batch_rules[solve_p] = _rhs_batch(solve_p, lambda p: True)
+batch_rules[solve_p] = square_operand_batch(solve_p, lambda p: True)
 
 
 # -- cholesky ----------------------------------------------------------------------------------
@@ -442,7 +202,7 @@ def _cholesky_impl(x):
         if info > 0:
             raise LinAlgError("Matrix is not positive definite")
         return (u.T,)
-    return _batch_loop(one, x)[0]
+    return batch_loop(one, x)[0]
 
 
 def _cholesky_jvp(primals, tangents):
@@ -450,15 +210,12 @@ def _cholesky_jvp(primals, tangents):
     l = cholesky_p.bind(x)
     if type(t) is Zero:
         return l, Zero.like(l)
-    # dl = l phi(l^-1 dx l^-H), phi taking the lower triangle with the diagonal halved
-    s = hermitian_part(t, lower=True)
-    s = triangular_solve_p.bind(l, s, left_side=True, lower=True, transpose_a=False,
-                                conjugate_a=False, unit_diagonal=False)
-    s = triangular_solve_p.bind(l, s, left_side=False, lower=True, transpose_a=True,
-                                conjugate_a=True, unit_diagonal=False)
-    n = get_aval(x).shape[-1]
-    half = constant(np.tril(np.ones((n, n))) - 0.5 * np.eye(n), x)
-    return l, matmul(l, lax.mul(s, half))
+    # dl = l phi(l^-1 dx l^-H), phi taking the lower triangle with the diagonal halved, dx
+    # the Hermitian matrix of t's lower triangle: phi(...) is the congruence's half. Its
+    # transpose is the congruence by l^T, so the backward pass is two operations as well
+    tri = dict(lower=True, transpose_a=False, conjugate_a=False)
+    half = triangular_congruence_p.bind(l, t, **tri)
+    return l, triangular_matmul_p.bind(l, half, left_side=True, **tri)
 
 
 cholesky_p = Primitive("cholesky")
@@ -532,7 +289,7 @@ def _lu_impl(x):
             lu_, piv, info = getrf(a)
         piv = np.asarray(piv, np.int32)
         return np.asarray(lu_, x.dtype), piv, _pivots_to_permutation(piv, m)
-    return list(_batch_loop(one, x))
+    return list(batch_loop(one, x))
 
 
 def _square_factors(packed):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import fad
+import fad.lax.linalg_trmm
 import fad.random
 import fad.lax.linalg
 from fad.test_util import all_primitives
@@ -171,6 +172,11 @@ _PROGRAMS = [
     ("triangular_solve", lambda x: fad.lax.linalg.triangular_solve(
         _spd(x), x[:2, :1], left_side=True, lower=True), _X),
     ("solve", lambda x: fad.lax.linalg.solve(_spd(x), x[:2, :1]), _X),
+    ("triangular_matmul", lambda x: fad.lax.linalg_trmm.triangular_matmul(
+        _spd(x), x[:2, :1]), _X),
+    ("triangular_congruence", lambda x: fad.lax.linalg_trmm.triangular_congruence(
+        _spd(x), _spd(x)), _X),
+    ("hermitian_part", lambda x: fad.lax.linalg_trmm.hermitian_part(_spd(x), True), _X),
     ("lu", lambda x: fad.lax.linalg.lu(_spd(x))[0], _X),
     ("lu_pivots_to_permutation",
      lambda x: fad.lax.linalg.lu_pivots_to_permutation(
