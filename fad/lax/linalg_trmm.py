@@ -179,19 +179,25 @@ def triangular_solve(a, b, left_side: bool = False, lower: bool = False,
     return triangular_solve_p.bind(a, b, **params)
 
 
-def _trsm_rule(a, b, *, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
-    check_matrix("triangular_solve", a, square=True)
-    check_matrix("triangular_solve", b)
+def _triangular_operands_rule(name, a, b, left_side):
+    """The result type of ``name`` (a triangular ``a`` applied to ``b`` on its left or
+    right side: ``triangular_solve``, ``triangular_matmul``): ``b``'s."""
+    check_matrix(name, a, square=True)
+    check_matrix(name, b)
     if a.dtype != b.dtype:
-        raise TypeError(f"triangular_solve: a and b must have one dtype, got {a.dtype} and "
-                        f"{b.dtype}")
+        raise TypeError(f"{name}: a and b must have one dtype, got {a.dtype} and "
+                        f"{b.dtype}; convert one of them with astype")
     m = a.shape[-1]
     k = b.shape[-2] if left_side else b.shape[-1]
     if a.shape[:-2] != b.shape[:-2] or k != m:
         side = "(..., m, n)" if left_side else "(..., n, m)"
-        raise ValueError(f"triangular_solve: a of shape {a.shape} and b of shape {b.shape} "
+        raise ValueError(f"{name}: a of shape {a.shape} and b of shape {b.shape} "
                          f"do not fit (b must be {side} with a's batch shape)")
     return ShapedArray(b.shape, b.dtype)
+
+
+def _trsm_rule(a, b, *, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
+    return _triangular_operands_rule("triangular_solve", a, b, left_side)
 
 
 def _trsm_impl(a, b, *, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
@@ -306,18 +312,7 @@ def triangular_matmul(a, b, left_side: bool = True, lower: bool = True,
 
 
 def _trmm_rule(a, b, *, left_side, lower, transpose_a, conjugate_a):
-    check_matrix("triangular_matmul", a, square=True)
-    check_matrix("triangular_matmul", b)
-    if a.dtype != b.dtype:
-        raise TypeError(f"triangular_matmul: a and b must have one dtype, got {a.dtype} "
-                        f"and {b.dtype}; convert one of them with astype")
-    m = a.shape[-1]
-    k = b.shape[-2] if left_side else b.shape[-1]
-    if a.shape[:-2] != b.shape[:-2] or k != m:
-        side = "(..., m, n)" if left_side else "(..., n, m)"
-        raise ValueError(f"triangular_matmul: a of shape {a.shape} and b of shape {b.shape} "
-                         f"do not fit (b must be {side} with a's batch shape)")
-    return ShapedArray(b.shape, b.dtype)
+    return _triangular_operands_rule("triangular_matmul", a, b, left_side)
 
 
 def _trmm_impl(a, b, *, left_side, lower, transpose_a, conjugate_a):

@@ -23,6 +23,7 @@ from fad.lax import linalg
 from fad.lax import linalg_trmm
 from fad.lax.linalg_trmm import hermitian_part, triangular_congruence, triangular_matmul
 from fad.test_util import check_grads, check_jaxpr, check_vmap
+from test_linalg import rand   # (the random operands of the linalg tests)
 
 SETTINGS = settings(max_examples=12, deadline=None)
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
@@ -31,12 +32,6 @@ FLAGS = [dict(left_side=s, lower=lo, transpose_a=t, conjugate_a=c)
          for s, lo, t, c in itertools.product((True, False), repeat=4)]
 
 
-def rand(shape, dtype=np.float64, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * rng.standard_normal(shape)
-    return x.astype(dtype)
 
 
 def general_path(a, b, left_side, lower, transpose_a, conjugate_a):
