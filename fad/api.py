@@ -82,7 +82,7 @@ def staged_call(stager, args):
             return stager.try_call(args)
     elif stager.record_call is not None and isinstance(trace, ProbeTrace):
         # called inside a function an outer stager records: one equation there
-        return stager.record_call(args)
+        return stager.record_call(trace, args)
     return NOT_STAGED
 
 
@@ -132,9 +132,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False,
     >>> fad.value_and_grad(lambda x: x ** 3)(2.0)
     (np.float64(8.0), np.float64(12.0))
     """
-    return _gradient_function(
-        GradSpec(fun, argnums, has_aux, holomorphic, True), allow_int,
-        lambda: api_grad.value_and_grad(fun, argnums, has_aux, holomorphic, allow_int))
+    return _gradient_function(fun, argnums, has_aux, holomorphic, True, allow_int)
 
 
 def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
@@ -146,9 +144,7 @@ def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = Fa
     >>> fad.grad(lambda x: x ** 4 + 3 * x ** 2 + 2 * x)(2.0)
     np.float64(46.0)
     """
-    return _gradient_function(
-        GradSpec(fun, argnums, has_aux, holomorphic, False), allow_int,
-        lambda: api_grad.grad(fun, argnums, has_aux, holomorphic, allow_int))
+    return _gradient_function(fun, argnums, has_aux, holomorphic, False, allow_int)
 
 
 # The gradient functions made last, by what they compute: ``grad(loss)`` written inside a
@@ -160,22 +156,28 @@ _recent_gradients: dict = {}
 _MAX_RECENT = 32
 
 
-def _gradient_function(spec: GradSpec, allow_int: bool, make_interpreted: Callable) -> Callable:
-    try:
-        key = (id(spec.fun), value_key(spec.argnums), *spec[2:], allow_int)
+def _gradient_function(fun, argnums, has_aux, holomorphic, with_value, allow_int):
+    """``grad`` (or, ``with_value``, ``value_and_grad``) of ``fun``: the function made
+    last time for the same arguments, or a new one, staged where it applies."""
+    try:   # (an int argnums, the common case, is its own key with its type)
+        key = (id(fun), type(argnums), argnums if type(argnums) is int else value_key(argnums),
+               has_aux, holomorphic, with_value, allow_int)
         recent = _recent_gradients.get(key)
     except (TypeError, Unkeyable):   # (argnums unhashable: made afresh, and checked)
         key = recent = None
-    if recent is not None and recent[0] is spec.fun:
+    if recent is not None and recent[0] is fun:
         return recent[1]
-    check_callable(spec.fun, "grad")
-    stager = None if spec.has_aux or spec.holomorphic else StagedGrad(spec)
-    made = staged_or_interpreted(stager, make_interpreted, spec.fun,
-                                 lambda args, err: list_argument_error(args, spec.argnums, err))
+    check_callable(fun, "grad")
+    spec = GradSpec(fun, argnums, has_aux, holomorphic, with_value)
+    interpreted = api_grad.value_and_grad if with_value else api_grad.grad
+    stager = None if has_aux or holomorphic else StagedGrad(spec)
+    made = staged_or_interpreted(
+        stager, lambda: interpreted(fun, argnums, has_aux, holomorphic, allow_int), fun,
+        lambda args, err: list_argument_error(args, argnums, err))
     if key is not None:
         if len(_recent_gradients) >= _MAX_RECENT:
             _recent_gradients.clear()
-        _recent_gradients[key] = (spec.fun, made)
+        _recent_gradients[key] = (fun, made)
     return made
 
 

@@ -118,6 +118,67 @@ def test_nested_gradient_reading_a_batched_value_raises_as_interpreted():
     assert issubclass(errors[0][0], fad.errors.ConcretizationTypeError)
 
 
+def test_the_lambda_spelling_records_the_gradient_as_a_region_of_one_probe():
+    # (``loss`` is recorded by the vmap's own probe, its equations cut out into the
+    # transform_call's jaxpr: no second probe is made)
+    from fad.staged import recording
+    made = []
+    real = recording.ProbeTrace.__init__
+
+    def spy(self, *args, **kwargs):
+        made.append(type(self))
+        real(self, *args, **kwargs)
+
+    f = fad.vmap(lambda w, x, y: fad.grad(loss)(w, x, y), in_axes=(None, 0, 0))
+    recording.ProbeTrace.__init__ = spy
+    try:
+        f(W, X, Y)
+    finally:
+        recording.ProbeTrace.__init__ = real
+    assert made == [recording.BatchedProbe]
+
+
+@pytest.mark.parametrize("where", ["after it", "in a second gradient"])
+def test_a_tracer_escaping_a_nested_gradient_raises_as_interpreted(where):
+    leaked = []
+
+    def inner(w, x):
+        leaked.append(fnp.sin(w))   # a value of the inner gradient's trace
+        return fnp.sum(w * x)
+
+    def f(w, x):
+        g = fad.grad(inner)(w, x)
+        if where == "after it":
+            return g + leaked[0]
+        return g + fad.grad(lambda v: fnp.sum(v * leaked[0]))(w)
+
+    bad = fad.vmap(f, in_axes=(None, 0))
+    for staged in (True, False, True, True):
+        leaked.clear()
+        with pytest.raises(fad.errors.UnexpectedTracerError, match="while recording for grad"):
+            if staged:
+                bad(W, X[:, :4])
+            else:
+                with fad.disable_staging():
+                    bad(W, X[:, :4])
+
+
+def test_a_nested_gradient_replays_and_reads_its_closure(fresh_programs):
+    # (values of the outer recording the gradient's function reads, a batched one and
+    # one computed before the call, are constants of its region; a different value of
+    # a Python float argument is the same region at another input)
+    def f(w, x, y, s):
+        h = fnp.exp(x)
+        return fad.grad(lambda v, t: fnp.sum(fnp.sin(v * h) * y) * t, argnums=(0, 1))(w, s)
+
+    vf = fad.vmap(f, in_axes=(None, 0, 0, None))
+    for s in (1.5, 2.5, 1.5, 2.5):
+        want = interpreted(lambda: vf, W, X, Y, s)
+        got = vf(W, X, Y, s)
+        assert bits(got) == bits(want)
+        assert [type(g) for g in got] == [type(g) for g in want]
+
+
 def test_grad_of_a_partial_made_at_every_step_replays(fresh_programs):
     def f(c, x):
         return fnp.sum(fnp.sin(x) * c)

@@ -11,8 +11,8 @@ and the compiled program runs at once. ``StagedJacobian`` does the same for ``ja
 ``jacrev`` and ``hessian`` of an array argument.
 
 Called inside a function another stager records (``vmap(lambda w, x, y: grad(loss)(w, x,
-y))``), ``StagedGrad.record_call`` records ``loss`` with a probe of its own and puts one
-``transform_call`` equation into the outer recording (``fad.staged.calls``).
+y))``), ``StagedGrad.record_call`` records ``loss`` as a region of the outer recording,
+which becomes one ``transform_call`` equation there (``fad.staged.calls``).
 
 The path applies to ``grad``/``value_and_grad`` without ``has_aux``/``holomorphic``,
 called without keyword arguments, whose differentiated arguments are float arrays or
@@ -35,14 +35,14 @@ from fad.api_util import (FLOAT_TYPES, LEAF_TYPES, OUTPUT, GradSpec, argnums_tup
 from fad.core.abstract import get_aval
 from fad.core.ad_util import instantiate, tangent_aval
 from fad.core.keys import Unkeyable, value_key
-from fad.core.trace import Tracer, eval_trace, get_current_trace, new_trace
+from fad.core.trace import Tracer, eval_trace, get_current_trace
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.lowering import lower
 from fad.interpreters.staging import trace_to_jaxpr
 from fad.interpreters.transpose import UndefinedPrimal, backward_pass
 from fad.staged.calls import ValueAndGrad, transform_call_p
 from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State, staged_float_leaf
-from fad.staged.recording import DifferentiatedProbe, ForwardProbe, Template
+from fad.staged.recording import ForwardProbe
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
 __all__ = ["StagedGrad", "StagedJacobian", "StagedJvp", "StagedVjp", "compile_vjp",
@@ -85,103 +85,64 @@ class StagedGrad(Stager):
         grads = grads[0] if single else tuple(grads)
         return (value, grads) if self.spec.with_value else grads
 
-    def record_call(self, args):
+    def record_call(self, outer, args):
         """``value_and_grad(fun)(*args)`` (or ``grad``) called while an outer stager
-        records: ``fun`` recorded by a probe of its own (replaying its last such
-        recording), one ``transform_call`` equation in the outer recording
-        (``fad.staged.calls``); or ``NOT_STAGED``. The differentiated leaves are concrete
-        in the inner recording where the outer one knows their values (as eager ``grad``
-        of a value eager ``vmap`` leaves unbatched would see them), abstract otherwise."""
-        outer = get_current_trace()
+        records: ``fun`` recorded as a region of the outer recording, which becomes one
+        ``transform_call`` equation there (``ProbeTrace.record_region``,
+        ``fad.staged.calls``); or ``NOT_STAGED``. The differentiated leaves are fresh
+        inputs of the region, concrete where the outer recording knows their values (as
+        eager ``grad`` of a value eager ``vmap`` leaves unbatched would see them),
+        abstract otherwise; the other arguments are passed as they are."""
         checked = self.checked_argnums(len(args))
         if checked is None:
             return NOT_STAGED
         single, nums = checked
-        found = self._nested_inputs(args, nums, outer)
+        found = self._region_inputs(args, nums, outer)
         if found is None:
             return NOT_STAGED
-        inputs, in_avals, concrete, n_diff, treedef, others = found
-        state = self.state
-        template = state.nested_template
-        if template is not None:
-            if template.in_avals == in_avals:
-                in_avals = template.in_avals   # (the object ``new_args`` recognises)
-            else:
-                template = None
-        with new_trace(DifferentiatedProbe, template) as probe:
-            probe.origin = (None, self.fun)   # (named by error messages)
-            tracers = probe.new_args(in_avals)
-            for k, value in concrete:
-                probe.make_concrete(tracers[k], value)
+        operands, in_avals, values, treedef = found
+        fun, outputs = self.fun, self._outputs
+
+        def call(tracers):
             call_args = list(args)
-            diff = tracers[:n_diff]
-            for i, d in zip(nums, diff if treedef is None else tree_unflatten(treedef, diff)):
+            for i, d in zip(nums, tracers if treedef is None else tree_unflatten(treedef, tracers)):
                 call_args[i] = d
-            for i, t in zip(others, tracers[n_diff:]):
-                call_args[i] = t
-            outs, _ = self._outputs(self.fun(*call_args))
-            if template is not None and probe.replayed(outs):
-                params = template.program
-            else:
-                closed = probe.to_jaxpr(tracers, outs)
-                transform = ValueAndGrad(self.name, n_diff)
-                params = _call_params(transform, closed, in_avals)
-                template = state.nested_template = Template(closed.jaxpr, None, in_avals)
-                template.program = params
-            consts = probe.consts
-        # (straight to the outer probe, with the parameters of the last such call: the
-        # same dict object, which its replay recognises without comparing jaxprs)
-        value, *grads = outer.process_primitive(
-            transform_call_p, [*consts, *inputs] if consts else inputs, params)
+            return outputs(fun(*call_args))[0]
+
+        value, *grads = outer.record_region(
+            transform_call_p, operands, in_avals, values, call,
+            lambda jaxpr: _call_params(ValueAndGrad(self.name, len(in_avals)), jaxpr))
         if treedef is not None:
             grads = tree_unflatten(treedef, grads)
         grads = grads[0] if single else tuple(grads)
         return (value, grads) if self.spec.with_value else grads
 
-    def _nested_inputs(self, args, nums, outer):
-        """The inputs of a recording nested in ``outer``'s, and how to make them: the
-        leaves of the differentiated arguments ``nums``, then the outer recording's values
-        among the other arguments (``x`` and ``y`` of a loss batched over examples: read,
-        not differentiated; as constants they would take replay's slow path); their types
-        (a tuple); ``(position, value)`` of those whose values the inner recording may
-        read (values of ``outer`` it knows, and NumPy values: concrete, as eager ``grad``
-        of a value eager ``vmap`` leaves unbatched sees them); the number of
-        differentiated leaves, their treedef (``None`` when the arguments are leaves) and
-        the positions of the other inputs among the arguments. ``None`` when a
-        differentiated leaf is not a float array, scalar or value of ``outer``."""
+    @staticmethod
+    def _region_inputs(args, nums, outer):
+        """The leaves of the differentiated arguments ``nums``, the types of the region's
+        inputs made for them, their values where ``outer`` knows them (``None``
+        elsewhere; NumPy values are known), and their treedef (``None`` when the
+        arguments are leaves); ``None`` when a leaf is not a float array, scalar or value
+        of ``outer``."""
         leaves = [args[i] for i in nums]
         treedef = None
         for x in leaves:
             if not isinstance(x, Tracer) and type(x) not in LEAF_TYPES:
                 leaves, treedef = tree_flatten(leaves)
                 break
-        in_avals, concrete = [], []
-        knows = bool(outer.known)   # (a vmap's probe has no concrete inputs: knows nothing)
-        for k, x in enumerate(leaves):
+        in_avals, values = [], []
+        for x in leaves:
             if isinstance(x, Tracer):
                 if x._trace is not outer or x.aval.dtype.kind != "f":
                     return None
                 in_avals.append(x.aval)
-                if knows:
-                    value = outer.known_value(x, _UNKNOWN)
-                    if value is not _UNKNOWN:
-                        concrete.append((k, value))
+                values.append(outer.known_value(x))
             elif staged_float_leaf(x):
                 in_avals.append(_aval_of(x))
-                concrete.append((k, x))
+                values.append(x)
             else:
                 return None
-        others = []
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer) and a._trace is outer and i not in nums:
-                if knows:
-                    value = outer.known_value(a, _UNKNOWN)
-                    if value is not _UNKNOWN:
-                        concrete.append((len(in_avals), value))
-                others.append(i)
-                leaves.append(a)
-                in_avals.append(a.aval)
-        return leaves, tuple(in_avals), concrete, len(in_avals) - len(others), treedef, others
+        return leaves, in_avals, values, treedef
 
     def checked_argnums(self, nargs, fname="grad"):
         """``(single, argnums normalised)`` for ``nargs`` positional arguments (worked
@@ -462,20 +423,17 @@ def compile_vjp(closed, tree, values):
 _LEAF = tree_structure(0)
 
 
-def _call_params(transform, closed, in_avals) -> dict:
+def _call_params(transform, jaxpr) -> dict:
     """The parameters of the ``transform_call`` equation applying ``transform`` to the
-    recording ``closed`` (its constants become the equation's first operands); the types
-    of its results come from staging the interpreted transformation once, which also
-    raises the errors the interpreted path raises for this function."""
-    params = {"transform": transform, "jaxpr": closed.jaxpr, "n_consts": len(closed.consts)}
-    consts_avals = [get_aval(c) for c in closed.consts]
+    function ``jaxpr`` of a region (its constvars, the values it reads, are the
+    equation's first operands); the types of its results come from staging the
+    interpreted transformation once, which also raises the errors the interpreted path
+    raises for this function."""
+    params = {"transform": transform, "jaxpr": jaxpr, "n_consts": len(jaxpr.constvars)}
     staged = trace_to_jaxpr(lambda *a: transform_call_p.impl(*a, out_avals=None, **params),
-                            [*consts_avals, *in_avals])
+                            [v.aval for v in [*jaxpr.constvars, *jaxpr.invars]])
     params["out_avals"] = tuple([v.aval for v in staged.jaxpr.outvars])
     return params
-
-
-_UNKNOWN = object()   # (known_value's answer for a value computed from abstract inputs)
 
 
 def _aval_of(x):

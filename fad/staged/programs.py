@@ -108,11 +108,10 @@ class State:
     per function code (``fad.staged.grad``), so that a gradient function made afresh at
     every step still replays."""
 
-    __slots__ = ("template", "nested_template", "signatures", "argnums_for")
+    __slots__ = ("template", "signatures", "argnums_for")
 
     def __init__(self):
         self.template = None
-        self.nested_template = None   # (the last recording made inside another's)
         self.signatures: dict = {}   # types key -> Signature, or None (not staged)
         self.argnums_for: dict = {}  # arity -> (single, argnums normalised)
 
@@ -123,8 +122,8 @@ class Stager:
     a recording makes (``_program``). ``first_scalar``: the position of the program's
     first result that is a gradient (0-d ones come back as NumPy scalars)."""
 
-    # (``record_call(args)``, if a subclass defines it: the transformation called while an
-    # outer stager records, as one equation of the outer recording)
+    # (``record_call(probe, args)``, if a subclass defines it: the transformation called
+    # while an outer stager records with ``probe``, as one equation of its recording)
     record_call = None
     first_scalar = 0
     probe_type = DifferentiatedProbe   # (the recorder, as its tracers show to Python)

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.ir import Literal
+from fad.core.ir import Jaxpr, Literal, Var
 from fad.core.trace import BATCHED_VALUE_HELP, Tracer, raise_escaped
 from fad.core.keys import Unkeyable, ints_only, params_key, value_key
 from fad.interpreters.batching import BatchTrace
@@ -40,7 +40,8 @@ class ProbeTrace(StagingTrace):
     the function does the same thing again (see ``Template``)."""
 
     name = "ProbeTrace"
-    __slots__ = ("known", "_scanned", "_consts_seen", "_replay", "_pos")
+    __slots__ = ("known", "_scanned", "_consts_seen", "_replay", "_pos", "_n_regions",
+                 "_open_inputs")
     # The concrete inputs are the differentiated ones, so a value Python may read carries
     # a derivative (float() of it raises, as under eager grad); the abstract ones are
     # batched, as under vmap.
@@ -59,13 +60,15 @@ class ProbeTrace(StagingTrace):
         self._consts_seen = 0
         self._replay = template   # the template followed so far, or None once diverged
         self._pos = 0             # its next equation
+        self._n_regions = 0       # regions recorded (``record_region``)
+        self._open_inputs = []    # the inputs of the regions being recorded now
 
     def new_args(self, avals) -> list:
         """Abstract inputs of types ``avals`` (``make_concrete`` gives some a value).
         Replaying a template made for these types (the same ``avals`` object, or equal
         ones), they are the template's inputs."""
         replay = self._replay
-        if replay is not None and (avals is replay.in_avals or tuple(avals) == replay.in_avals):
+        if replay is not None and _same_avals(avals, replay.in_avals):
             self.invars.extend(replay.invars)
             return [StagingTracer(self, v) for v in replay.invars]
         self._replay = None
@@ -229,6 +232,103 @@ class ProbeTrace(StagingTrace):
         # (the constants, matched in order, are all the template's once its equations are)
         return len(self.consts) == len(replay.constvars)
 
+    # -- regions: a transformation called inside the recording ------------------------------
+
+    def record_region(self, prim, operands, in_avals, values, call, make_params):
+        """One ``prim`` equation standing for a function that a transformation called
+        inside this recording applies to (``fad.staged.calls``), recorded by this probe
+        rather than a second one: ``call(tracers)`` runs the function on fresh inputs of
+        types ``in_avals`` (concrete where ``values`` gives a value, ``None`` where not)
+        and returns its outputs; its equations are cut out of this recording into the
+        jaxpr of the equation, whose constants are the values of this recording it reads
+        (closure conversion), and whose inputs ``operands`` are. ``make_params(jaxpr)``
+        gives the parameters of a new equation. Replaying, the template's region is
+        replayed in its place, and a region done again reuses its equation as it is.
+        Returns the equation's results."""
+        start, replay, pos = len(self.eqns), self._replay, self._pos
+        region = None if replay is None else replay.region_at(pos, prim, in_avals)
+        self._replay, self._pos = region, 0
+        invars = region.invars if region is not None else [Var(a) for a in in_avals]
+        tracers = [StagingTracer(self, v) for v in invars]
+        for t, value in zip(tracers, values):
+            if value is not None:
+                self.make_concrete(t, value)
+        done_again, n_open = False, len(self._open_inputs)
+        self._open_inputs.extend(invars)
+        try:
+            outs = call(tracers)
+            done_again = region is not None and self._region_done_again(region, outs)
+            if not done_again:
+                jaxpr = self._cut_region(start, invars, outs)
+        finally:   # (this recording goes on without the region's equations)
+            del self.eqns[start:]
+            del self._open_inputs[n_open:]
+            self._scanned = min(self._scanned, start)
+            self._replay, self._pos = replay, pos
+        self._n_regions += 1
+        if done_again:
+            eqn = replay.eqns[pos]
+            n_free = len(eqn[1]) - len(operands)
+            if self._same_inputs(operands, eqn[1][n_free:]):
+                return self._reuse(eqn, pos)
+            # (the same function at other values of its inputs, Python floats say)
+            jaxpr, params = eqn[3]["jaxpr"], eqn[3]
+        else:
+            params = make_params(jaxpr)
+        consts = dict(zip(self.constvars.values(), self.consts))
+        free = [consts[v] if v in consts else StagingTracer(self, v) for v in jaxpr.constvars]
+        return self.process_primitive(prim, [*free, *operands], params)
+
+    def _region_done_again(self, region, outs) -> bool:
+        """Whether the region just recorded replayed all of ``region``, with outputs
+        ``outs``."""
+        if self._replay is not region or self._pos != region.size:
+            return False
+        for x, v in zip(outs, region.outvars):
+            if type(x) is not StagingTracer or x._trace is not self or x.ir_var is not v:
+                return False
+        return len(outs) == len(region.outvars)
+
+    def _cut_region(self, start, invars, outs) -> Jaxpr:
+        """The jaxpr of the region recorded from equation ``start``, with inputs
+        ``invars`` and outputs ``outs``: the variables of this recording it reads are
+        its constvars (which must be defined outside it: else a tracer of an earlier
+        region escaped it)."""
+        eqns = self.eqns[start:]
+        outvars = [x.ir_var if type(x) is StagingTracer and x._trace is self else self.atom(x)
+                   for x in outs]
+        inside, free = set(invars), {}
+        for eqn in eqns:
+            for v in eqn[1]:
+                if type(v) is not Literal and v not in inside:
+                    free[v] = None
+            inside.update(eqn[2])
+        for v in outvars:
+            if type(v) is not Literal and v not in inside:
+                free[v] = None
+        if free:
+            self._check_defined(free, self.eqns[:start])
+        return Jaxpr(list(free), invars, outvars, eqns)
+
+    def _check_defined(self, used, eqns):
+        """Raise the escaped-tracer error if a variable of ``used`` is none of this
+        recording's inputs, constants or results of ``eqns``, nor an input of a region
+        being recorded (it was made inside a region and outlived it)."""
+        defined = {*self.invars, *self.constvars.values(), *self._open_inputs}
+        for eqn in eqns:
+            defined.update(eqn[2])
+        for v in used:
+            if type(v) is not Literal and v not in defined:
+                raise_escaped(StagingTracer(_ESCAPED_REGION, v))
+
+    def to_jaxpr(self, in_tracers, outs):
+        closed = super().to_jaxpr(in_tracers, outs)
+        if self._n_regions:   # (a region's tracer used after it: the error eager code raises)
+            jaxpr = closed.jaxpr
+            self._check_defined([v for e in jaxpr.eqns for v in e[1]] + jaxpr.outvars,
+                                jaxpr.eqns)
+        return closed
+
     # -- concrete values on demand -------------------------------------------------------------
 
     def new_concrete_arg(self, value) -> StagingTracer:
@@ -323,6 +423,29 @@ class ForwardProbe(DifferentiatedProbe):
     name = JVPTrace.name
 
 
+class _EscapedRegion:
+    """What an escaped tracer of a region shows in its error: the trace of the eager
+    gradient it stands for (a region is a differentiated function, ``fad.staged.calls``)."""
+    name = LinearizeTrace.name
+    origin = None
+
+
+_ESCAPED_REGION = _EscapedRegion()
+
+
+def _same_avals(avals, want) -> bool:
+    """Whether the types ``avals`` are those of the tuple ``want`` (mostly the same
+    objects: ``want`` itself, or avals a cache hands out)."""
+    if avals is want:
+        return True
+    if len(avals) != len(want):
+        return False
+    for a, b in zip(avals, want):
+        if a is not b and a != b:
+            return False
+    return True
+
+
 def _same_type(x, var) -> bool:
     """Whether the constant ``x`` (an array or a foreign tracer) has the type of ``var``."""
     aval = var.aval
@@ -358,7 +481,7 @@ class Template:
 
     __slots__ = ("jaxpr", "key", "in_avals", "out_tree", "invars", "constvars", "outvars",
                  "eqns", "size", "params", "plain", "special", "_params_keys", "_literals",
-                 "program")
+                 "_regions", "program")
 
     def __init__(self, jaxpr, key, in_avals, out_tree=None):
         self.jaxpr, self.key, self.in_avals = jaxpr, key, tuple(in_avals)
@@ -378,6 +501,24 @@ class Template:
             v.aval.dtype.kind not in _DIFFERENTIABLE_KINDS for v in e.outvars)
             for e in jaxpr.eqns]
         self._literals = {}   # Literal -> value_key of its value
+        self._regions = None  # equation position -> the template of its region
+
+    def region_at(self, pos, prim, in_avals):
+        """The template of the region (``ProbeTrace.record_region``) whose ``prim``
+        equation is this template's equation ``pos``, if it is one and its inputs have
+        the types ``in_avals``; else ``None``."""
+        if pos >= self.size or self.eqns[pos][0] is not prim:
+            return None
+        regions = self._regions
+        if regions is None:
+            regions = self._regions = {}
+        region = regions.get(pos)
+        if region is None:
+            jaxpr = self.params[pos]["jaxpr"]
+            region = regions[pos] = Template(jaxpr, None, [v.aval for v in jaxpr.invars])
+            # (the constants a region reads are this recording's, matched in its order)
+            region.constvars = self.constvars
+        return region if _same_avals(in_avals, region.in_avals) else None
 
     def same_params(self, pos, params) -> bool:
         if params is self.params[pos]:   # (cached parameters, shared by both recordings)
