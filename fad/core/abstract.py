@@ -90,6 +90,19 @@ _SCALAR_AVALS = {
 _ARRAY_AVALS: dict = {}
 
 
+def array_aval(shape: tuple, dtype) -> ShapedArray:
+    """The abstract value of arrays of ``shape`` and the NumPy ``dtype`` (strongly typed,
+    native byte order): the same object each time, as ``get_aval`` gives it for such
+    arrays, so that caches keyed by abstract values find it by identity."""
+    key = (shape, dtype)
+    aval = _ARRAY_AVALS.get(key)
+    if aval is None:
+        if len(_ARRAY_AVALS) > 4096:   # many shapes: start over rather than grow
+            _ARRAY_AVALS.clear()
+        aval = _ARRAY_AVALS[key] = ShapedArray(shape, native_dtype(dtype))
+    return aval
+
+
 def get_aval(x) -> ShapedArray:
     """The abstract value of an array, a NumPy scalar, a Python scalar or a tracer."""
     t = type(x)
@@ -99,10 +112,7 @@ def get_aval(x) -> ShapedArray:
         if aval is not None:
             return aval
         if x.dtype.kind in "biufc":
-            if len(_ARRAY_AVALS) > 4096:   # many shapes: start over rather than grow
-                _ARRAY_AVALS.clear()
-            aval = _ARRAY_AVALS[key] = ShapedArray(x.shape, native_dtype(x.dtype))
-            return aval
+            return array_aval(x.shape, x.dtype)
     else:
         scalar_aval = _SCALAR_AVALS.get(t)  # Python and NumPy scalars
         if scalar_aval is not None:

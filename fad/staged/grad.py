@@ -124,7 +124,7 @@ class StagedGrad(Stager):
         elsewhere; NumPy values are known), and their treedef (``None`` when the
         arguments are leaves); ``None`` when a leaf is not a float array, scalar or value
         of ``outer``."""
-        leaves = [args[i] for i in nums]
+        leaves = list(map(args.__getitem__, nums))
         treedef = None
         for x in leaves:
             if not isinstance(x, Tracer) and type(x) not in LEAF_TYPES:
@@ -138,7 +138,7 @@ class StagedGrad(Stager):
                 in_avals.append(x.aval)
                 values.append(outer.known_value(x))
             elif staged_float_leaf(x):
-                in_avals.append(_aval_of(x))
+                in_avals.append(get_aval(x))
                 values.append(x)
             else:
                 return None
@@ -435,20 +435,6 @@ def _call_params(transform, jaxpr) -> dict:
     params["out_avals"] = tuple([v.aval for v in staged.jaxpr.outvars])
     return params
 
-
-def _aval_of(x):
-    """``get_aval(x)`` of a NumPy array or scalar, the same object for the same type (so
-    that replay recognises it by identity)."""
-    key = (x.shape, x.dtype) if type(x) is not float else float
-    aval = _AVALS.get(key)
-    if aval is None:
-        if len(_AVALS) >= 256:
-            _AVALS.clear()
-        aval = _AVALS[key] = get_aval(x)
-    return aval
-
-
-_AVALS: dict = {}
 
 
 # (code object, argnums, transformation) -> State. Keyed by the function's code, not the

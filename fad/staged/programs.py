@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from fad.api_util import check_grad_output, not_one_output
-from fad.core.abstract import ShapedArray, get_aval, native_byte_order
+from fad.core.abstract import array_aval, get_aval, native_byte_order
 from fad.core.ir import ClosedJaxpr
 from fad.core.keys import Unkeyable, structural_key
 from fad.core.trace import Tracer, new_trace
@@ -88,7 +88,7 @@ class Signature:
         for i, (a, ax) in enumerate(zip(args, axes)):
             if ax is not None:   # batched: abstract, as a BatchTracer is to Python
                 shape = a.shape[:ax] + a.shape[ax + 1:]
-                in_avals.append(ShapedArray(shape, get_aval(a).dtype))
+                in_avals.append(array_aval(shape, get_aval(a).dtype))
             elif i in nums:      # differentiated, unbatched: concrete, as under grad
                 in_avals.append(get_aval(a))
                 self.concrete.append((len(self.traced), i))
@@ -230,7 +230,7 @@ class Stager:
 
     def _inputs(self, args, sig):
         """The values of the recording's inputs, for the compiled program."""
-        return args if sig.all_traced else [args[i] for i in sig.traced]
+        return args if sig.all_traced else list(map(args.__getitem__, sig.traced))
 
     def _record(self, args, sig, template, treedef, call=None):
         """Run ``fun`` on tracers of a ``ProbeTrace`` (replaying ``template``, if given):

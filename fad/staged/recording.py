@@ -40,8 +40,7 @@ class ProbeTrace(StagingTrace):
     the function does the same thing again (see ``Template``)."""
 
     name = "ProbeTrace"
-    __slots__ = ("known", "_scanned", "_consts_seen", "_replay", "_pos", "_n_regions",
-                 "_open_inputs")
+    __slots__ = ("known", "_scanned", "_consts_seen", "_replay", "_pos", "_n_regions")
     # The concrete inputs are the differentiated ones, so a value Python may read carries
     # a derivative (float() of it raises, as under eager grad); the abstract ones are
     # batched, as under vmap.
@@ -61,14 +60,13 @@ class ProbeTrace(StagingTrace):
         self._replay = template   # the template followed so far, or None once diverged
         self._pos = 0             # its next equation
         self._n_regions = 0       # regions recorded (``record_region``)
-        self._open_inputs = []    # the inputs of the regions being recorded now
 
     def new_args(self, avals) -> list:
         """Abstract inputs of types ``avals`` (``make_concrete`` gives some a value).
         Replaying a template made for these types (the same ``avals`` object, or equal
         ones), they are the template's inputs."""
         replay = self._replay
-        if replay is not None and _same_avals(avals, replay.in_avals):
+        if replay is not None and (avals is replay.in_avals or tuple(avals) == replay.in_avals):
             self.invars.extend(replay.invars)
             return [StagingTracer(self, v) for v in replay.invars]
         self._replay = None
@@ -212,9 +210,15 @@ class ProbeTrace(StagingTrace):
         if var is not None:
             return var is v
         n, constvars = len(self.consts), self._replay.constvars
-        if n >= len(constvars) or constvars[n] is not v or not _same_type(x, v):
+        if n >= len(constvars) or constvars[n] is not v:
             return False
-        if isinstance(x, Tracer):
+        aval = v.aval
+        if type(x) is np.ndarray:
+            if x.dtype != aval.dtype or x.shape != aval.shape:
+                return False
+        elif x.aval != aval:   # (a tracer of an outer recording)
+            return False
+        else:
             self.check_foreign(x)
         self.constvars[id(x)] = v
         self.consts.append(x)
@@ -253,8 +257,7 @@ class ProbeTrace(StagingTrace):
         for t, value in zip(tracers, values):
             if value is not None:
                 self.make_concrete(t, value)
-        done_again, n_open = False, len(self._open_inputs)
-        self._open_inputs.extend(invars)
+        done_again = False
         try:
             outs = call(tracers)
             done_again = region is not None and self._region_done_again(region, outs)
@@ -262,8 +265,8 @@ class ProbeTrace(StagingTrace):
                 jaxpr = self._cut_region(start, invars, outs)
         finally:   # (this recording goes on without the region's equations)
             del self.eqns[start:]
-            del self._open_inputs[n_open:]
-            self._scanned = min(self._scanned, start)
+            if self._scanned > start:
+                self._scanned = start
             self._replay, self._pos = replay, pos
         self._n_regions += 1
         if done_again:
@@ -292,8 +295,8 @@ class ProbeTrace(StagingTrace):
     def _cut_region(self, start, invars, outs) -> Jaxpr:
         """The jaxpr of the region recorded from equation ``start``, with inputs
         ``invars`` and outputs ``outs``: the variables of this recording it reads are
-        its constvars (which must be defined outside it: else a tracer of an earlier
-        region escaped it)."""
+        its constvars. (A tracer of an earlier region among them, escaped from it, is
+        an operand of the region's equation: ``to_jaxpr`` raises for it.)"""
         eqns = self.eqns[start:]
         outvars = [x.ir_var if type(x) is StagingTracer and x._trace is self else self.atom(x)
                    for x in outs]
@@ -306,15 +309,13 @@ class ProbeTrace(StagingTrace):
         for v in outvars:
             if type(v) is not Literal and v not in inside:
                 free[v] = None
-        if free:
-            self._check_defined(free, self.eqns[:start])
         return Jaxpr(list(free), invars, outvars, eqns)
 
     def _check_defined(self, used, eqns):
         """Raise the escaped-tracer error if a variable of ``used`` is none of this
-        recording's inputs, constants or results of ``eqns``, nor an input of a region
-        being recorded (it was made inside a region and outlived it)."""
-        defined = {*self.invars, *self.constvars.values(), *self._open_inputs}
+        recording's inputs, constants or results of ``eqns`` (it was made inside a region
+        and outlived it)."""
+        defined = {*self.invars, *self.constvars.values()}
         for eqn in eqns:
             defined.update(eqn[2])
         for v in used:
@@ -433,27 +434,6 @@ class _EscapedRegion:
 _ESCAPED_REGION = _EscapedRegion()
 
 
-def _same_avals(avals, want) -> bool:
-    """Whether the types ``avals`` are those of the tuple ``want`` (mostly the same
-    objects: ``want`` itself, or avals a cache hands out)."""
-    if avals is want:
-        return True
-    if len(avals) != len(want):
-        return False
-    for a, b in zip(avals, want):
-        if a is not b and a != b:
-            return False
-    return True
-
-
-def _same_type(x, var) -> bool:
-    """Whether the constant ``x`` (an array or a foreign tracer) has the type of ``var``."""
-    aval = var.aval
-    if type(x) is np.ndarray:
-        return x.dtype == aval.dtype and x.shape == aval.shape
-    return x.aval == aval
-
-
 def _same_scalar(x, y) -> bool:
     """Whether the scalars ``x`` and ``y`` are the same value of the same type, for the
     types whose ``==`` says so exactly once signed zeros are told apart (``False`` is
@@ -518,7 +498,8 @@ class Template:
             region = regions[pos] = Template(jaxpr, None, [v.aval for v in jaxpr.invars])
             # (the constants a region reads are this recording's, matched in its order)
             region.constvars = self.constvars
-        return region if _same_avals(in_avals, region.in_avals) else None
+        # (a tuple compares its items by identity first, in C: they are mostly the same)
+        return region if tuple(in_avals) == region.in_avals else None
 
     def same_params(self, pos, params) -> bool:
         if params is self.params[pos]:   # (cached parameters, shared by both recordings)
