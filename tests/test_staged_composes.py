@@ -138,17 +138,22 @@ def test_the_lambda_spelling_records_the_gradient_as_a_region_of_one_probe():
     assert made == [recording.BatchedProbe]
 
 
-@pytest.mark.parametrize("where", ["after it", "in a second gradient"])
+@pytest.mark.parametrize("where", ["after it", "in a second gradient", "after it raised"])
 def test_a_tracer_escaping_a_nested_gradient_raises_as_interpreted(where):
     leaked = []
 
     def inner(w, x):
         leaked.append(fnp.sin(w))   # a value of the inner gradient's trace
+        if where == "after it raised":
+            raise ValueError("caught by f")
         return fnp.sum(w * x)
 
     def f(w, x):
-        g = fad.grad(inner)(w, x)
-        if where == "after it":
+        try:
+            g = fad.grad(inner)(w, x)
+        except ValueError:
+            g = fnp.sum(x)
+        if where != "in a second gradient":
             return g + leaked[0]
         return g + fad.grad(lambda v: fnp.sum(v * leaked[0]))(w)
 
@@ -161,6 +166,20 @@ def test_a_tracer_escaping_a_nested_gradient_raises_as_interpreted(where):
             else:
                 with fad.disable_staging():
                     bad(W, X[:, :4])
+
+
+def test_a_nested_gradient_that_raised_and_was_caught_leaves_the_recording_whole():
+    def f(w, x):
+        try:   # (reads a batched value: raises, under eager vmap too)
+            fad.grad(lambda v: fnp.sum(v * x) * float(x[0]))(w)
+        except fad.errors.ConcretizationTypeError:
+            pass
+        return fad.grad(lambda v: fnp.sum(fnp.sin(v) * x))(w)
+
+    vf = fad.vmap(f, in_axes=(None, 0))
+    want = interpreted(lambda: vf, W, X[:, :4])
+    for _ in range(3):
+        assert bits(vf(W, X[:, :4])) == bits(want)
 
 
 def test_a_nested_gradient_replays_and_reads_its_closure(fresh_programs):

@@ -3,10 +3,13 @@
 While the staged layer records a function for an outer transformation (``vmap(g)`` at the
 top level, say), ``g`` may itself call a transformation: ``fad.grad(loss)(w, x, y)``.
 Interpreting that inner gradient operation by operation on the probe's tracers would
-record the whole linearized and transposed program at every call. Instead the inner
-transformation records ``loss`` with a probe of its own (replaying its last recording,
-as a top-level one does) and the outer recording gets one ``transform_call`` equation
-carrying the inner jaxpr: a call is then as cheap however the composition is spelled,
+record the whole linearized and transposed program at every call. Instead the outer
+probe records ``loss`` as a *region* of its recording (``ProbeTrace.record_region``:
+fresh inputs for the differentiated leaves, the values of the outer recording that
+``loss`` reads becoming the region's constants), cuts the region's equations out into a
+jaxpr of their own, and puts one ``transform_call`` equation carrying that jaxpr in their
+place. Replaying, the region replays in place like the rest of the recording, with no
+second probe: a call is then nearly as cheap however the composition is spelled,
 ``vmap(grad(loss))`` or ``vmap(lambda w, x, y: grad(loss)(w, x, y))``.
 
 ``transform_call`` is an ``InlineCall``: only the staged layer's probe keeps it as an

@@ -16,6 +16,11 @@ parameters, so one compiled program serves both, fed each call's own input and c
 values. A probe given the ``Template`` of an earlier recording replays it, checking each
 operation against the template's next equation as strictly as the key would compare
 them, so that a call doing the same thing again builds neither a new jaxpr nor a key.
+
+A transformation called inside the recorded function (``grad(loss)`` in a vmapped
+lambda) is recorded by the same probe as a *region* (``ProbeTrace.record_region``): its
+equations are cut out into the jaxpr of one equation standing for the transformation,
+and replaying, the template's region is replayed in its place.
 """
 from __future__ import annotations
 
@@ -258,6 +263,7 @@ class ProbeTrace(StagingTrace):
             if value is not None:
                 self.make_concrete(t, value)
         done_again = False
+        self._n_regions += 1   # (before the call: its tracers may escape even if it raises)
         try:
             outs = call(tracers)
             done_again = region is not None and self._region_done_again(region, outs)
@@ -268,7 +274,6 @@ class ProbeTrace(StagingTrace):
             if self._scanned > start:
                 self._scanned = start
             self._replay, self._pos = replay, pos
-        self._n_regions += 1
         if done_again:
             eqn = replay.eqns[pos]
             n_free = len(eqn[1]) - len(operands)

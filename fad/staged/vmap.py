@@ -8,9 +8,9 @@ them), so nothing observable changes if, at each call, the function is *recorded
 the batched arguments abstract and the unbatched ones passed as they are, as eager
 ``vmap`` passes them — and the recorded program is batched and compiled once, then run
 on this call's values. A gradient called inside (``grad(loss)`` itself, or
-``lambda w, x, y: grad(loss)(w, x, y)``) records ``loss`` with a probe of its own and
-appears in the recording as one equation (``fad.staged.calls``), so the spelling of the
-composition does not change the cost.
+``lambda w, x, y: grad(loss)(w, x, y)``) records ``loss`` as a region of the same
+recording, which appears in it as one equation (``fad.staged.calls``), so the spelling of
+the composition hardly changes the cost.
 
 The compiled programs are cached under the recorded program's structure, never under the
 function's identity (``fad.staged.programs``): the user's Python runs at every call, with
@@ -157,12 +157,14 @@ class StagedVmapOfGrad(StagedVmap):
     ``vmap(grad(loss), in_axes=(None, 0, 0))``: ``loss`` recorded by one probe, its
     batched leaves abstract and its unbatched differentiated ones concrete, as eager
     ``vmap(grad)`` lets Python see them. The general path (``StagedVmap``) records the
-    gradient function with a probe of its own, and gets a program of one
-    ``transform_call`` equation applying ``value_and_grad`` to that same recording of
-    ``loss`` (``StagedGrad.record_call``); ``_program`` builds that program from the
-    recording directly. Both paths run the same operations, so they give the same bits
+    gradient function, ``loss`` as a region of its recording, and gets a program of one
+    ``transform_call`` equation applying ``value_and_grad`` to that recording of ``loss``
+    (``StagedGrad.record_call``); ``_program`` builds that program from the recording
+    directly, the batched leaves inputs of the jaxpr rather than its constants. Both paths
+    run the same operations, so they give the same bits
     (``tests/test_staged_equals_eager.py`` runs both spellings), and this one saves the
-    outer probe: half the Python work of a call. ``grad`` is the gradient's stager."""
+    region's bookkeeping and the calls through the gradient function.
+    ``grad`` is the gradient's stager."""
 
     probe_type = DifferentiatedProbe
     _outputs = Stager._outputs   # (``loss``'s output, checked as ``grad`` checks it)
