@@ -6,6 +6,7 @@ turns staging off; sub-jaxpr parameters are keyed by structure."""
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 
 import numpy as np
@@ -70,22 +71,23 @@ def test_every_spelling_is_staged_and_equals_the_interpreter(name, fresh_program
         assert g.dtype == want.dtype and type(g) is type(want)
 
 
-def test_the_lambda_spelling_records_one_equation_for_the_gradient():
-    f = lambda w, x, y: fad.grad(loss)(w, x, y)   # noqa: E731
+def test_the_lambda_spelling_records_one_equation_for_the_gradient(monkeypatch):
+    # (recorded as a region between region_begin and region_end, nested into one
+    # transform_call equation when the program is made)
+    from fad.staged.calls import region_begin_p, region_end_p
     seen = []
-    from fad.staged import recording
-    real = recording.ProbeTrace.process_primitive
+    real = programs.nest_regions
 
-    def spy(self, prim, args, params):
-        seen.append(prim)
-        return real(self, prim, args, params)
+    def spy(closed):
+        seen.append((closed, real(closed)))
+        return seen[-1][1]
 
-    recording.ProbeTrace.process_primitive = spy
-    try:
-        fad.vmap(f, in_axes=(None, 0, 0))(W, X, Y)
-    finally:
-        recording.ProbeTrace.process_primitive = real
-    assert transform_call_p in seen
+    monkeypatch.setattr(programs, "nest_regions", spy)
+    fad.vmap(lambda w, x, y: fad.grad(loss)(w, x, y), in_axes=(None, 0, 0))(W, X, Y)
+    recorded, nested = seen[0]
+    prims = [e.primitive for e in recorded.jaxpr.eqns]
+    assert prims[0] is region_begin_p and prims[-1] is region_end_p
+    assert [e.primitive for e in nested.jaxpr.eqns] == [transform_call_p]
 
 
 def test_python_control_flow_and_reads_inside_the_nested_gradient():
@@ -489,3 +491,31 @@ def test_a_wrapper_of_a_gradient_function_is_not_taken_for_it():
     assert type(per_example.stager) is not StagedVmapOfGrad
     np.testing.assert_allclose(per_example(W, X, Y),
                                2 * fad.vmap(g, in_axes=(None, 0, 0))(W, X, Y))
+
+
+def test_threads_evicting_programs_together_raise_nothing(monkeypatch):
+    # The program table is shared by threads; two of them dropping its oldest entry at
+    # once must not raise (it did: a KeyError from the second ``del``).
+    monkeypatch.setattr(programs, "_MAX_PROGRAMS", 1)
+    errors = []
+
+    def worker(k):
+        try:
+            for i in range(30):   # (a new program at every call: the table is always full)
+                n = 2 + (i + k) % 5
+                got = fad.grad(lambda x: fnp.sum(fnp.sin(x)))(np.linspace(0.0, 1.0, n))
+                assert np.allclose(got, np.cos(np.linspace(0.0, 1.0, n)))
+        except BaseException as err:   # (a thread's exception is otherwise only printed)
+            errors.append(err)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert not errors, errors

@@ -33,6 +33,12 @@ _EXCLUDED = {
     "transform_call": "the staged layer's own record of a transformation called inside a "
                       "recording (a jaxpr and a transformation as parameters); every "
                       "case's vmap_lambda_grad spelling makes one",
+    "region_begin": "the staged layer's mark of where a transformation called inside a "
+                    "recording begins (nested into a transform_call before any program is "
+                    "made); every case's vmap_lambda_grad spelling makes one",
+    "region_end": "the staged layer's mark of where such a region ends, with the "
+                  "transformation's results (no impl: they do not follow from its "
+                  "operands); every case's vmap_lambda_grad spelling makes one",
     "jit": "a call carrying a program (its parameter a closed jaxpr): "
            "tests/lax/test_jit_call.py compares staged and interpreted transformations of it",
     "cond": "branches carrying programs (closed jaxprs): tests/lax/test_cond.py compares "

@@ -11,8 +11,8 @@ and the compiled program runs at once. ``StagedJacobian`` does the same for ``ja
 ``jacrev`` and ``hessian`` of an array argument.
 
 Called inside a function another stager records (``vmap(lambda w, x, y: grad(loss)(w, x,
-y))``), ``StagedGrad.record_call`` records ``loss`` as a region of the outer recording,
-which becomes one ``transform_call`` equation there (``fad.staged.calls``).
+y))``), ``StagedGrad.record_call`` records ``loss`` as a region of the outer recording
+(``fad.staged.calls``).
 
 The path applies to ``grad``/``value_and_grad`` without ``has_aux``/``holomorphic``,
 called without keyword arguments, whose differentiated arguments are float arrays or
@@ -40,7 +40,7 @@ from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.lowering import lower
 from fad.interpreters.staging import trace_to_jaxpr
 from fad.interpreters.transpose import UndefinedPrimal, backward_pass
-from fad.staged.calls import ValueAndGrad, transform_call_p
+from fad.staged.calls import ValueAndGrad
 from fad.staged.programs import NOT_STAGED, TREES, Signature, Stager, State, staged_float_leaf
 from fad.staged.recording import ForwardProbe
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
@@ -87,62 +87,58 @@ class StagedGrad(Stager):
 
     def record_call(self, outer, args):
         """``value_and_grad(fun)(*args)`` (or ``grad``) called while an outer stager
-        records: ``fun`` recorded as a region of the outer recording, which becomes one
-        ``transform_call`` equation there (``ProbeTrace.record_region``,
-        ``fad.staged.calls``); or ``NOT_STAGED``. The differentiated leaves are fresh
-        inputs of the region, concrete where the outer recording knows their values (as
-        eager ``grad`` of a value eager ``vmap`` leaves unbatched would see them),
-        abstract otherwise; the other arguments are passed as they are."""
+        records with the probe ``outer``: ``fun`` recorded as a region of the outer
+        recording (``ProbeTrace.begin_region``, ``end_region``; ``fad.staged.calls``), or
+        ``NOT_STAGED``. The differentiated leaves are the region's inputs, concrete where
+        the outer recording knows their values (as eager ``grad`` of a value eager
+        ``vmap`` leaves unbatched would see them), abstract otherwise; the other
+        arguments are passed as they are."""
         checked = self.checked_argnums(len(args))
         if checked is None:
             return NOT_STAGED
         single, nums = checked
-        found = self._region_inputs(args, nums, outer)
+        found = self._region_leaves(args, nums, outer)
         if found is None:
             return NOT_STAGED
-        operands, in_avals, values, treedef = found
-        fun, outputs = self.fun, self._outputs
-
-        def call(tracers):
-            call_args = list(args)
-            for i, d in zip(nums, tracers if treedef is None else tree_unflatten(treedef, tracers)):
-                call_args[i] = d
-            return outputs(fun(*call_args))[0]
-
-        value, *grads = outer.record_region(
-            transform_call_p, operands, in_avals, values, call,
-            lambda jaxpr: _call_params(ValueAndGrad(self.name, len(in_avals)), jaxpr))
+        leaves, values, treedef = found
+        tracers, region = outer.begin_region(leaves, values)
+        call_args = list(args)
+        for i, d in zip(nums, tracers if treedef is None else tree_unflatten(treedef, tracers)):
+            call_args[i] = d
+        try:
+            outs = self._outputs(self.fun(*call_args))[0]
+        except BaseException:
+            outer.abandon_region(region)
+            raise
+        value, *grads = outer.end_region(region, outs, ValueAndGrad(self.name, len(leaves)))
         if treedef is not None:
             grads = tree_unflatten(treedef, grads)
         grads = grads[0] if single else tuple(grads)
         return (value, grads) if self.spec.with_value else grads
 
     @staticmethod
-    def _region_inputs(args, nums, outer):
-        """The leaves of the differentiated arguments ``nums``, the types of the region's
-        inputs made for them, their values where ``outer`` knows them (``None``
-        elsewhere; NumPy values are known), and their treedef (``None`` when the
-        arguments are leaves); ``None`` when a leaf is not a float array, scalar or value
-        of ``outer``."""
-        leaves = list(map(args.__getitem__, nums))
+    def _region_leaves(args, nums, outer):
+        """The leaves of the differentiated arguments ``nums``, their values where
+        ``outer`` knows them (``None`` elsewhere; NumPy values are known), and their
+        treedef (``None`` when the arguments are leaves); ``None`` when a leaf is not a
+        float array, scalar or value of ``outer``."""
+        leaves = [args[i] for i in nums]
         treedef = None
         for x in leaves:
             if not isinstance(x, Tracer) and type(x) not in LEAF_TYPES:
                 leaves, treedef = tree_flatten(leaves)
                 break
-        in_avals, values = [], []
+        values = []
         for x in leaves:
             if isinstance(x, Tracer):
                 if x._trace is not outer or x.aval.dtype.kind != "f":
                     return None
-                in_avals.append(x.aval)
                 values.append(outer.known_value(x))
             elif staged_float_leaf(x):
-                in_avals.append(get_aval(x))
                 values.append(x)
             else:
                 return None
-        return leaves, in_avals, values, treedef
+        return leaves, values, treedef
 
     def checked_argnums(self, nargs, fname="grad"):
         """``(single, argnums normalised)`` for ``nargs`` positional arguments (worked
@@ -421,20 +417,6 @@ def compile_vjp(closed, tree, values):
 
 
 _LEAF = tree_structure(0)
-
-
-def _call_params(transform, jaxpr) -> dict:
-    """The parameters of the ``transform_call`` equation applying ``transform`` to the
-    function ``jaxpr`` of a region (its constvars, the values it reads, are the
-    equation's first operands); the types of its results come from staging the
-    interpreted transformation once, which also raises the errors the interpreted path
-    raises for this function."""
-    params = {"transform": transform, "jaxpr": jaxpr, "n_consts": len(jaxpr.constvars)}
-    staged = trace_to_jaxpr(lambda *a: transform_call_p.impl(*a, out_avals=None, **params),
-                            [v.aval for v in [*jaxpr.constvars, *jaxpr.invars]])
-    params["out_avals"] = tuple([v.aval for v in staged.jaxpr.outvars])
-    return params
-
 
 
 # (code object, argnums, transformation) -> State. Keyed by the function's code, not the

@@ -27,6 +27,7 @@ from fad.core.keys import Unkeyable, structural_key
 from fad.core.trace import Tracer, new_trace
 from fad.interpreters.lowering import lower
 from fad.interpreters.staging import StagingTracer, trace_to_jaxpr
+from fad.staged.calls import nest_regions
 from fad.staged.recording import DifferentiatedProbe, Template
 from fad.tree_util import tree_flatten, tree_structure, tree_unflatten
 
@@ -47,6 +48,15 @@ _LEAF = tree_structure(0)
 # program. Shared by all stagers: the key says everything the program depends on, so a
 # vmap(grad(loss)) made afresh at every step of a loop finds its program too.
 _programs: dict = {}
+
+
+def _drop_oldest(table: dict):
+    """Drop the oldest entry of ``table``; nothing if another thread changes it meanwhile
+    (it dropped that entry, or is adding one): the table is only bounded, not exact."""
+    try:
+        del table[next(iter(table))]
+    except (KeyError, RuntimeError, StopIteration):
+        pass
 
 
 def types_key(values):
@@ -199,23 +209,28 @@ class Stager:
             if template.program is not None:   # the steady state
                 self._hit()
                 return template.program(*values)
-            closed, skey = ClosedJaxpr(template.jaxpr, probe.consts), template.key
+            skey, closed = template.key, ClosedJaxpr(template.jaxpr, probe.consts)
+            if probe.had_regions:
+                closed = nest_regions(closed)
         else:
-            closed = probe.to_jaxpr(tracers, outs)   # (an output may add a constant)
-            values = [*closed.consts, *inputs]
+            recorded = probe.to_jaxpr(tracers, outs)   # (an output may add a constant)
+            values = [*recorded.consts, *inputs]
+            # (what programs are made of: transformations called inside as one equation
+            # each; raises if a tracer escaped one)
+            closed = nest_regions(recorded) if probe.had_regions else recorded
             try:
-                skey = structural_key(closed)
+                skey = structural_key(recorded)
             except Unkeyable:   # (a parameter that cannot be compared)
                 state.template = None
                 return self._program(closed, sig, tree)(*values)
-            template = state.template = Template(closed.jaxpr, skey, sig.in_avals, tree)
+            template = state.template = Template(recorded.jaxpr, skey, sig.in_avals, tree)
         key = (skey, sig.outer, tree)
         programs = _programs
         entry = programs.get(key)
         if entry is None:   # first sighting: interpret it
             self._missed()
             if len(programs) >= _MAX_PROGRAMS:
-                del programs[next(iter(programs))]
+                _drop_oldest(programs)
             programs[key] = _SEEN_ONCE
             return self._program(closed, sig, tree)(*values)
         self._hit()
@@ -230,7 +245,7 @@ class Stager:
 
     def _inputs(self, args, sig):
         """The values of the recording's inputs, for the compiled program."""
-        return args if sig.all_traced else list(map(args.__getitem__, sig.traced))
+        return args if sig.all_traced else [args[i] for i in sig.traced]
 
     def _record(self, args, sig, template, treedef, call=None):
         """Run ``fun`` on tracers of a ``ProbeTrace`` (replaying ``template``, if given):

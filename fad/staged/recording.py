@@ -18,9 +18,11 @@ operation against the template's next equation as strictly as the key would comp
 them, so that a call doing the same thing again builds neither a new jaxpr nor a key.
 
 A transformation called inside the recorded function (``grad(loss)`` in a vmapped
-lambda) is recorded by the same probe as a *region* (``ProbeTrace.record_region``): its
-equations are cut out into the jaxpr of one equation standing for the transformation,
-and replaying, the template's region is replayed in its place.
+lambda) is recorded by the same probe as a *region* (``begin_region``/``end_region``):
+its equations are recorded in line between a ``region_begin`` and a ``region_end``
+equation, so replaying a template replays them like any other, and they are nested into
+one equation standing for the transformation only when a program is made
+(``fad.staged.calls``).
 """
 from __future__ import annotations
 
@@ -29,13 +31,15 @@ import math
 import numpy as np
 
 from fad.core.abstract import ShapedArray, get_aval
-from fad.core.ir import Jaxpr, Literal, Var
+from fad.core.ir import Literal
 from fad.core.trace import BATCHED_VALUE_HELP, Tracer, raise_escaped
 from fad.core.keys import Unkeyable, ints_only, params_key, value_key
 from fad.interpreters.batching import BatchTrace
 from fad.interpreters.jvp import JVPTrace, zero_derivative
 from fad.interpreters.partial_eval import LinearizeTrace
 from fad.interpreters.staging import StagingTrace, StagingTracer
+from fad.staged.calls import (nest_eqns, region_begin_p, region_end_p, region_jaxpr,
+                              transform_call_p, transform_call_params)
 
 __all__ = ["ProbeTrace", "BatchedProbe", "DifferentiatedProbe", "ForwardProbe", "Template"]
 
@@ -45,7 +49,7 @@ class ProbeTrace(StagingTrace):
     the function does the same thing again (see ``Template``)."""
 
     name = "ProbeTrace"
-    __slots__ = ("known", "_scanned", "_consts_seen", "_replay", "_pos", "_n_regions")
+    __slots__ = ("known", "_scanned", "_consts_seen", "_replay", "_pos", "had_regions")
     # The concrete inputs are the differentiated ones, so a value Python may read carries
     # a derivative (float() of it raises, as under eager grad); the abstract ones are
     # batched, as under vmap.
@@ -64,7 +68,7 @@ class ProbeTrace(StagingTrace):
         self._consts_seen = 0
         self._replay = template   # the template followed so far, or None once diverged
         self._pos = 0             # its next equation
-        self._n_regions = 0       # regions recorded (``record_region``)
+        self.had_regions = False  # whether a region began (``begin_region``)
 
     def new_args(self, avals) -> list:
         """Abstract inputs of types ``avals`` (``make_concrete`` gives some a value).
@@ -243,97 +247,89 @@ class ProbeTrace(StagingTrace):
 
     # -- regions: a transformation called inside the recording ------------------------------
 
-    def record_region(self, prim, operands, in_avals, values, call, make_params):
-        """One ``prim`` equation standing for a function that a transformation called
-        inside this recording applies to (``fad.staged.calls``), recorded by this probe
-        rather than a second one: ``call(tracers)`` runs the function on fresh inputs of
-        types ``in_avals`` (concrete where ``values`` gives a value, ``None`` where not)
-        and returns its outputs; its equations are cut out of this recording into the
-        jaxpr of the equation, whose constants are the values of this recording it reads
-        (closure conversion), and whose inputs ``operands`` are. ``make_params(jaxpr)``
-        gives the parameters of a new equation. Replaying, the template's region is
-        replayed in its place, and a region done again reuses its equation as it is.
-        Returns the equation's results."""
-        start, replay, pos = len(self.eqns), self._replay, self._pos
-        region = None if replay is None else replay.region_at(pos, prim, in_avals)
-        self._replay, self._pos = region, 0
-        invars = region.invars if region is not None else [Var(a) for a in in_avals]
-        tracers = [StagingTracer(self, v) for v in invars]
+    def begin_region(self, operands, values):
+        """Begin a region (``fad.staged.calls``): one ``region_begin`` equation whose
+        results, the region's inputs, stand for ``operands`` (the differentiated leaves:
+        our tracers, arrays, scalars), concrete where ``values`` gives a value (``None``
+        where not). Returns their tracers and what ``end_region`` needs. Replaying, the
+        template's ``region_begin`` equation is reused as it is when its operands are
+        these; it is always recorded otherwise (never computed now: its results are
+        differentiated)."""
+        replay, pos, start = self._replay, self._pos, len(self.eqns)
+        self.had_regions = True
+        tracers = None
+        if replay is not None:
+            if pos < replay.size and replay.eqns[pos][0] is region_begin_p and \
+                    self._same_inputs(operands, replay.eqns[pos][1]):
+                tracers = self._reuse(replay.eqns[pos], pos)
+            else:
+                self._replay = None   # (diverged: recording takes over)
+        if tracers is None:
+            tracers = self.record(region_begin_p, operands, _NO_PARAMS)
         for t, value in zip(tracers, values):
             if value is not None:
                 self.make_concrete(t, value)
-        done_again = False
-        self._n_regions += 1   # (before the call: its tracers may escape even if it raises)
-        try:
-            outs = call(tracers)
-            done_again = region is not None and self._region_done_again(region, outs)
-            if not done_again:
-                jaxpr = self._cut_region(start, invars, outs)
-        finally:   # (this recording goes on without the region's equations)
-            del self.eqns[start:]
-            if self._scanned > start:
-                self._scanned = start
-            self._replay, self._pos = replay, pos
-        if done_again:
-            eqn = replay.eqns[pos]
-            n_free = len(eqn[1]) - len(operands)
-            if self._same_inputs(operands, eqn[1][n_free:]):
-                return self._reuse(eqn, pos)
-            # (the same function at other values of its inputs, Python floats say)
-            jaxpr, params = eqn[3]["jaxpr"], eqn[3]
-        else:
-            params = make_params(jaxpr)
-        consts = dict(zip(self.constvars.values(), self.consts))
-        free = [consts[v] if v in consts else StagingTracer(self, v) for v in jaxpr.constvars]
-        return self.process_primitive(prim, [*free, *operands], params)
+        return tracers, (start, replay, pos)
 
-    def _region_done_again(self, region, outs) -> bool:
-        """Whether the region just recorded replayed all of ``region``, with outputs
-        ``outs``."""
-        if self._replay is not region or self._pos != region.size:
-            return False
-        for x, v in zip(outs, region.outvars):
-            if type(x) is not StagingTracer or x._trace is not self or x.ir_var is not v:
-                return False
-        return len(outs) == len(region.outvars)
-
-    def _cut_region(self, start, invars, outs) -> Jaxpr:
-        """The jaxpr of the region recorded from equation ``start``, with inputs
-        ``invars`` and outputs ``outs``: the variables of this recording it reads are
-        its constvars. (A tracer of an earlier region among them, escaped from it, is
-        an operand of the region's equation: ``to_jaxpr`` raises for it.)"""
-        eqns = self.eqns[start:]
+    def end_region(self, region, outs, transform):
+        """End the region ``region`` (``begin_region``'s) with the outputs ``outs``: one
+        ``region_end`` equation whose results are ``transform``'s applied to the region's
+        jaxpr (``fad.staged.calls``: ``region_jaxpr``, ``transform_call_params``) — the
+        template's equation, when the region replayed it to here. A region whose
+        inputs and the values it reads are all known is no region: it is computed now,
+        as eager code would, and cut out of the recording."""
+        replay = self._replay
+        if replay is not None:   # replayed to here: the template's region_end, if it is one
+            pos = self._pos
+            if pos < replay.size:
+                eqn = replay.eqns[pos]
+                if (eqn[0] is region_end_p and eqn[3]["transform"] == transform
+                        and len(outs) == len(eqn[1])):
+                    for x, v in zip(outs, eqn[1]):
+                        if type(x) is not StagingTracer or x._trace is not self or \
+                                x.ir_var is not v:
+                            break
+                    else:
+                        return self._reuse(eqn, pos)
+            self._replay = None
+        start = region[0]
+        begin = self.eqns[start]
         outvars = [x.ir_var if type(x) is StagingTracer and x._trace is self else self.atom(x)
                    for x in outs]
-        inside, free = set(invars), {}
-        for eqn in eqns:
-            for v in eqn[1]:
-                if type(v) is not Literal and v not in inside:
-                    free[v] = None
-            inside.update(eqn[2])
-        for v in outvars:
-            if type(v) is not Literal and v not in inside:
-                free[v] = None
-        return Jaxpr(list(free), invars, outvars, eqns)
+        jaxpr = region_jaxpr(begin, nest_eqns(self.eqns[start + 1:]), outvars)
+        params = transform_call_params(transform, jaxpr)
+        consts = self._constant_values([*jaxpr.constvars, *begin.invars])
+        if consts is not None:   # reads no value of ours: computed now
+            # (raises if a value read escaped an earlier region)
+            nest_eqns(self.eqns[:start], {*self.invars, *self.constvars.values()},
+                      jaxpr.constvars)
+            self.abandon_region(region)
+            return transform_call_p.impl(*consts, **params)
+        return self.record(region_end_p, outs, {"transform": params["transform"],
+                                                "out_avals": params["out_avals"]})
 
-    def _check_defined(self, used, eqns):
-        """Raise the escaped-tracer error if a variable of ``used`` is none of this
-        recording's inputs, constants or results of ``eqns`` (it was made inside a region
-        and outlived it)."""
-        defined = {*self.invars, *self.constvars.values()}
-        for eqn in eqns:
-            defined.update(eqn[2])
-        for v in used:
-            if type(v) is not Literal and v not in defined:
-                raise_escaped(StagingTracer(_ESCAPED_REGION, v))
+    def abandon_region(self, region):
+        """Cut the region ``region`` out of the recording, which goes on (replaying, if it
+        was) from where the region began."""
+        start, self._replay, self._pos = region
+        del self.eqns[start:]
+        if self._scanned > start:
+            self._scanned = start
 
-    def to_jaxpr(self, in_tracers, outs):
-        closed = super().to_jaxpr(in_tracers, outs)
-        if self._n_regions:   # (a region's tracer used after it: the error eager code raises)
-            jaxpr = closed.jaxpr
-            self._check_defined([v for e in jaxpr.eqns for v in e[1]] + jaxpr.outvars,
-                                jaxpr.eqns)
-        return closed
+    def _constant_values(self, atoms):
+        """The values of ``atoms`` if all are literals or constants (NumPy values, no
+        tracer of ours nor of another trace), else ``None``."""
+        consts = dict(zip(self.constvars.values(), self.consts))
+        values = []
+        for a in atoms:
+            if type(a) is Literal:
+                values.append(a.val)
+            else:
+                value = consts.get(a, _MISSING)
+                if value is _MISSING or isinstance(value, Tracer):
+                    return None
+                values.append(value)
+        return values
 
     # -- concrete values on demand -------------------------------------------------------------
 
@@ -401,6 +397,8 @@ class ProbeTrace(StagingTrace):
                 known[v] = c
             self._consts_seen = len(self.consts)
         for prim, invars, outvars, params in self.eqns[self._scanned:]:
+            if prim is region_end_p:   # (its results do not follow from its operands)
+                continue
             if all(type(a) is Literal or a in known for a in invars):
                 vals = [a.val if type(a) is Literal else known[a] for a in invars]
                 out = prim.impl(*vals, **params)
@@ -427,16 +425,6 @@ class ForwardProbe(DifferentiatedProbe):
     """The probe of a staged ``jvp``: its tracers show as eager ``jvp``'s do."""
     __slots__ = ()
     name = JVPTrace.name
-
-
-class _EscapedRegion:
-    """What an escaped tracer of a region shows in its error: the trace of the eager
-    gradient it stands for (a region is a differentiated function, ``fad.staged.calls``)."""
-    name = LinearizeTrace.name
-    origin = None
-
-
-_ESCAPED_REGION = _EscapedRegion()
 
 
 def _same_scalar(x, y) -> bool:
@@ -466,7 +454,7 @@ class Template:
 
     __slots__ = ("jaxpr", "key", "in_avals", "out_tree", "invars", "constvars", "outvars",
                  "eqns", "size", "params", "plain", "special", "_params_keys", "_literals",
-                 "_regions", "program")
+                 "program")
 
     def __init__(self, jaxpr, key, in_avals, out_tree=None):
         self.jaxpr, self.key, self.in_avals = jaxpr, key, tuple(in_avals)
@@ -486,25 +474,6 @@ class Template:
             v.aval.dtype.kind not in _DIFFERENTIABLE_KINDS for v in e.outvars)
             for e in jaxpr.eqns]
         self._literals = {}   # Literal -> value_key of its value
-        self._regions = None  # equation position -> the template of its region
-
-    def region_at(self, pos, prim, in_avals):
-        """The template of the region (``ProbeTrace.record_region``) whose ``prim``
-        equation is this template's equation ``pos``, if it is one and its inputs have
-        the types ``in_avals``; else ``None``."""
-        if pos >= self.size or self.eqns[pos][0] is not prim:
-            return None
-        regions = self._regions
-        if regions is None:
-            regions = self._regions = {}
-        region = regions.get(pos)
-        if region is None:
-            jaxpr = self.params[pos]["jaxpr"]
-            region = regions[pos] = Template(jaxpr, None, [v.aval for v in jaxpr.invars])
-            # (the constants a region reads are this recording's, matched in its order)
-            region.constvars = self.constvars
-        # (a tuple compares its items by identity first, in C: they are mostly the same)
-        return region if tuple(in_avals) == region.in_avals else None
 
     def same_params(self, pos, params) -> bool:
         if params is self.params[pos]:   # (cached parameters, shared by both recordings)
@@ -542,5 +511,6 @@ def _same_plain(params, want) -> bool:
 
 
 _MISSING = object()
+_NO_PARAMS: dict = {}   # (region_begin's: one dict, which replay's fast path recognises)
 _UNKNOWN = object()
 _DIFFERENTIABLE_KINDS = "fc"   # (dtype kinds: an integer or boolean value has no derivative)
