@@ -28,7 +28,7 @@ import numpy as np
 from fad.api_grad import value_and_grad as interpreted_value_and_grad
 from fad.core.ir import ClosedJaxpr, Jaxpr, Literal, new_eqn
 from fad.core.primitive import Primitive
-from fad.core.trace import get_current_trace, raise_escaped
+from fad.core.trace import raise_escaped
 from fad.interpreters.eval import eval_jaxpr
 from fad.interpreters.partial_eval import LinearizeTrace
 from fad.interpreters.staging import StagingTracer, trace_to_jaxpr
@@ -38,16 +38,13 @@ __all__ = ["InlineCall", "transform_call_p", "transform_call_params", "ValueAndG
 
 
 class InlineCall(Primitive):
-    """A primitive standing for a Python function of fad operations (``body``): recorded
-    whole by the traces that keep calls (``keeps_calls``: the staged layer's probe), run
-    as its body — so transformed operation by operation — by every other trace."""
+    """A primitive standing for a Python function of fad operations (its impl): an
+    equation of the programs the staged layer makes, which every trace runs as that
+    function — so transformed operation by operation, with no rules of its own."""
 
     __slots__ = ()
 
     def bind(self, *args, **params):
-        trace = get_current_trace()
-        if getattr(trace, "keeps_calls", False):
-            return trace.process_primitive(self, args, params)
         return self.impl(*args, **params)
 
 

@@ -43,9 +43,9 @@ def _bind(name, *args, **params):
 
 def _never_lowered(prim) -> bool:
     """Whether ``prim`` binds in its own way, and so never is an equation of a compiled
-    program: ``fad.staged.calls.InlineCall`` runs its body under every trace but the
-    staged layer's probe (so under ``jit``'s staging too); a ``RegionMark`` is never
-    bound, and nested away before programs are made."""
+    program: ``fad.staged.calls.InlineCall`` runs its body under every trace (so under
+    ``jit``'s staging too); a ``RegionMark`` is never bound, and nested away before
+    programs are made."""
     return type(prim).bind is not Primitive.bind
 
 
