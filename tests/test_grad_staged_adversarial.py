@@ -990,17 +990,23 @@ def test_concurrent_calls_from_threads():
             if not np.allclose(got, want, rtol=1e-12):
                 errors.append((n, i, got, want))
 
+    run_threads(worker, (2, 3, 3, 4))
+    assert not errors
+
+
+def run_threads(worker, args, switch_interval=1e-5):
+    """Run ``worker(a)`` for each of ``args`` in its own thread, all at once, switching
+    threads often (so that races show), and wait for them."""
     old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
+    sys.setswitchinterval(switch_interval)
     try:
-        threads = [threading.Thread(target=worker, args=(n,)) for n in (2, 3, 3, 4)]
+        threads = [threading.Thread(target=worker, args=(a,)) for a in args]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
     finally:
         sys.setswitchinterval(old)
-    assert not errors
 
 
 # -- lax-level primitives ----------------------------------------------------------------------

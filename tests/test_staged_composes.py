@@ -6,7 +6,6 @@ turns staging off; sub-jaxpr parameters are keyed by structure."""
 from __future__ import annotations
 
 import functools
-import sys
 import threading
 
 import numpy as np
@@ -19,6 +18,7 @@ from fad.core.keys import structural_key, value_key
 from fad.staged import programs
 from fad.staged.calls import transform_call_p
 from fad.staged.vmap import StagedVmap, StagedVmapOfGrad
+from tests.test_grad_staged_adversarial import run_threads
 
 RNG = np.random.default_rng(0)
 W = RNG.standard_normal(4)
@@ -508,14 +508,5 @@ def test_threads_evicting_programs_together_raise_nothing(monkeypatch):
         except BaseException as err:   # (a thread's exception is otherwise only printed)
             errors.append(err)
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+    run_threads(worker, range(4), switch_interval=1e-6)
     assert not errors, errors
